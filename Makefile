@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv and
+# install the project into it first; nothing needs installing by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+WORKERS ?= 2
+
+.PHONY: install run test lint unit openapi openapi-check clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - service.wsgi:app
+
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
+
+openapi: install
+	$(BIN)/python -m service.openapi > openapi/openapi.yaml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,160 @@
+"""Semantic checks on a loaded knowledge base.
+
+Structure (types, required keys, enum values) is checked while loading; these checks are
+about meaning: every id resolves, every rule can fire for some input, red flags escalate,
+escalation is monotone, medication needs a clinician, nothing is dead.
+"""
+
+from __future__ import annotations
+
+from service import vocabulary as vocab
+from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
+
+
+def check_knowledge_base(kb: KnowledgeBase) -> None:
+    """Raise :class:`KnowledgeBaseError` on the first problem found."""
+    _check_references(kb)
+    for rule in kb.rules.values():
+        _check_rule_can_fire(kb, rule)
+        _check_layer_contract(kb, rule)
+    _check_reachable(kb)
+    _check_nothing_dead(kb)
+    for item in kb.care.values():
+        if item.kind == "medication" and not item.requires_clinician:
+            raise KnowledgeBaseError(
+                "care.yaml", item.id, "medication must have requires_clinician: true"
+            )
+        if not item.for_causes and not kb.rules[item.rule].when.present:
+            raise KnowledgeBaseError("care.yaml", item.id, "needs for_causes or when.present")
+    for rule_id in kb.self_test_rules:
+        if rule_id not in kb.rules:
+            raise KnowledgeBaseError("meta.yaml", "self_test", f"unknown rule '{rule_id}'")
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    def known(file: str, item: str, ids: tuple[str, ...], table: dict, what: str) -> None:
+        for ref in ids:
+            if ref not in table:
+                raise KnowledgeBaseError(file, item, f"unknown {what} '{ref}'")
+
+    for cause in kb.causes.values():
+        known("causes.yaml", cause.id, cause.sources, kb.sources, "source")
+        known("causes.yaml", cause.id, cause.population, kb.findings, "finding")
+    for item in kb.care.values():
+        known("care.yaml", item.id, item.sources, kb.sources, "source")
+        known("care.yaml", item.id, item.for_causes, kb.causes, "cause")
+    for rule in kb.rules.values():
+        known(rule.file, rule.id, rule.sources, kb.sources, "source")
+        known(rule.file, rule.id, rule.when.present + rule.when.absent, kb.findings, "finding")
+        known(rule.file, rule.id, rule.when.causes, kb.causes, "cause")
+        if rule.cause is not None:
+            known(rule.file, rule.id, (rule.cause,), kb.causes, "cause")
+        if rule.derive is not None:
+            known(rule.file, rule.id, (rule.derive,), kb.findings, "finding")
+            if not kb.findings[rule.derive].derived:
+                raise KnowledgeBaseError(
+                    rule.file, rule.id, f"'{rule.derive}' is not a derived finding"
+                )
+    for level in kb.levels.values():
+        known("urgency.yaml", level.id, tuple(level.advice_when), kb.findings, "finding")
+
+
+def _empty(bound: Range | None, limits: tuple[float, float]) -> bool:
+    if bound is None:
+        return False
+    low = limits[0] if bound.min is None else max(bound.min, limits[0])
+    high = limits[1] if bound.max is None else min(bound.max, limits[1])
+    return low > high
+
+
+def _check_rule_can_fire(kb: KnowledgeBase, rule: Rule) -> None:
+    """Refuse rules that no record could ever fire."""
+    when = rule.when
+
+    def refuse(why: str) -> None:
+        raise KnowledgeBaseError(rule.file, rule.id, f"can never fire: {why}")
+
+    if not when.is_context and (
+        when.pregnant is not None
+        or when.sex
+        or when.age
+        or when.gestational_week
+        or when.locations
+        or when.side
+        or when.onset
+        or when.course
+        or when.severity
+        or when.duration_days
+    ):
+        refuse("mixes record conditions with findings; derive a finding from the record first")
+    if both := set(when.present) & set(when.absent):
+        refuse(f"requires {sorted(both)} both present and absent")
+    if derived_absent := [f for f in when.absent if kb.findings[f].derived]:
+        refuse(f"derived findings are never absent, only not concluded: {derived_absent}")
+    if _empty(when.age, vocab.AGE_RANGE):
+        refuse("age range is empty")
+    if _empty(when.gestational_week, vocab.GESTATIONAL_WEEK_RANGE):
+        refuse("gestational_week range is empty")
+    if _empty(when.severity, vocab.SEVERITY_RANGE):
+        refuse("severity range is empty")
+    if _empty(when.duration_days, (0, float("inf"))):
+        refuse("duration_days range is empty")
+    if when.gestational_week is not None and when.pregnant is False:
+        refuse("gestational week condition on a patient who is not pregnant")
+    if (when.pregnant or when.gestational_week) and when.sex and set(when.sex) <= {"male"}:
+        refuse("pregnancy condition on a male patient")
+
+
+def _check_layer_contract(kb: KnowledgeBase, rule: Rule) -> None:
+    if rule.layer is Layer.EVIDENCE and rule.supports and not rule.when.present:
+        raise KnowledgeBaseError(
+            rule.file, rule.id, "supporting evidence needs at least one present finding"
+        )
+    if rule.layer is Layer.ESCALATION:
+        if rule.when.absent:
+            raise KnowledgeBaseError(
+                rule.file,
+                rule.id,
+                "escalation may not depend on absent findings "
+                "(adding findings must never lower urgency)",
+            )
+        if rule.red_flag and kb.levels[rule.level].rank > kb.levels["urgent"].rank:
+            raise KnowledgeBaseError(rule.file, rule.id, "a red flag must be at least 'urgent'")
+        if rule.level == "self_care":
+            raise KnowledgeBaseError(rule.file, rule.id, "escalation to self_care raises nothing")
+    if rule.layer is not Layer.CONTEXT and rule.layer is not Layer.CARE and rule.when.is_context:
+        raise KnowledgeBaseError(rule.file, rule.id, "needs at least one finding condition")
+
+
+def _check_reachable(kb: KnowledgeBase) -> None:
+    """Every derived finding a rule needs must be concluded by some rule that can fire."""
+    derivable: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for rule in kb.rules.values():
+            needs = {f for f in rule.when.present if kb.findings[f].derived}
+            if rule.derive and rule.derive not in derivable and needs <= derivable:
+                derivable.add(rule.derive)
+                changed = True
+    for rule in kb.rules.values():
+        missing = {f for f in rule.when.present if kb.findings[f].derived} - derivable
+        if missing:
+            raise KnowledgeBaseError(
+                rule.file, rule.id, f"can never fire: no rule concludes {sorted(missing)}"
+            )
+
+
+def _check_nothing_dead(kb: KnowledgeBase) -> None:
+    used = {f for r in kb.rules.values() for f in (*r.when.present, *r.when.absent)}
+    for finding in kb.findings.values():
+        if finding.derived and finding.id not in used:
+            raise KnowledgeBaseError(
+                "findings.yaml", finding.id, "derived finding that no rule uses"
+            )
+        if not finding.derived and not finding.question:
+            raise KnowledgeBaseError("findings.yaml", finding.id, "input finding needs a question")
+    supported = {r.cause for r in kb.rules.values() if r.supports}
+    for cause in kb.causes:
+        if cause not in supported:
+            raise KnowledgeBaseError("causes.yaml", cause, "no evidence rule supports this cause")

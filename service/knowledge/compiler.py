@@ -1,0 +1,85 @@
+"""Compile the knowledge base into durable_rules' JSON ruleset format.
+
+Each rule becomes one durable_rules rule whose patterns match facts (see
+:mod:`service.facts` for their shapes) and whose action is named after the rule id. What a
+rule concludes that later rules can match — a derived finding, a supported cause — is a
+fact the action asserts, so the engine itself does the chaining between layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.knowledge.model import Condition, KnowledgeBase, Layer, Range, Rule
+
+Pattern = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """A ruleset ready for ``Host.register_rulesets`` plus what each rule asserts."""
+
+    ruleset: dict[str, dict[str, Any]]
+    consequences: dict[str, tuple[dict[str, Any], ...]]
+
+
+def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
+    ruleset = {rule.id: {"all": _patterns(rule.when), "run": rule.id} for rule in kb.rules.values()}
+    return CompiledRules(
+        ruleset=ruleset, consequences={r.id: _consequences(r) for r in kb.rules.values()}
+    )
+
+
+def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
+    # "by" keeps facts from different rules distinct: durable_rules rejects an identical fact
+    # asserted twice, and two rules may well conclude the same finding.
+    if rule.derive is not None:
+        return ({"t": "finding", "id": rule.derive, "status": "present", "by": rule.id},)
+    if rule.layer is Layer.EVIDENCE and rule.supports:
+        return ({"t": "supported", "cause": rule.cause, "by": rule.id},)
+    return ()
+
+
+def _any_of(attribute: str, values: tuple[str, ...]) -> Pattern:
+    options = [{attribute: value} for value in values]
+    return options[0] if len(options) == 1 else {"$or": options}
+
+
+def _bounds(attribute: str, bound: Range | None) -> list[Pattern]:
+    if bound is None:
+        return []
+    tests = []
+    if bound.min is not None:
+        tests.append({"$gte": {attribute: bound.min}})
+    if bound.max is not None:
+        tests.append({"$lte": {attribute: bound.max}})
+    return tests
+
+
+def _finding(finding_id: str, status: str) -> Pattern:
+    return {"$and": [{"t": "finding"}, {"id": finding_id}, {"status": status}]}
+
+
+def _patterns(when: Condition) -> list[Pattern]:
+    """One pattern per fact the rule needs; durable_rules joins them (different facts)."""
+    if when.is_context:
+        tests: list[Pattern] = [{"t": "record"}]
+        if when.pregnant is not None:
+            tests.append({"pregnant": when.pregnant})
+        for attribute in ("sex", "side", "onset", "course"):
+            if values := getattr(when, attribute):
+                tests.append(_any_of(attribute, values))
+        for attribute in ("age", "gestational_week", "severity", "duration_days"):
+            tests += _bounds(attribute, getattr(when, attribute))
+        patterns = [{"record": {"$and": tests}}]
+        if when.locations:
+            patterns.append(
+                {"location": {"$and": [{"t": "location"}, _any_of("id", when.locations)]}}
+            )
+        return patterns
+    patterns = [{f"p{i}": _finding(f, "present")} for i, f in enumerate(when.present)]
+    patterns += [{f"a{i}": _finding(f, "absent")} for i, f in enumerate(when.absent)]
+    if when.causes:
+        patterns.append({"cause": {"$and": [{"t": "supported"}, _any_of("cause", when.causes)]}})
+    return patterns

@@ -1,0 +1,463 @@
+"""Load ``rules/*.yaml``, check it thoroughly, and build the :class:`KnowledgeBase`.
+
+The service refuses to start on a knowledge base that is wrong in any way we can detect:
+a typo in a finding id would otherwise silently disable a red flag. Every error names the
+file and the rule or item it is about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service import vocabulary as vocab
+from service.knowledge.checks import check_knowledge_base
+from service.knowledge.model import (
+    CareItem,
+    Cause,
+    Condition,
+    Finding,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    Layer,
+    Range,
+    Rule,
+    Scoring,
+    Source,
+    UrgencyLevel,
+)
+
+RULE_FILES: dict[str, Layer] = {
+    "derived.yaml": Layer.DERIVED,
+    "evidence.yaml": Layer.EVIDENCE,
+    "escalation.yaml": Layer.ESCALATION,
+    "contraindications.yaml": Layer.CONTRAINDICATION,
+}
+KNOWLEDGE_FILES = (
+    "meta.yaml",
+    "sources.yaml",
+    "findings.yaml",
+    "causes.yaml",
+    "urgency.yaml",
+    "care.yaml",
+    *RULE_FILES,
+)
+
+
+# --- file structure ------------------------------------------------------------------------
+
+_ids = fields.List(fields.String(), load_default=list)
+_id = fields.String(required=True, validate=validate.Length(min=1))
+
+
+def _one_of(values: Iterable[str]) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(tuple(values))), load_default=list)
+
+
+class _RangeSchema(Schema):
+    min = fields.Float(load_default=None)
+    max = fields.Float(load_default=None)
+
+
+class _PatientSchema(Schema):
+    pregnant = fields.Boolean(load_default=None)
+    sex = _one_of(vocab.SEXES)
+    age = fields.Nested(_RangeSchema, load_default=None)
+    gestational_week = fields.Nested(_RangeSchema, load_default=None)
+
+
+class _ComplaintSchema(Schema):
+    locations = _one_of(vocab.LOCATIONS)
+    side = _one_of(vocab.SIDES)
+    onset = _one_of(vocab.ONSETS)
+    course = _one_of(vocab.COURSES)
+    severity = fields.Nested(_RangeSchema, load_default=None)
+    duration_days = fields.Nested(_RangeSchema, load_default=None)
+
+
+class _WhenSchema(Schema):
+    present = _ids
+    absent = _ids
+    patient = fields.Nested(_PatientSchema, load_default=dict)
+    complaint = fields.Nested(_ComplaintSchema, load_default=dict)
+
+
+class _DeriveThen(Schema):
+    derive = _id
+
+
+class _EvidenceThen(Schema):
+    supports = fields.String()
+    against = fields.String()
+    weight = fields.Float(required=True, validate=validate.Range(0, 1, min_inclusive=False))
+
+    @validates_schema
+    def _exactly_one_direction(self, data: dict, **_: Any) -> None:
+        if ("supports" in data) == ("against" in data):
+            raise ValidationError("give exactly one of 'supports' or 'against'")
+
+
+class _EscalationThen(Schema):
+    level = fields.String(required=True, validate=validate.OneOf(vocab.URGENCY_LEVELS))
+    red_flag = fields.Boolean(load_default=False)
+    reason = _id
+    refer = _ids
+
+
+class _SuppressSchema(Schema):
+    drug_classes = _ids
+    modalities = _ids
+
+
+class _ContraindicationThen(Schema):
+    suppress = fields.Nested(_SuppressSchema, required=True)
+    reason = _id
+
+
+_THEN: dict[Layer, type[Schema]] = {
+    Layer.DERIVED: _DeriveThen,
+    Layer.EVIDENCE: _EvidenceThen,
+    Layer.ESCALATION: _EscalationThen,
+    Layer.CONTRAINDICATION: _ContraindicationThen,
+}
+
+
+def _rule_schema(layer: Layer) -> Schema:
+    class _RuleSchema(Schema):
+        id = _id
+        rationale = _id
+        when = fields.Nested(_WhenSchema, required=True)
+        then = fields.Nested(_THEN[layer], required=True)
+        sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+    return _RuleSchema()
+
+
+class _CareWhenSchema(Schema):
+    present = _ids
+
+
+class _CareSchema(Schema):
+    id = _id
+    kind = fields.String(required=True, validate=validate.OneOf(vocab.CARE_KINDS))
+    text = _id
+    for_causes = fields.List(fields.String(), required=True)
+    when = fields.Nested(_CareWhenSchema, load_default=dict)
+    drug_class = fields.String(load_default=None)
+    modality = fields.String(load_default=None)
+    requires_clinician = fields.Boolean(required=True)
+    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _SourceSchema(Schema):
+    id = _id
+    kind = fields.String(required=True, validate=validate.OneOf(("document", "guideline")))
+    title = _id
+    file = fields.String(load_default=None)
+
+
+class _FindingSchema(Schema):
+    id = _id
+    derived = fields.Boolean(load_default=False)
+    group = fields.String(load_default=None)
+    question = fields.String(load_default=None)
+    description = fields.String(load_default=None)
+
+
+class _PopulationSchema(Schema):
+    requires = _ids
+
+
+class _CauseSchema(Schema):
+    id = _id
+    name = _id
+    description = _id
+    population = fields.Nested(_PopulationSchema, load_default=dict)
+    specialties = _ids
+    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _LevelSchema(Schema):
+    id = fields.String(required=True, validate=validate.OneOf(vocab.URGENCY_LEVELS))
+    advice = _id
+    advice_when = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    referral = _id
+
+
+class _ConfidenceSchema(Schema):
+    high = fields.Float(required=True, validate=validate.Range(0, 1))
+    moderate = fields.Float(required=True, validate=validate.Range(0, 1))
+
+
+class _ScoringSchema(Schema):
+    confidence = fields.Nested(_ConfidenceSchema, required=True)
+    max_cause_questions = fields.Integer(required=True, validate=validate.Range(0, 50))
+
+
+class _SelfTestSchema(Schema):
+    record = fields.Dict(required=True)
+    expect_rules = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _MetaSchema(Schema):
+    version = _id
+    disclaimer = _id
+    scoring = fields.Nested(_ScoringSchema, required=True)
+    self_test = fields.Nested(_SelfTestSchema, required=True)
+
+
+def _read(directory: Path, name: str) -> Any:
+    path = directory / name
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KnowledgeBaseError(name, "file", "missing") from None
+    except yaml.YAMLError as error:
+        raise KnowledgeBaseError(name, "file", f"not valid YAML ({error})") from None
+
+
+def _load_list(directory: Path, name: str, key: str, schema: Schema) -> list[dict]:
+    document = _read(directory, name)
+    if not isinstance(document, dict) or not isinstance(document.get(key), list):
+        raise KnowledgeBaseError(name, "file", f"expected a mapping with a '{key}' list")
+    items = []
+    for index, raw in enumerate(document[key]):
+        label = raw.get("id", f"item {index}") if isinstance(raw, dict) else f"item {index}"
+        try:
+            items.append(schema.load(raw))
+        except ValidationError as error:
+            raise KnowledgeBaseError(name, str(label), str(error.messages)) from None
+    return items
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def _range(raw: Mapping | None) -> Range | None:
+    return Range(raw["min"], raw["max"]) if raw else None
+
+
+def _condition(
+    when: Mapping, *, causes: Iterable[str] = (), extra_present: Iterable[str] = ()
+) -> Condition:
+    patient, complaint = when.get("patient", {}), when.get("complaint", {})
+    present = tuple(dict.fromkeys([*extra_present, *when.get("present", ())]))
+    return Condition(
+        present=present,
+        absent=tuple(when.get("absent", ())),
+        causes=tuple(causes),
+        pregnant=patient.get("pregnant"),
+        sex=tuple(patient.get("sex", ())),
+        age=_range(patient.get("age")),
+        gestational_week=_range(patient.get("gestational_week")),
+        locations=tuple(complaint.get("locations", ())),
+        side=tuple(complaint.get("side", ())),
+        onset=tuple(complaint.get("onset", ())),
+        course=tuple(complaint.get("course", ())),
+        severity=_range(complaint.get("severity")),
+        duration_days=_range(complaint.get("duration_days")),
+    )
+
+
+def _rules_from(
+    name: str, layer: Layer, raw_rules: list[dict], causes: Mapping[str, Cause]
+) -> list[Rule]:
+    rules = []
+    for raw in raw_rules:
+        then = raw["then"]
+        common = {
+            "id": raw["id"],
+            "rationale": raw["rationale"],
+            "sources": tuple(raw["sources"]),
+            "file": name,
+        }
+        if layer is Layer.DERIVED:
+            when = _condition(raw["when"])
+            rules.append(
+                Rule(
+                    layer=Layer.CONTEXT if when.is_context else Layer.DERIVED,
+                    when=when,
+                    derive=then["derive"],
+                    **common,
+                )
+            )
+        elif layer is Layer.EVIDENCE:
+            cause = then.get("supports") or then["against"]
+            population = causes[cause].population if cause in causes else ()
+            sign = 1 if "supports" in then else -1
+            rules.append(
+                Rule(
+                    layer=layer,
+                    when=_condition(raw["when"], extra_present=population),
+                    cause=cause,
+                    weight=sign * then["weight"],
+                    **common,
+                )
+            )
+        elif layer is Layer.ESCALATION:
+            rules.append(
+                Rule(
+                    layer=layer,
+                    when=_condition(raw["when"]),
+                    level=then["level"],
+                    red_flag=then["red_flag"],
+                    reason=then["reason"],
+                    refer=tuple(then["refer"]),
+                    **common,
+                )
+            )
+        else:
+            rules.append(
+                Rule(
+                    layer=layer,
+                    when=_condition(raw["when"]),
+                    reason=then["reason"],
+                    drug_classes=tuple(then["suppress"]["drug_classes"]),
+                    modalities=tuple(then["suppress"]["modalities"]),
+                    **common,
+                )
+            )
+    return rules
+
+
+def care_rule_id(care_id: str) -> str:
+    """The id of the rule that offers a care item (shown in traces)."""
+    return "CARE-" + care_id.upper().replace("_", "-")
+
+
+def _care_from(raw_items: list[dict]) -> tuple[list[CareItem], list[Rule]]:
+    items, rules = [], []
+    for raw in raw_items:
+        rule_id = care_rule_id(raw["id"])
+        items.append(
+            CareItem(
+                id=raw["id"],
+                kind=raw["kind"],
+                text=raw["text"],
+                for_causes=tuple(raw["for_causes"]),
+                requires_clinician=raw["requires_clinician"],
+                sources=tuple(raw["sources"]),
+                rule=rule_id,
+                drug_class=raw["drug_class"],
+                modality=raw["modality"],
+            )
+        )
+        rules.append(
+            Rule(
+                id=rule_id,
+                layer=Layer.CARE,
+                file="care.yaml",
+                care=raw["id"],
+                rationale=f"Offer '{raw['id']}' for the causes it treats.",
+                when=_condition(raw["when"], causes=raw["for_causes"]),
+                sources=tuple(raw["sources"]),
+            )
+        )
+    return items, rules
+
+
+def _unique(name: str, ids: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise KnowledgeBaseError(name, item, f"duplicate {what} id")
+        seen.add(item)
+
+
+def load_knowledge_base(directory: Path) -> KnowledgeBase:
+    """Read and validate every file in ``directory``; raise :class:`KnowledgeBaseError`."""
+    meta = _read(directory, "meta.yaml")
+    try:
+        meta = _MetaSchema().load(meta if isinstance(meta, dict) else {})
+    except ValidationError as error:
+        raise KnowledgeBaseError("meta.yaml", "file", str(error.messages)) from None
+
+    raw = {
+        "sources": _load_list(directory, "sources.yaml", "sources", _SourceSchema()),
+        "findings": _load_list(directory, "findings.yaml", "findings", _FindingSchema()),
+        "causes": _load_list(directory, "causes.yaml", "causes", _CauseSchema()),
+        "levels": _load_list(directory, "urgency.yaml", "levels", _LevelSchema()),
+        "care": _load_list(directory, "care.yaml", "care", _CareSchema()),
+    }
+    for name, key in (
+        ("sources.yaml", "sources"),
+        ("findings.yaml", "findings"),
+        ("causes.yaml", "causes"),
+        ("care.yaml", "care"),
+    ):
+        _unique(name, (item["id"] for item in raw[key]), key.rstrip("s"))
+
+    causes = {
+        c["id"]: Cause(
+            id=c["id"],
+            name=c["name"],
+            description=c["description"],
+            sources=tuple(c["sources"]),
+            population=tuple(c["population"].get("requires", ())),
+            specialties=tuple(c["specialties"]),
+        )
+        for c in raw["causes"]
+    }
+    rules: list[Rule] = []
+    for name, layer in RULE_FILES.items():
+        rules += _rules_from(
+            name, layer, _load_list(directory, name, "rules", _rule_schema(layer)), causes
+        )
+    care, care_rules = _care_from(raw["care"])
+    rules += care_rules
+    first_seen: dict[str, str] = {}
+    for r in rules:
+        if r.id in first_seen:
+            raise KnowledgeBaseError(
+                r.file, r.id, f"duplicate rule id (also in rules/{first_seen[r.id]})"
+            )
+        first_seen[r.id] = r.file
+
+    levels = [lv["id"] for lv in raw["levels"]]
+    if levels != list(vocab.URGENCY_LEVELS):
+        raise KnowledgeBaseError(
+            "urgency.yaml", "levels", f"must be exactly {list(vocab.URGENCY_LEVELS)} in that order"
+        )
+
+    knowledge_base = KnowledgeBase(
+        version=meta["version"],
+        sha256=_digest(directory),
+        disclaimer=meta["disclaimer"],
+        scoring=Scoring(
+            high=meta["scoring"]["confidence"]["high"],
+            moderate=meta["scoring"]["confidence"]["moderate"],
+            max_cause_questions=meta["scoring"]["max_cause_questions"],
+        ),
+        self_test=meta["self_test"]["record"],
+        self_test_rules=tuple(meta["self_test"]["expect_rules"]),
+        sources={s["id"]: Source(**s) for s in raw["sources"]},
+        findings={f["id"]: Finding(**f) for f in raw["findings"]},
+        causes=causes,
+        levels={
+            lv["id"]: UrgencyLevel(
+                id=lv["id"],
+                rank=i,
+                advice=lv["advice"],
+                advice_when=lv["advice_when"],
+                referral=lv["referral"],
+            )
+            for i, lv in enumerate(raw["levels"])
+        },
+        rules={r.id: r for r in rules},
+        care={c.id: c for c in care},
+    )
+    check_knowledge_base(knowledge_base)
+    return knowledge_base
+
+
+def _digest(directory: Path) -> str:
+    """sha256 over every knowledge file, name and bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in sorted(KNOWLEDGE_FILES):
+        digest.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
+    return digest.hexdigest()

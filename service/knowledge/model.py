@@ -1,0 +1,178 @@
+"""The knowledge base as typed, immutable objects.
+
+The loader builds these from ``rules/*.yaml``; everything downstream (compiler, ranking,
+questions, the knowledge-base endpoint) reads them and never the YAML, so a field renamed
+in the files fails once, at load time, with the file and rule named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base cannot be used; the message names the file and the item."""
+
+    def __init__(self, file: str, item: str, message: str) -> None:
+        super().__init__(f"rules/{file}: {item}: {message}")
+
+
+class Layer(StrEnum):
+    """Where a rule sits in the forward chain, earliest first."""
+
+    CONTEXT = "context"
+    DERIVED = "derived"
+    EVIDENCE = "evidence"
+    ESCALATION = "escalation"
+    CARE = "care"
+    CONTRAINDICATION = "contraindication"
+
+
+@dataclass(frozen=True)
+class Range:
+    """An inclusive numeric bound; ``None`` means open on that side."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What must hold for a rule to fire.
+
+    A rule speaks either of the record (``patient`` / ``complaint``: context rules) or of
+    findings (``present`` / ``absent`` / ``causes``), never both; that keeps every layer
+    above the first reasoning over findings only.
+    """
+
+    present: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()  # care rules: any of these causes is supported
+    pregnant: bool | None = None
+    sex: tuple[str, ...] = ()
+    age: Range | None = None
+    gestational_week: Range | None = None
+    locations: tuple[str, ...] = ()
+    side: tuple[str, ...] = ()
+    onset: tuple[str, ...] = ()
+    course: tuple[str, ...] = ()
+    severity: Range | None = None
+    duration_days: Range | None = None
+
+    @property
+    def is_context(self) -> bool:
+        return not (self.present or self.absent or self.causes)
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    kind: str
+    title: str
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    derived: bool = False
+    group: str | None = None
+    question: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    name: str
+    description: str
+    sources: tuple[str, ...]
+    population: tuple[str, ...] = ()
+    specialties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UrgencyLevel:
+    id: str
+    rank: int  # 0 is the most urgent
+    advice: str
+    referral: str
+    advice_when: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of any layer; the layer decides which conclusion fields are set."""
+
+    id: str
+    layer: Layer
+    rationale: str
+    when: Condition
+    sources: tuple[str, ...]
+    file: str
+    derive: str | None = None  # context / derived
+    cause: str | None = None  # evidence
+    weight: float = 0.0  # evidence: > 0 supports, < 0 argues against
+    level: str | None = None  # escalation
+    red_flag: bool = False
+    reason: str | None = None  # escalation / contraindication
+    refer: tuple[str, ...] = ()
+    care: str | None = None  # care: the care item this rule offers
+    drug_classes: tuple[str, ...] = ()  # contraindication
+    modalities: tuple[str, ...] = ()
+
+    @property
+    def supports(self) -> bool:
+        return self.layer is Layer.EVIDENCE and self.weight > 0
+
+
+@dataclass(frozen=True)
+class CareItem:
+    id: str
+    kind: str
+    text: str
+    for_causes: tuple[str, ...]
+    requires_clinician: bool
+    sources: tuple[str, ...]
+    rule: str
+    drug_class: str | None = None
+    modality: str | None = None
+
+
+@dataclass(frozen=True)
+class Scoring:
+    high: float
+    moderate: float
+    max_cause_questions: int
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything the service knows about medicine, in file order (which is review order)."""
+
+    version: str
+    sha256: str
+    disclaimer: str
+    scoring: Scoring
+    self_test: dict
+    self_test_rules: tuple[str, ...]
+    sources: dict[str, Source]
+    findings: dict[str, Finding]
+    causes: dict[str, Cause]
+    levels: dict[str, UrgencyLevel]
+    rules: dict[str, Rule]
+    care: dict[str, CareItem]
+
+    @property
+    def input_findings(self) -> list[str]:
+        return [f.id for f in self.findings.values() if not f.derived]
+
+    def rules_in(self, layer: Layer) -> list[Rule]:
+        return [r for r in self.rules.values() if r.layer is layer]
+
+    @cached_property
+    def finding_order(self) -> dict[str, int]:
+        """Position of each finding in the vocabulary: the stable order for output lists."""
+        return {fid: i for i, fid in enumerate(self.findings)}

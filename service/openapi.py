@@ -1,0 +1,155 @@
+"""Generate the OpenAPI 3.1 document from the marshmallow schemas that validate requests.
+
+``GET /openapi.json`` serves this document, and ``openapi/openapi.yaml`` is the same
+document rendered with ``make openapi``; a test fails when the file and the schemas differ.
+Run ``python -m service.openapi`` to print it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+
+from service import schemas
+
+TITLE = "Buttock and hip pain decision support"
+API_VERSION = "1.0.0"
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+_ERRORS = {
+    "400": _problem("Malformed JSON."),
+    "413": _problem("Body larger than the limit (64 KiB by default)."),
+    "415": _problem("Body is not application/json."),
+    "422": _problem("The record breaks the contract; `errors` is keyed by JSON path."),
+}
+
+
+def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
+    spec = APISpec(
+        title=TITLE,
+        version=API_VERSION,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin(schema_name_resolver=lambda s: None)],
+        info={
+            "description": "Ranks possible causes of buttock and hip pain (pregnancy included), "
+            "sets an urgency level with its reasons, suggests care with contraindicated "
+            "items removed, and lists the follow-up questions worth asking. It supports, "
+            "and does not replace, a clinician."
+        },
+    )
+    for name, schema in (
+        ("AssessmentRequest", request_schema),
+        ("Assessment", schemas.AssessmentSchema),
+        ("KnowledgeBase", schemas.KnowledgeBaseSchema),
+        ("Status", schemas.StatusSchema),
+        ("Problem", schemas.ProblemSchema),
+    ):
+        spec.components.schema(name, schema=schema)
+
+    spec.path(
+        "/v1/assessments",
+        operations={
+            "post": {
+                "operationId": "createAssessment",
+                "summary": "Assess a buttock or hip pain record",
+                "parameters": [
+                    {
+                        "name": "explain",
+                        "in": "query",
+                        "required": False,
+                        "description": "When true, `trace` lists the rules fired in firing order.",
+                        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+                    }
+                ],
+                "requestBody": {"required": True, "content": _json("AssessmentRequest")},
+                "responses": {
+                    "200": {"description": "The assessment.", "content": _json("Assessment")},
+                    **_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(
+        "/v1/knowledge-base",
+        operations={
+            "get": {
+                "operationId": "getKnowledgeBase",
+                "summary": "The knowledge base: version, sources, findings, causes, care, rules",
+                "responses": {
+                    "200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}
+                },
+            }
+        },
+    )
+    spec.path(
+        "/healthz",
+        operations={
+            "get": {
+                "operationId": "liveness",
+                "summary": "Liveness: the process answers",
+                "responses": {"200": {"description": "Alive.", "content": _json("Status")}},
+            }
+        },
+    )
+    spec.path(
+        "/readyz",
+        operations={
+            "get": {
+                "operationId": "readiness",
+                "summary": "Readiness: knowledge base compiled and engine self-test passed",
+                "responses": {
+                    "200": {"description": "Ready.", "content": _json("Status")},
+                    "503": _problem("Not ready: the engine self-test failed."),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/openapi.json",
+        operations={
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    )
+    return spec.to_dict()
+
+
+def render_yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def main() -> None:
+    from service import create_app  # noqa: PLC0415 (CLI entry only)
+
+    app = create_app()
+    sys.stdout.write(render_yaml(app.extensions["cds"].openapi))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""RFC 9457 problem details for every error the service returns.
+
+Error bodies never carry a stack trace or any part of the submitted record: validation
+messages name the JSON path and the rule broken, and at most a shortened unknown id.
+Unexpected exceptions are logged by type and traceback only (no message: it could hold
+record values) and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger(__name__)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    type_: str = "about:blank",
+) -> Response:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def json_paths(messages: Any, path: str = "$") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested error messages into ``{"$.a.b[2]": [...]}``."""
+    if isinstance(messages, list):
+        return {path: [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key == "_schema":
+            child = path
+        elif isinstance(key, int):
+            child = f"{path}[{key}]"
+        else:
+            child = f"{path}.{str(key)[:64]}"
+        for sub_path, sub_messages in json_paths(value, child).items():
+            flat.setdefault(sub_path, []).extend(sub_messages)
+    return flat
+
+
+def register_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        # werkzeug's descriptions are generic; ours (raised in the views) never quote input
+        response = problem(error.code or 500, error.name, error.description or error.name)
+        if error.code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        _log.error(
+            "unhandled %s\n%s",
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return problem(500, "Internal Server Error", "The server could not complete the request.")

@@ -1,0 +1,19 @@
+"""Enumerations fixed by the public contract (shared/CONTRACT.md).
+
+The request schema, the response schema and the knowledge-base loader all read these, so
+the contract's values live in exactly one place. Finding and cause ids are not here: they
+are knowledge, and come from ``rules/``.
+"""
+
+SEXES = ("female", "male", "other", "unknown")
+LOCATIONS = ("buttock", "buttock_bone", "hip", "sacrum", "low_back", "groin", "thigh")
+SIDES = ("left", "right", "both", "unknown")
+ONSETS = ("sudden", "gradual", "unknown")
+COURSES = ("improving", "stable", "worsening", "recurrent", "unknown")
+URGENCY_LEVELS = ("emergency", "urgent", "routine", "self_care")  # most urgent first
+CONFIDENCES = ("high", "moderate", "low")
+CARE_KINDS = ("self_care", "medication", "therapy", "referral", "monitoring")
+
+AGE_RANGE = (0, 120)
+GESTATIONAL_WEEK_RANGE = (1, 44)
+SEVERITY_RANGE = (0, 10)

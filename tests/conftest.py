@@ -1,0 +1,59 @@
+"""Shared fixtures: one app per test session (the knowledge base compiles once)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.knowledge.model import KnowledgeBase
+from service.runtime import Runtime
+
+BASE_RECORD: dict[str, Any] = {
+    "patient": {"age": 40, "sex": "female"},
+    "complaint": {"locations": ["buttock"]},
+    "findings": {"present": [], "absent": []},
+}
+
+
+@pytest.fixture(scope="session")
+def app() -> Flask:
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def runtime(app: Flask) -> Runtime:
+    return app.extensions["cds"]
+
+
+@pytest.fixture(scope="session")
+def kb(runtime: Runtime) -> KnowledgeBase:
+    return runtime.knowledge_base
+
+
+def make_record(**parts: Any) -> dict[str, Any]:
+    """BASE_RECORD with top-level parts merged in (``patient={...}`` replaces keys inside)."""
+    record = copy.deepcopy(BASE_RECORD)
+    for key, value in parts.items():
+        record[key].update(value)
+    return record
+
+
+@pytest.fixture(scope="session")
+def assess(runtime: Runtime) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Validate a record exactly as the API does, then assess it with the trace on."""
+
+    def _assess(record: dict[str, Any]) -> dict[str, Any]:
+        return runtime.assessor.assess(runtime.request_schema.load(record), explain=True)
+
+    return _assess

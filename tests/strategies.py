@@ -1,0 +1,44 @@
+"""Hypothesis strategies for contract-valid symptom records, drawn from the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from service import vocabulary as vocab
+from service.knowledge.model import KnowledgeBase
+
+
+def records(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
+    findings = kb.input_findings
+
+    @st.composite
+    def _record(draw: st.DrawFn) -> dict[str, Any]:
+        sex = draw(st.sampled_from(vocab.SEXES))
+        patient: dict[str, Any] = {"age": draw(st.integers(*vocab.AGE_RANGE)), "sex": sex}
+        if sex != "male" and draw(st.booleans()):
+            patient["pregnancy"] = {
+                "gestational_week": draw(st.integers(*vocab.GESTATIONAL_WEEK_RANGE))
+            }
+        complaint: dict[str, Any] = {
+            "locations": draw(
+                st.lists(st.sampled_from(vocab.LOCATIONS), min_size=1, max_size=3, unique=True)
+            ),
+            "side": draw(st.sampled_from(vocab.SIDES)),
+            "onset": draw(st.sampled_from(vocab.ONSETS)),
+            "course": draw(st.sampled_from(vocab.COURSES)),
+        }
+        if draw(st.booleans()):
+            complaint["severity"] = draw(st.integers(*vocab.SEVERITY_RANGE))
+        if draw(st.booleans()):
+            complaint["duration_days"] = draw(st.integers(0, 400))
+        answered = draw(st.lists(st.sampled_from(findings), max_size=12, unique=True))
+        split = draw(st.integers(0, len(answered)))
+        return {
+            "patient": patient,
+            "complaint": complaint,
+            "findings": {"present": answered[:split], "absent": answered[split:]},
+        }
+
+    return _record()

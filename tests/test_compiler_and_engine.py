@@ -1,0 +1,95 @@
+"""The compiled durable_rules ruleset fires exactly what the knowledge base says."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from service.engine import RuleEngine
+from service.knowledge.compiler import compile_knowledge_base
+from tests.conftest import make_record
+from tests.reference import fired_rules
+from tests.strategies import records
+
+
+def test_context_rules_compile_to_record_patterns(kb) -> None:
+    compiled = compile_knowledge_base(kb)
+    trimester_2 = compiled.ruleset["CTX-TRIMESTER-2"]["all"]
+    assert trimester_2 == [
+        {
+            "record": {
+                "$and": [
+                    {"t": "record"},
+                    {"$gte": {"gestational_week": 14}},
+                    {"$lte": {"gestational_week": 27}},
+                ]
+            }
+        }
+    ]
+    assert compiled.consequences["CTX-TRIMESTER-2"] == (
+        {
+            "t": "finding",
+            "id": "pregnancy_trimester_2",
+            "status": "present",
+            "by": "CTX-TRIMESTER-2",
+        },
+    )
+
+
+def test_finding_rules_compile_to_one_pattern_per_fact(kb) -> None:
+    compiled = compile_knowledge_base(kb)
+    patterns = compiled.ruleset["CAUSE-SCIATICA-NO-RADIATION"]["all"]
+    assert [next(iter(p)) for p in patterns] == ["a0", "a1"]
+    assert (
+        compiled.consequences["CAUSE-SCIATICA-NO-RADIATION"] == ()
+    )  # against-evidence asserts nothing
+    assert compiled.consequences["CAUSE-SCIATICA-THIGH"] == (
+        {"t": "supported", "cause": "sciatica", "by": "CAUSE-SCIATICA-THIGH"},
+    )
+
+
+def test_chaining_reaches_care_through_derived_findings_and_supported_causes(runtime) -> None:
+    record = runtime.request_schema.load(
+        make_record(findings={"present": ["pain_radiates_below_knee"]})
+    )
+    fired = runtime.assessor.fire(record)
+    # input finding -> derived finding -> evidence -> supported cause -> care
+    assert fired.index("DER-RADIATING-BELOW-KNEE") < fired.index("CAUSE-SCIATICA-BELOW-KNEE")
+    assert fired.index("CAUSE-SCIATICA-BELOW-KNEE") < fired.index("CARE-NEUROTROPHIC-VITAMINS")
+
+
+def test_engine_agrees_with_a_plain_python_reference_on_1000_random_records(runtime, kb) -> None:
+    """Guards the measured durable_rules pitfalls: dropped batches, duplicate facts, chaining."""
+
+    @settings(
+        max_examples=1000,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(raw=records(kb))
+    def check(raw) -> None:
+        record = runtime.request_schema.load(raw)
+        assert set(runtime.assessor.fire(record)) == fired_rules(kb, record)
+
+    check()
+
+
+def test_one_request_leaves_nothing_behind_for_the_next(runtime, kb) -> None:
+    loud = runtime.request_schema.load(
+        make_record(findings={"present": ["saddle_anesthesia", "fever"]})
+    )
+    quiet = runtime.request_schema.load(make_record())
+    alone = runtime.assessor.fire(quiet)
+    runtime.assessor.fire(loud)
+    assert runtime.assessor.fire(quiet) == alone
+    assert "ESC-CES-SADDLE" not in alone
+
+
+def test_an_engine_in_a_new_process_builds_its_own_host(kb, monkeypatch) -> None:
+    engine = RuleEngine(compile_knowledge_base(kb))
+    facts = [{"t": "finding", "id": "fever", "status": "present"}]
+    first = engine.run(facts)
+    host = engine._host
+    monkeypatch.setattr("os.getpid", lambda: -1)  # as after a fork
+    assert engine.run(facts) == first
+    assert engine._host is not host
