@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check service tests
 
 openapi: install
-	$(BIN)/python -m service.openapi > openapi/openapi.yaml
+	$(BIN)/python -c 'from service.openapi import main; main()' > openapi/openapi.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

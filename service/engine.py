@@ -60,15 +60,18 @@ class RuleEngine:
         with self._lock:
             host = self._process_host()
             fired = self._fired[sid] = []
+            has_state = False
             try:
                 for fact in facts:
                     # a fact no rule looks at is rejected; nothing follows from it
                     with contextlib.suppress(durable.MessageNotHandledException):
                         host.assert_fact(RULESET, {**fact, "sid": sid})
+                    has_state = True
                 return fired
             finally:
                 del self._fired[sid]
-                host.delete_state(RULESET, sid)
+                if has_state:  # an engine error before any state exists must not be masked
+                    host.delete_state(RULESET, sid)
 
     def _process_host(self) -> _Host:
         if self._host is None or self._pid != os.getpid():

@@ -17,6 +17,21 @@ from typing import Any
 
 Fact = dict[str, Any]
 
+# durable_rules' C parser rejects numbers in exponent notation ("1e-05", "1e+16"), which is
+# how Python writes floats below 1e-4 or from 1e16 up: the whole fact would be lost, and with
+# it every context rule (pregnancy, severity...). Values are moved into the range Python
+# writes plainly. Comparisons stay exact because the compiler only accepts thresholds of 0
+# or within [ENGINE_MIN, ENGINE_MAX] (see service.knowledge.compiler).
+ENGINE_MIN = 1e-4
+ENGINE_MAX = 1e15
+
+
+def engine_number(value: float) -> float:
+    """The same number for every threshold comparison, written without an exponent."""
+    if 0 < value < ENGINE_MIN:
+        return ENGINE_MIN
+    return min(value, ENGINE_MAX)
+
 
 def record_facts(record: dict[str, Any]) -> list[Fact]:
     patient, complaint, findings = record["patient"], record["complaint"], record["findings"]
@@ -32,7 +47,7 @@ def record_facts(record: dict[str, Any]) -> list[Fact]:
             "onset": complaint["onset"],
             "course": complaint["course"],
             **{
-                key: complaint[key]
+                key: engine_number(complaint[key])
                 for key in ("severity", "duration_days")
                 if complaint.get(key) is not None
             },

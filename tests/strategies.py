@@ -29,10 +29,20 @@ def records(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
             "onset": draw(st.sampled_from(vocab.ONSETS)),
             "course": draw(st.sampled_from(vocab.COURSES)),
         }
+        # floats too: tiny and huge values once made the C engine drop the whole record fact
         if draw(st.booleans()):
-            complaint["severity"] = draw(st.integers(*vocab.SEVERITY_RANGE))
+            complaint["severity"] = draw(
+                st.one_of(
+                    st.integers(*vocab.SEVERITY_RANGE),
+                    st.floats(*vocab.SEVERITY_RANGE, allow_nan=False),
+                )
+            )
         if draw(st.booleans()):
-            complaint["duration_days"] = draw(st.integers(0, 400))
+            complaint["duration_days"] = draw(
+                st.one_of(
+                    st.integers(0, 400), st.floats(0, 1e300, allow_nan=False, allow_infinity=False)
+                )
+            )
         answered = draw(st.lists(st.sampled_from(findings), max_size=12, unique=True))
         split = draw(st.integers(0, len(answered)))
         return {

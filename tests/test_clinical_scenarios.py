@@ -26,7 +26,7 @@ def _ids(items: list[dict[str, Any]], key: str = "id") -> list[str]:
     return [item[key] for item in items]
 
 
-def check(expect: dict[str, Any], result: dict[str, Any]) -> None:  # noqa: C901, PLR0912
+def check(expect: dict[str, Any], result: dict[str, Any]) -> None:  # noqa: PLR0912
     causes = _ids(result["causes"])
     care = _ids(result["care"])
     suppressed = {s["id"]: s for s in result["suppressed_care"]}

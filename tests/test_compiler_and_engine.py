@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from service.engine import RuleEngine
+from service.facts import engine_number
 from service.knowledge.compiler import compile_knowledge_base
 from tests.conftest import make_record
 from tests.reference import fired_rules
@@ -93,3 +95,32 @@ def test_an_engine_in_a_new_process_builds_its_own_host(kb, monkeypatch) -> None
     monkeypatch.setattr("os.getpid", lambda: -1)  # as after a fork
     assert engine.run(facts) == first
     assert engine._host is not host
+
+
+@pytest.mark.parametrize("value", [5e-324, 1e-5, 6.99999, 7.0, 1e16, 1e300])
+def test_numbers_the_c_parser_cannot_read_still_reach_the_rules(runtime, value) -> None:
+    """durable_rules rejects '1e-05' and '1e+16'; the record fact must survive any number."""
+    record = runtime.request_schema.load(
+        make_record(
+            patient={"age": 5}, complaint={"severity": min(value, 10), "duration_days": value}
+        )
+    )
+    fired = runtime.assessor.fire(record)
+    assert "CTX-CHILD" in fired
+    assert ("CTX-SEVERE" in fired) == (min(value, 10) >= 7)
+    assert ("CTX-PERSISTENT" in fired) == (value >= 14)
+
+
+def test_engine_numbers_keep_every_threshold_comparison(kb) -> None:
+    thresholds = {
+        b
+        for r in kb.rules.values()
+        for rng in (r.when.severity, r.when.duration_days)
+        if rng
+        for b in (rng.min, rng.max)
+        if b is not None
+    }
+    for value in (0.0, 5e-324, 1e-5, 0.5, 13.999, 14.0, 1e16, 1e300):
+        for threshold in thresholds:
+            assert (engine_number(value) >= threshold) == (value >= threshold)
+            assert (engine_number(value) <= threshold) == (value <= threshold)

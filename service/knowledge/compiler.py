@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.knowledge.model import Condition, KnowledgeBase, Layer, Range, Rule
+from service.facts import ENGINE_MAX, ENGINE_MIN
+from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
 
 Pattern = dict[str, Any]
 
@@ -25,6 +26,8 @@ class CompiledRules:
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
+    for rule in kb.rules.values():
+        _check_thresholds(rule)
     ruleset = {rule.id: {"all": _patterns(rule.when), "run": rule.id} for rule in kb.rules.values()}
     return CompiledRules(
         ruleset=ruleset, consequences={r.id: _consequences(r) for r in kb.rules.values()}
@@ -39,6 +42,17 @@ def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
     if rule.layer is Layer.EVIDENCE and rule.supports:
         return ({"t": "supported", "cause": rule.cause, "by": rule.id},)
     return ()
+
+
+def _check_thresholds(rule: Rule) -> None:
+    """Thresholds must keep comparisons exact against numbers moved by ``engine_number``."""
+    when = rule.when
+    for bound in (when.age, when.gestational_week, when.severity, when.duration_days):
+        for value in (bound.min, bound.max) if bound else ():
+            if value is not None and value != 0 and not ENGINE_MIN < value < ENGINE_MAX:
+                raise KnowledgeBaseError(
+                    rule.file, rule.id, f"threshold {value} outside the engine's range"
+                )
 
 
 def _any_of(attribute: str, values: tuple[str, ...]) -> Pattern:

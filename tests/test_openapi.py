@@ -1,0 +1,32 @@
+"""The published OpenAPI document is valid and is exactly what the app serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from openapi_spec_validator import validate
+
+OPENAPI_FILE = Path(__file__).parent.parent / "openapi" / "openapi.yaml"
+
+
+def test_the_committed_document_is_what_the_schemas_generate(client) -> None:
+    served = client.get("/openapi.json").get_json()
+    committed = yaml.safe_load(OPENAPI_FILE.read_text())
+    assert committed == served, "openapi/openapi.yaml is stale: run `make openapi`"
+
+
+def test_the_document_is_valid_openapi() -> None:
+    validate(yaml.safe_load(OPENAPI_FILE.read_text()))
+
+
+def test_the_finding_enum_is_the_knowledge_base_input_vocabulary(client, kb) -> None:
+    request = client.get("/openapi.json").get_json()["components"]["schemas"]["AssessmentRequest"]
+    present = request["properties"]["findings"]["properties"]["present"]["items"]["enum"]
+    assert present == kb.input_findings
+
+
+def test_every_route_is_documented(app, client) -> None:
+    documented = set(client.get("/openapi.json").get_json()["paths"])
+    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert routes == documented
