@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 WORKERS ?= 2
 
-.PHONY: install run test lint unit openapi openapi-check clean
+.PHONY: install run test lint openapi bench-inprocess clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: install lint
 lint: install
 	$(BIN)/ruff check service tests
 	$(BIN)/ruff format --check service tests
+
+bench-inprocess: install
+	$(BIN)/python benchmarks/inprocess.py --runs 2000
 
 openapi: install
 	$(BIN)/python -c 'from service.openapi import main; main()' > openapi/openapi.yaml
