@@ -24,8 +24,8 @@ test: install lint
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests benchmarks
+	$(BIN)/ruff format --check service tests benchmarks
 
 bench-inprocess: install
 	$(BIN)/python benchmarks/inprocess.py --runs 2000

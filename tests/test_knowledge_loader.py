@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -231,3 +232,21 @@ def test_red_flags_are_at_least_urgent_and_escalation_is_monotone(kb) -> None:
         assert not rule.when.absent, rule.id
         if rule.red_flag:
             assert rule.level in ("emergency", "urgent"), rule.id
+
+
+def test_the_traceability_table_names_only_real_rules_and_care(kb) -> None:
+    text = (RULES / "TRACEABILITY.md").read_text()
+    named = set(re.findall(r"`([A-Za-z0-9_*-]+)`", text))
+    rule_ids, care_ids = set(kb.rules), set(kb.care)
+    for name in named:
+        if name.endswith("*"):
+            assert any(r.startswith(name[:-1]) for r in rule_ids), name
+        elif name.isupper() or "-" in name:
+            assert name in rule_ids, name
+        else:
+            assert name in care_ids or name in kb.findings or name.endswith(".yaml"), name
+    for layer in (Layer.ESCALATION, Layer.CONTRAINDICATION):
+        for rule in kb.rules_in(layer):
+            assert rule.id in text or any(
+                rule.id.startswith(n[:-1]) for n in named if n.endswith("*")
+            ), rule.id
