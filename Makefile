@@ -5,7 +5,6 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
-WORKERS ?= 2
 
 .PHONY: install run test lint openapi bench-inprocess clean
 
@@ -18,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - service.wsgi:app
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config deploy/gunicorn.conf.py service.wsgi:app
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from service import metrics
 from service.knowledge.model import KnowledgeBase
 from service.problems import json_paths, problem
 from service.runtime import Runtime
@@ -41,7 +42,10 @@ def create_assessment() -> Response:
             "The symptom record does not match the contract.",
             errors=json_paths(error.messages),
         )
-    return jsonify(runtime().assessor.assess(record, explain=_EXPLAIN[explain]))
+    result = runtime().assessor.assess(record, explain=_EXPLAIN[explain])
+    g.urgency = result["urgency"]["level"]
+    metrics.ASSESSMENTS.labels(g.urgency).inc()
+    return jsonify(result)
 
 
 def _json_body() -> Any:
@@ -56,6 +60,12 @@ def _json_body() -> Any:
 @bp.get("/v1/knowledge-base")
 def knowledge_base() -> Response:
     return jsonify(describe(runtime().knowledge_base))
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/openapi.json")

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from service import metrics
 from service.engine import RuleEngine
 from service.facts import record_facts
 from service.knowledge.model import KnowledgeBase, Layer, Rule
@@ -32,7 +33,8 @@ class Assessor:
 
     def fire(self, record: Document) -> list[str]:
         """The ids of the rules the record fires, in firing order."""
-        return self._engine.run(record_facts(record))
+        with metrics.ENGINE_TIME.time():
+            return self._engine.run(record_facts(record))
 
     def assess(self, record: Document, *, explain: bool = False) -> Document:
         kb = self.kb

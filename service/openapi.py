@@ -122,6 +122,21 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
         },
     )
     spec.path(
+        "/metrics",
+        operations={
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics for every worker of this instance",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    )
+    spec.path(
         "/openapi.json",
         operations={
             "get": {

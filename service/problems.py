@@ -12,7 +12,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, has_request_context, json
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -27,6 +27,8 @@ def problem(
     type_: str = "about:blank",
 ) -> Response:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if has_request_context() and g.get("request_id"):
+        body["request_id"] = g.request_id
     if errors is not None:
         body["errors"] = errors
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)

@@ -250,6 +250,7 @@ class ProblemSchema(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
+    request_id = fields.String(metadata={"description": "The X-Request-ID of the request."})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

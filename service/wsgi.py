@@ -1,5 +1,8 @@
-"""WSGI entry point for gunicorn: ``gunicorn service.wsgi:app``."""
+"""WSGI entry point for gunicorn: ``gunicorn -c deploy/gunicorn.conf.py service.wsgi:app``."""
 
 from service import create_app
+from service.observability import configure_logging
+from service.settings import Settings
 
+configure_logging(Settings.from_env().log_level)
 app = create_app()

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from service.config import DEFAULTS
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.model import KnowledgeBaseError, Layer
+from service.settings import PROJECT_RULES
 
-RULES = Path(DEFAULTS["RULES_DIR"])
+RULES = Path(PROJECT_RULES)
 
 
 @pytest.fixture()

@@ -1,0 +1,53 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (deploy/gunicorn.conf.py sets it), each worker
+writes its samples to files there and ``GET /metrics`` aggregates them; without it (tests,
+``flask run``) the process registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+REQUESTS = Counter(
+    "cds_http_requests_total",
+    "HTTP requests by route, method and status.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "cds_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+ASSESSMENTS = Counter("cds_assessments_total", "Assessments by urgency level.", ["urgency"])
+ENGINE_TIME = Histogram(
+    "cds_rule_engine_seconds",
+    "Time spent in the rule engine per assessment.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+KNOWLEDGE_BASE = Gauge(
+    "cds_knowledge_base_info",
+    "Knowledge base in use (value is always 1).",
+    ["version", "sha256"],
+    multiprocess_mode="max",
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text for every worker of this pod, and its content type."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,90 @@
+"""Runtime settings from the environment (12-factor), validated once at start.
+
+Both gunicorn (deploy/gunicorn.conf.py) and the app read these through
+:func:`Settings.from_env`, so a bad value fails the same way, with a message that names the
+variable, before any request is served.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_RULES = str(Path(__file__).resolve().parent.parent / "rules")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the service cannot run with."""
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw, 10)
+        except ValueError:
+            raise SettingsError(f"must be a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise SettingsError(f"must be from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in LOG_LEVELS:
+        raise SettingsError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return raw.upper()
+
+
+def _directory(raw: str) -> str:
+    if not Path(raw).is_dir():
+        raise SettingsError("must be an existing directory")
+    return raw
+
+
+def _host(raw: str) -> str:
+    if not raw or any(c.isspace() for c in raw):
+        raise SettingsError("must be an address to bind, such as 127.0.0.1 or 0.0.0.0")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = os.cpu_count() or 1
+    log_level: str = "INFO"
+    max_body_bytes: int = 64 * 1024
+    trusted_proxies: int = 0  # X-Forwarded-* hops to believe (werkzeug ProxyFix)
+    rules_dir: str = PROJECT_RULES  # the knowledge base; the image sets /app/rules
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            name = field.name.upper()
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[field.name] = _PARSERS[field.name](raw.strip())
+            except SettingsError as error:
+                raise SettingsError(f"{name}={raw!r}: {error}") from None
+        return cls(**values)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "host": _host,
+    "port": _integer(1, 65535),
+    "workers": _integer(1, 64),
+    "log_level": _log_level,
+    "max_body_bytes": _integer(1024, 16 * 1024 * 1024),
+    "trusted_proxies": _integer(0, 5),
+    "rules_dir": _directory,
+}
