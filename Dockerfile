@@ -10,8 +10,11 @@ ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm
 FROM ${BASE_IMAGE} AS build
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-# gcc for durable-rules; Python headers only where the base has none (Debian's python3)
-# hadolint ignore=DL3008
+# gcc for durable-rules; Python headers only where the base has none (Debian's python3).
+# DL3008: packages follow the base image's Debian release (security fixes included);
+# pinned versions would break the build whenever the mirror moves on.
+# SC2086: ${headers} is deliberately unquoted so that an empty value adds no argument.
+# hadolint ignore=DL3008,SC2086
 RUN apt-get update \
  && headers="$(python3 -c 'import os, sysconfig; print("" if os.path.exists(sysconfig.get_paths()["include"] + "/Python.h") else "python3-dev")')" \
  && apt-get install -y --no-install-recommends gcc libc6-dev ${headers} \

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test lint openapi bench-inprocess clean
+.PHONY: install run test test-container lint openapi bench-inprocess clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,9 @@ run: install
 
 test: install lint
 	$(BIN)/python -m pytest
+
+test-container: install
+	$(BIN)/python -m pytest -m container tests/container
 
 lint: install
 	$(BIN)/ruff check service tests benchmarks

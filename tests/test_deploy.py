@@ -1,0 +1,149 @@
+"""Dockerfile, Kubernetes manifests, gunicorn config and app agree, and pass their linters."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "deploy" / "kubernetes"
+BIN = Path(sys.executable).parent
+
+
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def manifests() -> dict[str, dict]:
+    return {
+        p.stem: yaml.safe_load(p.read_text())
+        for p in K8S.glob("*.yaml")
+        if p.stem != "kustomization"
+    }
+
+
+def container() -> dict:
+    return manifests()["deployment"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_port_agrees_everywhere(app) -> None:
+    port = Settings().port
+    assert re.search(rf"^EXPOSE {port}$", dockerfile(), re.M)
+    assert f"PORT={port}" in dockerfile()
+    assert container()["ports"][0]["containerPort"] == port
+    assert manifests()["configmap"]["data"]["PORT"] == str(port)
+    assert (
+        manifests()["service"]["spec"]["ports"][0]["targetPort"] == container()["ports"][0]["name"]
+    )
+
+
+def test_probe_paths_exist_in_the_app_and_agree_with_the_image(app) -> None:
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert container()["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container()["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {"/healthz", "/readyz", "/metrics"} <= routes
+    assert re.search(r"HEALTHCHECK .*\n.*/healthz", dockerfile())
+
+
+def test_user_agrees_and_is_not_root() -> None:
+    user = re.search(r"^USER (\d+):(\d+)$", dockerfile(), re.M)
+    assert user and user.group(1) != "0"
+    pod = manifests()["deployment"]["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert str(pod["runAsUser"]) == user.group(1) and str(pod["runAsGroup"]) == user.group(2)
+    security = container()["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert security["allowPrivilegeEscalation"] is False
+
+
+def test_gunicorn_has_a_writable_tmp_under_a_read_only_root() -> None:
+    mounts = {m["mountPath"] for m in container()["volumeMounts"]}
+    assert "/tmp" in mounts
+    conf = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert "tempfile.gettempdir()" in conf  # worker_tmp_dir and the metrics directory live there
+
+
+def test_every_configmap_key_is_a_validated_setting() -> None:
+    data = manifests()["configmap"]["data"]
+    settings = Settings.from_env(data)  # raises on any invalid value
+    assert {k.lower() for k in data} <= set(vars(settings))
+
+
+def test_shutdown_grace_outlasts_gunicorn_graceful_timeout() -> None:
+    conf = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    graceful = int(re.search(r"^graceful_timeout = (\d+)", conf, re.M).group(1))
+    grace = manifests()["deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > graceful
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [str(BIN / "hadolint"), str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_manifests_validate_strictly_offline(tmp_path: Path) -> None:
+    files = sorted(str(p) for p in K8S.glob("*.yaml") if p.stem != "kustomization")
+    if shutil.which("kubectl"):  # also the rendered kustomization, as it would be applied
+        rendered = tmp_path / "rendered.yaml"
+        rendered.write_text(
+            subprocess.run(
+                ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        files.append(str(rendered))
+    result = subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", "--quiet", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT='eighty': must be a whole number"),
+        ("WORKERS", "0", "WORKERS='0': must be from 1 to 64"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of"),
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES='-1'"),
+        ("MAX_BODY_BYTES", "12", "MAX_BODY_BYTES='12': must be from 1024"),
+    ],
+)
+def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, message: str) -> None:
+    result = subprocess.run(
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "--check-config",
+            "service.wsgi:app",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            "PATH": str(BIN),
+            name: value,
+            "PROMETHEUS_MULTIPROC_DIR": "/tmp/cds-metrics-config-test",
+        },
+        cwd=ROOT,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,126 @@
+"""Request ids, JSON request logs without patient data, metrics, trusted proxies, settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from service import create_app
+from service.observability import JsonFormatter
+from service.settings import Settings, SettingsError
+from tests.conftest import make_record
+
+MARKER_AGE = 87
+
+
+def request_logs(caplog) -> list[dict]:
+    return [r.fields for r in caplog.records if r.name == "service.requests"]
+
+
+def test_a_valid_request_id_is_echoed_and_logged(client, caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.post(
+            "/v1/assessments", json=make_record(), headers={"X-Request-ID": "gw-42.a:b"}
+        )
+    assert response.headers["X-Request-ID"] == "gw-42.a:b"
+    assert request_logs(caplog)[-1]["request_id"] == "gw-42.a:b"
+
+
+@pytest.mark.parametrize("offered", ["", "has space", "x" * 129, "semi;colon", "tab\there"])
+def test_an_invalid_request_id_is_replaced(client, offered) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": offered})
+    assert response.headers["X-Request-ID"] != offered
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_problem_bodies_carry_the_request_id(client) -> None:
+    response = client.post(
+        "/v1/assessments",
+        data="{",
+        content_type="application/json",
+        headers={"X-Request-ID": "req-7"},
+    )
+    assert response.get_json(force=True)["request_id"] == "req-7"
+
+
+def test_one_log_line_per_request_with_urgency_and_no_record(client, caplog) -> None:
+    record = make_record(
+        patient={"age": MARKER_AGE}, findings={"present": ["saddle_anesthesia", "fever"]}
+    )
+    with caplog.at_level(logging.INFO):
+        client.post("/v1/assessments?explain=true", json=record)
+    (entry,) = request_logs(caplog)
+    assert entry["route"] == "/v1/assessments" and entry["status"] == 200
+    assert entry["urgency"] == "emergency"
+    assert set(entry) == {
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "client",
+        "urgency",
+    }
+    line = JsonFormatter().format(caplog.records[-1])
+    assert json.loads(line)["urgency"] == "emergency"
+    for secret in ("saddle", "fever", str(MARKER_AGE), "female"):
+        assert secret not in caplog.text and secret not in line
+
+
+def test_unknown_routes_are_logged_by_template_not_by_path(client, caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        client.get("/v1/patients/alice-smith")
+    assert request_logs(caplog)[-1]["route"] == "unmatched"
+    assert "alice" not in caplog.text
+
+
+def test_metrics_count_requests_assessments_and_engine_time(client) -> None:
+    client.post("/v1/assessments", json=make_record(findings={"present": ["fever"]}))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'cds_http_requests_total{method="POST",route="/v1/assessments",status="200"}' in text
+    assert 'cds_assessments_total{urgency="urgent"}' in text
+    assert "cds_rule_engine_seconds_count" in text
+    assert "cds_http_request_duration_seconds_bucket" in text
+    assert "cds_knowledge_base_info{" in text
+
+
+def test_forwarded_for_is_believed_only_through_trusted_hops(caplog) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}
+    for hops, expected in ((0, "127.0.0.1"), (1, "198.51.100.7"), (2, "203.0.113.9")):
+        client = create_app({"TESTING": True, "TRUSTED_PROXIES": hops}).test_client()
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            client.get("/healthz", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert request_logs(caplog)[-1]["client"] == expected
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"PORT": "9090", "WORKERS": "3", "LOG_LEVEL": "debug", "TRUSTED_PROXIES": "1"}
+    )
+    assert (settings.port, settings.workers, settings.log_level, settings.trusted_proxies) == (
+        9090,
+        3,
+        "DEBUG",
+        1,
+    )
+    assert Settings.from_env({}).port == 8080
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"PORT": "0"}, {"HOST": "a b"}, {"RULES_DIR": "/nonexistent"}, {"MAX_BODY_BYTES": "1e5"}],
+)
+def test_bad_settings_name_the_variable(env) -> None:
+    with pytest.raises(SettingsError, match=next(iter(env))):
+        Settings.from_env(env)
+
+
+def test_max_body_bytes_sets_the_413_limit(monkeypatch) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+    client = create_app({"TESTING": True}).test_client()
+    record = make_record()
+    record["padding"] = "x" * 3000
+    assert client.post("/v1/assessments", json=record).status_code == 413
