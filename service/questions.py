@@ -44,15 +44,12 @@ class _Gaps:
     def __init__(self, kb: KnowledgeBase, known: KnownFindings) -> None:
         self._kb = kb
         self._known = known
-        self._derivers: dict[str, list[Rule]] = {}
-        for rule in kb.rules.values():
-            if rule.derive and rule.layer is Layer.DERIVED:
-                self._derivers.setdefault(rule.derive, []).append(rule)
+        self._derived_gaps: dict[str, frozenset[str] | None] = {}
 
-    def of_rule(self, rule: Rule, visiting: frozenset[str] = frozenset()) -> frozenset[str] | None:
+    def of_rule(self, rule: Rule) -> frozenset[str] | None:
         gaps: set[str] = set()
         for finding in rule.when.present:
-            missing = self._present_gap(finding, visiting)
+            missing = self._present_gap(finding)
             if missing is _NEVER:
                 return _NEVER
             gaps |= missing
@@ -63,17 +60,17 @@ class _Gaps:
                 gaps.add(finding)
         return frozenset(gaps)
 
-    def _present_gap(self, finding: str, visiting: frozenset[str]) -> frozenset[str] | None:
+    def _present_gap(self, finding: str) -> frozenset[str] | None:
         if finding in self._known.present:
             return frozenset()
         if not self._kb.findings[finding].derived:
             return _NEVER if finding in self._known.absent else frozenset({finding})
-        if finding in visiting:
-            return _NEVER
-        options = [self.of_rule(r, visiting | {finding}) for r in self._derivers.get(finding, ())]
-        options = [o for o in options if o is not _NEVER]
-        # the smallest set of questions that would conclude it; file order breaks ties
-        return min(options, key=len) if options else _NEVER
+        if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
+            options = [self.of_rule(r) for r in self._kb.derivers.get(finding, ())]
+            options = [o for o in options if o is not _NEVER]
+            # the smallest set of questions that would conclude it; file order breaks ties
+            self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
+        return self._derived_gaps[finding]
 
 
 def follow_up_questions(

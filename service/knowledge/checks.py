@@ -18,6 +18,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
         _check_rule_can_fire(kb, rule)
         _check_layer_contract(kb, rule)
     _check_reachable(kb)
+    _check_no_cycles(kb)
     _check_nothing_dead(kb)
     for item in kb.care.values():
         if item.kind == "medication" and not item.requires_clinician:
@@ -143,6 +144,30 @@ def _check_reachable(kb: KnowledgeBase) -> None:
             raise KnowledgeBaseError(
                 rule.file, rule.id, f"can never fire: no rule concludes {sorted(missing)}"
             )
+
+
+def _check_no_cycles(kb: KnowledgeBase) -> None:
+    """A derived finding may not, through other derived findings, depend on itself."""
+    done: set[str] = set()
+
+    def visit(finding: str, path: tuple[str, ...]) -> None:
+        if finding in path:
+            rule = kb.derivers[path[-1]][0]
+            raise KnowledgeBaseError(
+                rule.file,
+                rule.id,
+                f"derived findings form a cycle: {' -> '.join((*path, finding))}",
+            )
+        if finding in done:
+            return
+        for rule in kb.derivers.get(finding, ()):
+            for needed in rule.when.present:
+                if kb.findings[needed].derived:
+                    visit(needed, (*path, finding))
+        done.add(finding)
+
+    for finding in kb.derivers:
+        visit(finding, ())
 
 
 def _check_nothing_dead(kb: KnowledgeBase) -> None:

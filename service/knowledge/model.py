@@ -173,6 +173,15 @@ class KnowledgeBase:
         return [r for r in self.rules.values() if r.layer is layer]
 
     @cached_property
+    def derivers(self) -> dict[str, tuple[Rule, ...]]:
+        """For each derived finding, the finding-based rules that conclude it (file order)."""
+        derivers: dict[str, list[Rule]] = {}
+        for rule in self.rules.values():
+            if rule.derive and rule.layer is Layer.DERIVED:
+                derivers.setdefault(rule.derive, []).append(rule)
+        return {finding: tuple(rules) for finding, rules in derivers.items()}
+
+    @cached_property
     def finding_order(self) -> dict[str, int]:
         """Position of each finding in the vocabulary: the stable order for output lists."""
         return {fid: i for i, fid in enumerate(self.findings)}
