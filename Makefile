@@ -25,6 +25,10 @@ test: install lint
 test-container: install
 	$(BIN)/python -m pytest -m container tests/container
 
+test-reliability: install
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m pytest -m reliability -s tests/reliability
+
 lint: install
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/ruff format --check service tests benchmarks

@@ -28,9 +28,7 @@ def main() -> None:
     app = create_app()
     runtime = app.extensions["cds"]
     records = [
-        s["record"]
-        for p in sorted(SCENARIOS.glob("*.yaml"))
-        for s in yaml.safe_load(p.read_text())["scenarios"]
+        s["record"] for p in sorted(SCENARIOS.glob("*.yaml")) for s in yaml.safe_load(p.read_text())["scenarios"]
     ]
     stages: dict[str, list[float]] = {
         "validation": [],
@@ -53,9 +51,7 @@ def main() -> None:
                 stages[name].append(value_ms)
 
     print(f"# In-process assessment cost ({args.runs} runs over {len(records)} scenario records)")
-    print(
-        f"python {platform.python_version()}, {platform.machine()}, {platform.processor() or 'cpu'}"
-    )
+    print(f"python {platform.python_version()}, {platform.machine()}, {platform.processor() or 'cpu'}")
     print("| stage | median ms | p99 ms |")
     print("|---|---|---|")
     for name, values in stages.items():

@@ -91,10 +91,7 @@ def wrk(port: int, connections: int, seconds: int, bodies: Path) -> dict[str, fl
         env={**os.environ, "BODIES": str(bodies)},
         timeout=seconds + 60,
     ).stdout
-    latency = {
-        p: float(v) * UNIT[u]
-        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
-    }
+    latency = {p: float(v) * UNIT[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -136,10 +133,7 @@ def in_process(runs: int) -> dict[str, tuple[float, float]]:
                 ("total", (t1 - t0) + assess + (t4 - t3)),
             ):
                 stages[name].append(value * 1000)
-    return {
-        name: (statistics.median(v), sorted(v)[int(len(v) * 0.99) - 1])
-        for name, v in stages.items()
-    }
+    return {name: (statistics.median(v), sorted(v)[int(len(v) * 0.99) - 1]) for name, v in stages.items()}
 
 
 def main() -> None:

@@ -13,9 +13,7 @@ import tempfile
 # the directory where every worker writes its metric samples for GET /metrics to sum.
 # Emptied, because files left by an earlier run in the same directory would be summed in.
 # Under a read-only root filesystem this lives on the emptyDir mounted at /tmp.
-_metrics_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "cds-metrics")
-)
+_metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "cds-metrics"))
 os.makedirs(_metrics_dir, exist_ok=True)
 for _name in os.listdir(_metrics_dir):
     os.remove(os.path.join(_metrics_dir, _name))
@@ -38,8 +36,8 @@ errorlog = "-"
 timeout = 30  # a worker silent this long is killed and replaced
 graceful_timeout = 20  # on SIGTERM: finish in-flight requests, then exit
 keepalive = 5
-max_requests = 20000  # leak guard: recycle workers ...
-max_requests_jitter = 2000  # ... but not all at once
+max_requests = _settings.max_requests  # leak guard: recycle workers ...
+max_requests_jitter = max_requests // 10  # ... but not all at once
 limit_request_line = 4096
 limit_request_fields = 100
 worker_tmp_dir = tempfile.gettempdir()  # heartbeat files; /tmp is writable in the container

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, health, metrics, observability
+from service import api, cds_hooks, health, metrics, observability
+from service.cds_auth import TokenVerifier, load_clients
+from service.fhir import fhir_resources
 from service.problems import register_problem_handlers
 from service.runtime import Runtime
 from service.settings import Settings
@@ -22,13 +24,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TRUSTED_PROXIES=settings.trusted_proxies,
         RULES_DIR=settings.rules_dir,
+        CDS_CLIENTS=settings.cds_clients,
     )
     app.config.update(config or {})
     app.json.sort_keys = False
 
-    runtime = app.extensions["cds"] = Runtime.start(Path(app.config["RULES_DIR"]))
+    rules_dir = Path(app.config["RULES_DIR"])
+    runtime = app.extensions["cds"] = Runtime.start(rules_dir)
     kb = runtime.knowledge_base
     metrics.KNOWLEDGE_BASE.labels(kb.version, kb.sha256).set(1)
+
+    app.extensions["fhir"] = fhir_resources(rules_dir, kb)
+    app.extensions["cds_auth"] = TokenVerifier(load_clients(app.config["CDS_CLIENTS"]))
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -37,4 +44,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_problem_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(cds_hooks.bp)
     return app

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from service import metrics
+from service.json_body import read_json_body
 from service.knowledge.model import KnowledgeBase
 from service.problems import json_paths, problem
 from service.runtime import Runtime
@@ -34,7 +33,7 @@ def create_assessment() -> Response:
             errors={"$query.explain": ["Must be 'true' or 'false'."]},
         )
     try:
-        record = runtime().request_schema.load(_json_body())
+        record = runtime().request_schema.load(read_json_body())
     except ValidationError as error:
         return problem(
             422,
@@ -46,15 +45,6 @@ def create_assessment() -> Response:
     g.urgency = result["urgency"]["level"]
     metrics.ASSESSMENTS.labels(g.urgency).inc()
     return jsonify(result)
-
-
-def _json_body() -> Any:
-    if not request.is_json:
-        raise UnsupportedMediaType("Send the body as application/json.")
-    try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise BadRequest("The request body is not valid JSON.") from None
 
 
 @bp.get("/v1/knowledge-base")
@@ -82,10 +72,7 @@ def describe(kb: KnowledgeBase) -> dict[str, Any]:
     rules = []
     for rule in kb.rules.values():
         entry = without_none(rule)
-        entry["when"] = {
-            k: (vars(v) if hasattr(v, "__dict__") else v)
-            for k, v in without_none(rule.when).items()
-        }
+        entry["when"] = {k: (vars(v) if hasattr(v, "__dict__") else v) for k, v in without_none(rule.when).items()}
         entry["layer"] = str(rule.layer)
         rules.append(entry)
     return {

@@ -24,9 +24,7 @@ Document = dict[str, Any]
 class Assessor:
     """Runs records through the knowledge base; one instance per process."""
 
-    def __init__(
-        self, kb: KnowledgeBase, engine: RuleEngine, new_id: Callable[[], str] | None = None
-    ) -> None:
+    def __init__(self, kb: KnowledgeBase, engine: RuleEngine, new_id: Callable[[], str] | None = None) -> None:
         self.kb = kb
         self._engine = engine
         self._new_id = new_id or (lambda: str(uuid.uuid4()))
@@ -45,18 +43,13 @@ class Assessor:
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
-            present=frozenset(record["findings"]["present"])
-            | {r.derive for r in fired if r.derive},
+            present=frozenset(record["findings"]["present"]) | {r.derive for r in fired if r.derive},
             absent=frozenset(record["findings"]["absent"]),
         )
-        escalations = sorted(
-            by_layer[Layer.ESCALATION], key=lambda r: kb.levels[r.level].rank
-        )  # stable
+        escalations = sorted(by_layer[Layer.ESCALATION], key=lambda r: kb.levels[r.level].rank)  # stable
         level = escalations[0].level if escalations else "self_care"
         causes = rank_causes(kb, by_layer[Layer.EVIDENCE])
-        care, suppressed = self._care(
-            by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes
-        )
+        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes)
         questions = follow_up_questions(
             kb,
             known=known,
@@ -73,22 +66,18 @@ class Assessor:
                 "level": level,
                 "advice": self._advice(level, known.present),
                 "reasons": [
-                    {"rule": r.id, "level": r.level, "text": r.reason, "sources": list(r.sources)}
-                    for r in escalations
+                    {"rule": r.id, "level": r.level, "text": r.reason, "sources": list(r.sources)} for r in escalations
                 ],
             },
             "red_flags": [
-                {"id": r.id, "text": r.reason, "sources": list(r.sources)}
-                for r in escalations
-                if r.red_flag
+                {"id": r.id, "text": r.reason, "sources": list(r.sources)} for r in escalations if r.red_flag
             ],
             "causes": [self._cause(c) for c in causes],
             "care": care,
             "suppressed_care": suppressed,
             "referral": self._referral(level, escalations, causes),
             "questions": [
-                {"finding": q.finding, "text": q.text, "why": q.why, "rules": list(q.rules)}
-                for q in questions
+                {"finding": q.finding, "text": q.text, "why": q.why, "rules": list(q.rules)} for q in questions
             ],
             "disclaimer": kb.disclaimer,
             "trace": [{"rule": r.id, "layer": str(r.layer)} for r in fired] if explain else [],
@@ -130,9 +119,7 @@ class Assessor:
         care, suppressed = [], []
         for item in items:
             blocking = [
-                r
-                for r in contraindications
-                if item.drug_class in r.drug_classes or item.modality in r.modalities
+                r for r in contraindications if item.drug_class in r.drug_classes or item.modality in r.modalities
             ]
             if blocking:
                 suppressed.append(

@@ -21,6 +21,4 @@ def readyz() -> Response:
     if not runtime.self_test():
         return problem(503, "Service Unavailable", "The rule engine self-test failed.")
     kb = runtime.knowledge_base
-    return jsonify(
-        {"status": "ready", "knowledge_base": {"version": kb.version, "sha256": kb.sha256}}
-    )
+    return jsonify({"status": "ready", "knowledge_base": {"version": kb.version, "sha256": kb.sha256}})

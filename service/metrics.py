@@ -36,6 +36,7 @@ ENGINE_TIME = Histogram(
     "Time spent in the rule engine per assessment.",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
 )
+CDS_FEEDBACK = Counter("cds_hooks_feedback_total", "CDS Hooks card feedback by outcome.", ["outcome"])
 KNOWLEDGE_BASE = Gauge(
     "cds_knowledge_base_info",
     "Knowledge base in use (value is always 1).",

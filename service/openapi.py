@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from service import schemas
+from service import cds_hooks, schemas
 
 TITLE = "Buttock and hip pain decision support"
 API_VERSION = "1.0.0"
@@ -27,9 +27,7 @@ def _json(schema: str) -> dict[str, Any]:
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 
 
@@ -37,7 +35,7 @@ _ERRORS = {
     "400": _problem("Malformed JSON."),
     "413": _problem("Body larger than the limit (64 KiB by default)."),
     "415": _problem("Body is not application/json."),
-    "422": _problem("The record breaks the contract; `errors` is keyed by JSON path."),
+    "422": _problem("The body breaks the contract; `errors` is keyed by JSON path."),
 }
 
 
@@ -92,9 +90,7 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
             "get": {
                 "operationId": "getKnowledgeBase",
                 "summary": "The knowledge base: version, sources, findings, causes, care, rules",
-                "responses": {
-                    "200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}
-                },
+                "responses": {"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
             }
         },
     )
@@ -136,6 +132,7 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
             }
         },
     )
+    _cds_hooks_paths(spec)
     spec.path(
         "/openapi.json",
         operations={
@@ -154,6 +151,94 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
     document = spec.to_dict()
     _document_cross_field_rules(document["components"]["schemas"]["AssessmentRequest"])
     return {"openapi": document.pop("openapi"), **document}
+
+
+def _cds_hooks_paths(spec: APISpec) -> None:
+    """The CDS Hooks 2.0 service and the FHIR intake resources (service.cds_hooks)."""
+    for name, schema in (
+        ("CdsHookRequest", cds_hooks.HookRequestSchema),
+        ("CdsCards", cds_hooks.CardsSchema),
+        ("CdsFeedback", cds_hooks.FeedbackSchema),
+        ("CdsDiscovery", cds_hooks.DiscoverySchema),
+    ):
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme(
+        "ehrJwt",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "CDS Hooks 2.0: RS384/ES384, signed by an allow-listed EHR (CDS_CLIENTS).",
+        },
+    )
+    refused = {"401": _problem("Missing, invalid, expired or replayed token.")}
+    fhir = {"application/fhir+json": {"schema": {"type": "object"}}}
+    spec.path(
+        "/cds-services",
+        operations={
+            "get": {
+                "operationId": "cdsDiscovery",
+                "summary": "CDS Hooks discovery",
+                "responses": {"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
+            }
+        },
+    )
+    spec.path(
+        f"/cds-services/{cds_hooks.SERVICE_ID}",
+        operations={
+            "post": {
+                "operationId": "cdsTriage",
+                "summary": "CDS Hooks patient-view: triage cards",
+                "security": [{"ehrJwt": []}],
+                "requestBody": {"required": True, "content": _json("CdsHookRequest")},
+                "responses": {
+                    "200": {"description": "Cards.", "content": _json("CdsCards")},
+                    **refused,
+                    "412": _problem("Neither the Patient nor the intake QuestionnaireResponse was prefetched."),
+                    **_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(
+        f"/cds-services/{cds_hooks.SERVICE_ID}/feedback",
+        operations={
+            "post": {
+                "operationId": "cdsFeedback",
+                "summary": "CDS Hooks card feedback (counted, never stored)",
+                "security": [{"ehrJwt": []}],
+                "requestBody": {"required": True, "content": _json("CdsFeedback")},
+                "responses": {
+                    "200": {
+                        "description": "Accepted.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **refused,
+                    **_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(
+        "/fhir/Questionnaire/buttock-pain-intake",
+        operations={
+            "get": {
+                "operationId": "intakeQuestionnaire",
+                "summary": "The FHIR R4 intake Questionnaire",
+                "responses": {"200": {"description": "Questionnaire.", "content": fhir}},
+            }
+        },
+    )
+    spec.path(
+        "/fhir/CodeSystem/buttock-pain",
+        operations={
+            "get": {
+                "operationId": "localCodeSystem",
+                "summary": "The FHIR R4 CodeSystem of this service's local codes",
+                "responses": {"200": {"description": "CodeSystem.", "content": fhir}},
+            }
+        },
+    )
 
 
 def _document_cross_field_rules(request: dict[str, Any]) -> None:

@@ -85,11 +85,7 @@ def follow_up_questions(
     gaps = _Gaps(kb, known)
     current = kb.levels[level].rank
     escalations = sorted(
-        (
-            r
-            for r in kb.rules_in(Layer.ESCALATION)
-            if r.id not in fired and kb.levels[r.level].rank < current
-        ),
+        (r for r in kb.rules_in(Layer.ESCALATION) if r.id not in fired and kb.levels[r.level].rank < current),
         key=lambda r: (not r.red_flag, kb.levels[r.level].rank),  # stable sort keeps file order
     )
     asked: dict[str, Question] = {}
@@ -118,15 +114,11 @@ def follow_up_questions(
         if added == kb.scoring.max_cause_questions:
             break
         name = kb.causes[rule.cause].name
-        added += _ask(
-            kb, asked, finding, f"A 'yes' could make {name} the most likely cause.", rule.id
-        )
+        added += _ask(kb, asked, finding, f"A 'yes' could make {name} the most likely cause.", rule.id)
     return list(asked.values())
 
 
-def _ask(
-    kb: KnowledgeBase, asked: dict[str, Question], finding: str, why: str, rule_id: str
-) -> bool:
+def _ask(kb: KnowledgeBase, asked: dict[str, Question], finding: str, why: str, rule_id: str) -> bool:
     if finding in asked:
         previous = asked[finding]
         asked[finding] = Question(finding, previous.text, previous.why, (*previous.rules, rule_id))

@@ -57,9 +57,7 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
             continue
         rules = sorted(unordered, key=lambda r: rule_order[r.id])
         supporting = _findings(kb, (f for r in rules if r.supports for f in r.when.present))
-        against = _findings(
-            kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent))
-        )
+        against = _findings(kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent)))
         sources = sorted({*kb.causes[cause_id].sources, *(s for r in rules for s in r.sources)})
         candidates.append(
             (
@@ -84,9 +82,7 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
             rules=rules,
             sources=sources,
         )
-        for rank, (value, cause_id, supporting, against, rules, sources) in enumerate(
-            candidates, start=1
-        )
+        for rank, (value, cause_id, supporting, against, rules, sources) in enumerate(candidates, start=1)
     ]
 
 

@@ -23,9 +23,7 @@ MAX_ID_ECHO = 64  # longest submitted id an error message will repeat back
 class JsonInteger(fields.Integer):
     """A JSON integer: no booleans, no strings, no fractions."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> int:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError("Must be an integer.")
         if isinstance(value, float) and not value.is_integer():  # also rejects NaN and infinity
@@ -36,14 +34,8 @@ class JsonInteger(fields.Integer):
 class JsonNumber(fields.Float):
     """A finite JSON number: no booleans, no strings, no NaN or infinity."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValidationError("Must be a finite number.")
         return value
 
@@ -71,9 +63,7 @@ def _unique(values: list[str]) -> list[str]:
 
 
 class PregnancySchema(Schema):
-    gestational_week = JsonInteger(
-        required=True, validate=validate.Range(*vocab.GESTATIONAL_WEEK_RANGE)
-    )
+    gestational_week = JsonInteger(required=True, validate=validate.Range(*vocab.GESTATIONAL_WEEK_RANGE))
 
 
 class PatientSchema(Schema):
@@ -83,9 +73,7 @@ class PatientSchema(Schema):
         metadata={"description": "Age in whole years."},
     )
     sex = _choice(vocab.SEXES, required=True)
-    pregnancy = fields.Nested(
-        PregnancySchema, metadata={"description": "Present only when the patient is pregnant."}
-    )
+    pregnancy = fields.Nested(PregnancySchema, metadata={"description": "Present only when the patient is pregnant."})
 
     @validates_schema(skip_on_field_errors=False)  # report every problem in one answer
     def _pregnancy_needs_a_possible_sex(self, data: dict, **_: Any) -> None:
@@ -94,14 +82,10 @@ class PatientSchema(Schema):
 
 
 class ComplaintSchema(Schema):
-    locations = fields.List(
-        _choice(vocab.LOCATIONS), required=True, validate=validate.Length(min=1)
-    )
+    locations = fields.List(_choice(vocab.LOCATIONS), required=True, validate=validate.Length(min=1))
     side = _choice(vocab.SIDES, load_default="unknown")
     onset = _choice(vocab.ONSETS, load_default="unknown")
-    duration_days = JsonNumber(
-        validate=validate.Range(min=0), metadata={"description": "Days since onset."}
-    )
+    duration_days = JsonNumber(validate=validate.Range(min=0), metadata={"description": "Days since onset."})
     severity = JsonNumber(
         validate=validate.Range(*vocab.SEVERITY_RANGE),
         metadata={"description": "0-10 numeric rating scale."},
@@ -117,9 +101,7 @@ class ComplaintSchema(Schema):
 def build_request_schema(finding_ids: Iterable[str]) -> type[Schema]:
     """The assessment request schema for this knowledge base's finding vocabulary."""
     vocabulary = tuple(finding_ids)
-    finding = fields.String(
-        validate=VocabularyId("finding", vocabulary), metadata={"enum": list(vocabulary)}
-    )
+    finding = fields.String(validate=VocabularyId("finding", vocabulary), metadata={"enum": list(vocabulary)})
 
     class FindingsSchema(Schema):
         present = fields.List(finding, load_default=list)
@@ -129,9 +111,7 @@ def build_request_schema(finding_ids: Iterable[str]) -> type[Schema]:
         def _not_both(self, data: dict, **_: Any) -> None:
             both = sorted(set(data.get("present") or ()) & set(data.get("absent") or ()))
             if both:
-                raise ValidationError(
-                    f"Findings cannot be both present and absent: {both}.", "present"
-                )
+                raise ValidationError(f"Findings cannot be both present and absent: {both}.", "present")
 
         @post_load
         def _drop_repeats(self, data: dict, **_: Any) -> dict:

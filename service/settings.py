@@ -47,6 +47,12 @@ def _directory(raw: str) -> str:
     return raw
 
 
+def _file(raw: str) -> str:
+    if not Path(raw).is_file():
+        raise SettingsError("must name an existing JSON file")
+    return raw
+
+
 def _host(raw: str) -> str:
     if not raw or any(c.isspace() for c in raw):
         raise SettingsError("must be an address to bind, such as 127.0.0.1 or 0.0.0.0")
@@ -62,6 +68,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     trusted_proxies: int = 0  # X-Forwarded-* hops to believe (werkzeug ProxyFix)
     rules_dir: str = PROJECT_RULES  # the knowledge base; the image sets /app/rules
+    max_requests: int = 20000  # gunicorn recycles a worker after this many (0: never)
+    cds_clients: str = ""  # JSON allowlist of EHRs for CDS Hooks; empty: every hook call refused
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +95,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_body_bytes": _integer(1024, 16 * 1024 * 1024),
     "trusted_proxies": _integer(0, 5),
     "rules_dir": _directory,
+    "max_requests": _integer(0, 10_000_000),
+    "cds_clients": _file,
 }

@@ -30,10 +30,7 @@ def _record_matches(when: Condition, record: dict[str, Any]) -> bool:
         and _within(patient["age"], when.age)
         and _within(week, when.gestational_week)
         and (not when.locations or bool(set(when.locations) & set(complaint["locations"])))
-        and all(
-            not getattr(when, a) or complaint[a] in getattr(when, a)
-            for a in ("side", "onset", "course")
-        )
+        and all(not getattr(when, a) or complaint[a] in getattr(when, a) for a in ("side", "onset", "course"))
         and _within(complaint.get("severity"), when.severity)
         and _within(complaint.get("duration_days"), when.duration_days)
     )

@@ -18,13 +18,9 @@ def records(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
         sex = draw(st.sampled_from(vocab.SEXES))
         patient: dict[str, Any] = {"age": draw(st.integers(*vocab.AGE_RANGE)), "sex": sex}
         if sex != "male" and draw(st.booleans()):
-            patient["pregnancy"] = {
-                "gestational_week": draw(st.integers(*vocab.GESTATIONAL_WEEK_RANGE))
-            }
+            patient["pregnancy"] = {"gestational_week": draw(st.integers(*vocab.GESTATIONAL_WEEK_RANGE))}
         complaint: dict[str, Any] = {
-            "locations": draw(
-                st.lists(st.sampled_from(vocab.LOCATIONS), min_size=1, max_size=3, unique=True)
-            ),
+            "locations": draw(st.lists(st.sampled_from(vocab.LOCATIONS), min_size=1, max_size=3, unique=True)),
             "side": draw(st.sampled_from(vocab.SIDES)),
             "onset": draw(st.sampled_from(vocab.ONSETS)),
             "course": draw(st.sampled_from(vocab.COURSES)),
@@ -39,9 +35,7 @@ def records(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
             )
         if draw(st.booleans()):
             complaint["duration_days"] = draw(
-                st.one_of(
-                    st.integers(0, 400), st.floats(0, 1e300, allow_nan=False, allow_infinity=False)
-                )
+                st.one_of(st.integers(0, 400), st.floats(0, 1e300, allow_nan=False, allow_infinity=False))
             )
         answered = draw(st.lists(st.sampled_from(findings), max_size=12, unique=True))
         split = draw(st.integers(0, len(answered)))

@@ -16,9 +16,7 @@ MARKER = "Zebra-Quokka-4711"  # a value that must never come back in an error or
 def post(client, body, *, query: str = "", **kwargs):
     if isinstance(body, dict | list):
         return client.post(f"/v1/assessments{query}", json=body, **kwargs)
-    return client.post(
-        f"/v1/assessments{query}", data=body, content_type="application/json", **kwargs
-    )
+    return client.post(f"/v1/assessments{query}", data=body, content_type="application/json", **kwargs)
 
 
 def assert_problem(response, status: int) -> dict:
@@ -42,9 +40,7 @@ def test_a_valid_record_is_assessed(client, kb) -> None:
 
 
 def test_explain_fills_the_trace_in_firing_order(client) -> None:
-    body = post(
-        client, make_record(findings={"present": ["saddle_anesthesia"]}), query="?explain=true"
-    ).get_json()
+    body = post(client, make_record(findings={"present": ["saddle_anesthesia"]}), query="?explain=true").get_json()
     rules = [step["rule"] for step in body["trace"]]
     assert rules.index("DER-CES-SADDLE") < rules.index("CAUSE-CES-PATTERN")
     assert "ESC-CES-SADDLE" in rules
@@ -149,9 +145,7 @@ def test_json_that_is_not_an_object_is_422(client, body) -> None:
 
 
 def test_wrong_media_type_is_415(client) -> None:
-    response = client.post(
-        "/v1/assessments", data=json.dumps(make_record()), content_type="text/plain"
-    )
+    response = client.post("/v1/assessments", data=json.dumps(make_record()), content_type="text/plain")
     assert_problem(response, 415)
 
 
@@ -181,9 +175,7 @@ def test_an_overlong_unknown_id_is_shortened_in_the_error(client) -> None:
     assert long_id not in json.dumps(body)
 
 
-def test_an_unexpected_failure_is_a_bare_500_and_logs_no_patient_data(
-    app, client, monkeypatch, caplog
-) -> None:
+def test_an_unexpected_failure_is_a_bare_500_and_logs_no_patient_data(app, client, monkeypatch, caplog) -> None:
     def explode(record, *, explain):
         raise KeyError(MARKER)
 
@@ -197,9 +189,7 @@ def test_an_unexpected_failure_is_a_bare_500_and_logs_no_patient_data(
 
 
 def test_duplicates_in_lists_are_folded(client, assess) -> None:
-    twice = make_record(
-        complaint={"locations": ["buttock", "buttock"]}, findings={"present": ["fever", "fever"]}
-    )
+    twice = make_record(complaint={"locations": ["buttock", "buttock"]}, findings={"present": ["fever", "fever"]})
     once = make_record(findings={"present": ["fever"]})
     a, b = post(client, twice).get_json(), post(client, once).get_json()
     a.pop("assessment_id"), b.pop("assessment_id")

@@ -41,18 +41,14 @@ def test_finding_rules_compile_to_one_pattern_per_fact(kb) -> None:
     compiled = compile_knowledge_base(kb)
     patterns = compiled.ruleset["CAUSE-SCIATICA-NO-RADIATION"]["all"]
     assert [next(iter(p)) for p in patterns] == ["a0", "a1"]
-    assert (
-        compiled.consequences["CAUSE-SCIATICA-NO-RADIATION"] == ()
-    )  # against-evidence asserts nothing
+    assert compiled.consequences["CAUSE-SCIATICA-NO-RADIATION"] == ()  # against-evidence asserts nothing
     assert compiled.consequences["CAUSE-SCIATICA-THIGH"] == (
         {"t": "supported", "cause": "sciatica", "by": "CAUSE-SCIATICA-THIGH"},
     )
 
 
 def test_chaining_reaches_care_through_derived_findings_and_supported_causes(runtime) -> None:
-    record = runtime.request_schema.load(
-        make_record(findings={"present": ["pain_radiates_below_knee"]})
-    )
+    record = runtime.request_schema.load(make_record(findings={"present": ["pain_radiates_below_knee"]}))
     fired = runtime.assessor.fire(record)
     # input finding -> derived finding -> evidence -> supported cause -> care
     assert fired.index("DER-RADIATING-BELOW-KNEE") < fired.index("CAUSE-SCIATICA-BELOW-KNEE")
@@ -77,9 +73,7 @@ def test_engine_agrees_with_a_plain_python_reference_on_1000_random_records(runt
 
 
 def test_one_request_leaves_nothing_behind_for_the_next(runtime, kb) -> None:
-    loud = runtime.request_schema.load(
-        make_record(findings={"present": ["saddle_anesthesia", "fever"]})
-    )
+    loud = runtime.request_schema.load(make_record(findings={"present": ["saddle_anesthesia", "fever"]}))
     quiet = runtime.request_schema.load(make_record())
     alone = runtime.assessor.fire(quiet)
     runtime.assessor.fire(loud)
@@ -101,9 +95,7 @@ def test_an_engine_in_a_new_process_builds_its_own_host(kb, monkeypatch) -> None
 def test_numbers_the_c_parser_cannot_read_still_reach_the_rules(runtime, value) -> None:
     """durable_rules rejects '1e-05' and '1e+16'; the record fact must survive any number."""
     record = runtime.request_schema.load(
-        make_record(
-            patient={"age": 5}, complaint={"severity": min(value, 10), "duration_days": value}
-        )
+        make_record(patient={"age": 5}, complaint={"severity": min(value, 10), "duration_days": value})
     )
     fired = runtime.assessor.fire(record)
     assert "CTX-CHILD" in fired

@@ -23,11 +23,7 @@ def dockerfile() -> str:
 
 
 def manifests() -> dict[str, dict]:
-    return {
-        p.stem: yaml.safe_load(p.read_text())
-        for p in K8S.glob("*.yaml")
-        if p.stem != "kustomization"
-    }
+    return {p.stem: yaml.safe_load(p.read_text()) for p in K8S.glob("*.yaml") if p.stem != "kustomization"}
 
 
 def container() -> dict:
@@ -40,9 +36,7 @@ def test_port_agrees_everywhere(app) -> None:
     assert f"PORT={port}" in dockerfile()
     assert container()["ports"][0]["containerPort"] == port
     assert manifests()["configmap"]["data"]["PORT"] == str(port)
-    assert (
-        manifests()["service"]["spec"]["ports"][0]["targetPort"] == container()["ports"][0]["name"]
-    )
+    assert manifests()["service"]["spec"]["ports"][0]["targetPort"] == container()["ports"][0]["name"]
 
 
 def test_probe_paths_exist_in_the_app_and_agree_with_the_image(app) -> None:
@@ -100,9 +94,7 @@ def test_manifests_validate_strictly_offline(tmp_path: Path) -> None:
     if shutil.which("kubectl"):  # also the rendered kustomization, as it would be applied
         rendered = tmp_path / "rendered.yaml"
         rendered.write_text(
-            subprocess.run(
-                ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=True
-            ).stdout
+            subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=True).stdout
         )
         files.append(str(rendered))
     result = subprocess.run(

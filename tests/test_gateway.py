@@ -11,11 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
-import socket
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,42 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_record
+from tests.servers import gateway, gunicorn, nginx_binary
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.gateway
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited during start-up"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
-def render_gateway(conf: str, *, port: int, upstream: int, tls: Path, run: Path) -> str:
-    """The reference config with this test's ports, certificate and pid file; nothing else."""
-    replacements = {
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{port} ssl http2;",
-        "/etc/nginx/tls/tls.crt": str(tls / "tls.crt"),
-        "/etc/nginx/tls/tls.key": str(tls / "tls.key"),
-        "server 127.0.0.1:8080;": f"server 127.0.0.1:{upstream};",
-        "pid /run/nginx.pid;": f"pid {run / 'nginx.pid'};",
-    }
-    for old, new in replacements.items():
-        assert old in conf, f"nginx.conf no longer contains {old!r}"
-        conf = conf.replace(old, new)
-    return conf
 
 
 class Stack:
@@ -76,9 +39,7 @@ class Stack:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, context=self._tls, timeout=10
-        )
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._tls, timeout=10)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
@@ -89,98 +50,18 @@ class Stack:
     def service_entries(self) -> list[dict]:
         time.sleep(0.2)  # let the worker flush its line
         lines = self.service_log.read_text().splitlines()
-        return [
-            json.loads(line)
-            for line in lines
-            if line.startswith("{") and '"service.requests"' in line
-        ]
+        return [json.loads(line) for line in lines if line.startswith("{") and '"service.requests"' in line]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
+    if nginx_binary() is None:
         if os.environ.get("CI"):
             pytest.fail("nginx is missing: .ci/run installs it from Debian's packages")
         pytest.skip("nginx is not installed (apt-get install nginx)")
     work = tmp_path_factory.mktemp("gateway")
-    tls = work / "tls"
-    tls.mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(tls / "tls.key"),
-            "-out",
-            str(tls / "tls.crt"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    service_port, gateway_port = free_port(), free_port()
-    service_log = work / "service.log"
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(service_port),
-        "WORKERS": "2",
-        "TRUSTED_PROXIES": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-    }
-    with service_log.open("w") as log:
-        service = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--config",
-                str(ROOT / "deploy/gunicorn.conf.py"),
-                "service.wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    conf = work / "nginx.conf"
-    conf.write_text(
-        render_gateway(
-            (ROOT / "deploy/gateway/nginx.conf").read_text(),
-            port=gateway_port,
-            upstream=service_port,
-            tls=tls,
-            run=work,
-        )
-    )
-    gateway_log = (work / "gateway.log").open("w")
-    gateway = subprocess.Popen(
-        [nginx, "-p", str(work), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
-        stdout=gateway_log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_port(service_port, service)
-        wait_port(gateway_port, gateway)
-        yield Stack(gateway_port, service_log)
-    finally:
-        for process in (gateway, service):
-            process.terminate()
-        for process in (gateway, service):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        gateway_log.close()
+    with gunicorn(work, TRUSTED_PROXIES="1") as service, gateway(work, service.port) as port:
+        yield Stack(port, service.log)
 
 
 def post(stack: Stack, record: dict, headers: dict[str, str] | None = None):

@@ -81,9 +81,7 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "evidence.yaml",
         "CAUSE-SCIATICA-THIGH",
-        lambda d: rule(d, "CAUSE-SCIATICA-THIGH")["when"].update(
-            present=["pain_radiates_to_thihg"]
-        ),
+        lambda d: rule(d, "CAUSE-SCIATICA-THIGH")["when"].update(present=["pain_radiates_to_thihg"]),
         "unknown finding 'pain_radiates_to_thihg'",
     ),
     (
@@ -143,9 +141,7 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "derived.yaml",
         "CTX-TRIMESTER-2",
-        lambda d: rule(d, "CTX-TRIMESTER-2")["when"]["patient"].update(
-            gestational_week={"min": 30, "max": 20}
-        ),
+        lambda d: rule(d, "CTX-TRIMESTER-2")["when"]["patient"].update(gestational_week={"min": 30, "max": 20}),
         "range is empty",
     ),
     (
@@ -163,28 +159,20 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "care.yaml",
         "oral_nsaids",
-        lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(
-            requires_clinician=False
-        ),
+        lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(requires_clinician=False),
         "requires_clinician",
     ),
     (
         "care.yaml",
         "oral_nsaids",
-        lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(
-            for_causes=["sciatika"]
-        ),
+        lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(for_causes=["sciatika"]),
         "unknown cause 'sciatika'",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("file", "item", "change", "message"), BROKEN, ids=[f"{f}:{i}:{m}" for f, i, _, m in BROKEN]
-)
-def test_a_broken_knowledge_base_is_refused_naming_file_and_item(
-    rules_copy, file, item, change, message
-) -> None:
+@pytest.mark.parametrize(("file", "item", "change", "message"), BROKEN, ids=[f"{f}:{i}:{m}" for f, i, _, m in BROKEN])
+def test_a_broken_knowledge_base_is_refused_naming_file_and_item(rules_copy, file, item, change, message) -> None:
     edit(rules_copy, file, change)
     with pytest.raises(KnowledgeBaseError) as refused:
         load_knowledge_base(rules_copy)
@@ -205,13 +193,9 @@ def test_a_cause_without_supporting_evidence_is_refused(rules_copy) -> None:
     edit(
         rules_copy,
         "evidence.yaml",
-        lambda d: d.update(
-            rules=[r for r in d["rules"] if r["then"].get("supports") != "fasciitis"]
-        ),
+        lambda d: d.update(rules=[r for r in d["rules"] if r["then"].get("supports") != "fasciitis"]),
     )
-    with pytest.raises(
-        KnowledgeBaseError, match=r"causes\.yaml: fasciitis: no evidence rule supports"
-    ):
+    with pytest.raises(KnowledgeBaseError, match=r"causes\.yaml: fasciitis: no evidence rule supports"):
         load_knowledge_base(rules_copy)
 
 
@@ -247,6 +231,4 @@ def test_the_traceability_table_names_only_real_rules_and_care(kb) -> None:
             assert name in care_ids or name in kb.findings or name.endswith(".yaml"), name
     for layer in (Layer.ESCALATION, Layer.CONTRAINDICATION):
         for rule in kb.rules_in(layer):
-            assert rule.id in text or any(
-                rule.id.startswith(n[:-1]) for n in named if n.endswith("*")
-            ), rule.id
+            assert rule.id in text or any(rule.id.startswith(n[:-1]) for n in named if n.endswith("*")), rule.id

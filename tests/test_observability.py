@@ -21,9 +21,7 @@ def request_logs(caplog) -> list[dict]:
 
 def test_a_valid_request_id_is_echoed_and_logged(client, caplog) -> None:
     with caplog.at_level(logging.INFO):
-        response = client.post(
-            "/v1/assessments", json=make_record(), headers={"X-Request-ID": "gw-42.a:b"}
-        )
+        response = client.post("/v1/assessments", json=make_record(), headers={"X-Request-ID": "gw-42.a:b"})
     assert response.headers["X-Request-ID"] == "gw-42.a:b"
     assert request_logs(caplog)[-1]["request_id"] == "gw-42.a:b"
 
@@ -46,9 +44,7 @@ def test_problem_bodies_carry_the_request_id(client) -> None:
 
 
 def test_one_log_line_per_request_with_urgency_and_no_record(client, caplog) -> None:
-    record = make_record(
-        patient={"age": MARKER_AGE}, findings={"present": ["saddle_anesthesia", "fever"]}
-    )
+    record = make_record(patient={"age": MARKER_AGE}, findings={"present": ["saddle_anesthesia", "fever"]})
     with caplog.at_level(logging.INFO):
         client.post("/v1/assessments?explain=true", json=record)
     (entry,) = request_logs(caplog)
@@ -98,9 +94,7 @@ def test_forwarded_for_is_believed_only_through_trusted_hops(caplog) -> None:
 
 
 def test_settings_come_from_the_environment() -> None:
-    settings = Settings.from_env(
-        {"PORT": "9090", "WORKERS": "3", "LOG_LEVEL": "debug", "TRUSTED_PROXIES": "1"}
-    )
+    settings = Settings.from_env({"PORT": "9090", "WORKERS": "3", "LOG_LEVEL": "debug", "TRUSTED_PROXIES": "1"})
     assert (settings.port, settings.workers, settings.log_level, settings.trusted_proxies) == (
         9090,
         3,

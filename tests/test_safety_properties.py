@@ -116,11 +116,7 @@ def test_every_conclusion_is_traceable_and_well_formed(kb, assess) -> None:
             if item["kind"] == "medication":
                 assert item["requires_clinician"] is True
 
-        unknown = (
-            set(kb.input_findings)
-            - set(record["findings"]["present"])
-            - set(record["findings"]["absent"])
-        )
+        unknown = set(kb.input_findings) - set(record["findings"]["present"]) - set(record["findings"]["absent"])
         assert {q["finding"] for q in result["questions"]} <= unknown
         assert "does not replace" in result["disclaimer"]
 

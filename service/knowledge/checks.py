@@ -22,9 +22,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
     _check_nothing_dead(kb)
     for item in kb.care.values():
         if item.kind == "medication" and not item.requires_clinician:
-            raise KnowledgeBaseError(
-                "care.yaml", item.id, "medication must have requires_clinician: true"
-            )
+            raise KnowledgeBaseError("care.yaml", item.id, "medication must have requires_clinician: true")
         if not item.for_causes and not kb.rules[item.rule].when.present:
             raise KnowledgeBaseError("care.yaml", item.id, "needs for_causes or when.present")
     for rule_id in kb.self_test_rules:
@@ -53,9 +51,7 @@ def _check_references(kb: KnowledgeBase) -> None:
         if rule.derive is not None:
             known(rule.file, rule.id, (rule.derive,), kb.findings, "finding")
             if not kb.findings[rule.derive].derived:
-                raise KnowledgeBaseError(
-                    rule.file, rule.id, f"'{rule.derive}' is not a derived finding"
-                )
+                raise KnowledgeBaseError(rule.file, rule.id, f"'{rule.derive}' is not a derived finding")
     for level in kb.levels.values():
         known("urgency.yaml", level.id, tuple(level.advice_when), kb.findings, "finding")
 
@@ -108,16 +104,13 @@ def _check_rule_can_fire(kb: KnowledgeBase, rule: Rule) -> None:
 
 def _check_layer_contract(kb: KnowledgeBase, rule: Rule) -> None:
     if rule.layer is Layer.EVIDENCE and rule.supports and not rule.when.present:
-        raise KnowledgeBaseError(
-            rule.file, rule.id, "supporting evidence needs at least one present finding"
-        )
+        raise KnowledgeBaseError(rule.file, rule.id, "supporting evidence needs at least one present finding")
     if rule.layer is Layer.ESCALATION:
         if rule.when.absent:
             raise KnowledgeBaseError(
                 rule.file,
                 rule.id,
-                "escalation may not depend on absent findings "
-                "(adding findings must never lower urgency)",
+                "escalation may not depend on absent findings (adding findings must never lower urgency)",
             )
         if rule.red_flag and kb.levels[rule.level].rank > kb.levels["urgent"].rank:
             raise KnowledgeBaseError(rule.file, rule.id, "a red flag must be at least 'urgent'")
@@ -141,9 +134,7 @@ def _check_reachable(kb: KnowledgeBase) -> None:
     for rule in kb.rules.values():
         missing = {f for f in rule.when.present if kb.findings[f].derived} - derivable
         if missing:
-            raise KnowledgeBaseError(
-                rule.file, rule.id, f"can never fire: no rule concludes {sorted(missing)}"
-            )
+            raise KnowledgeBaseError(rule.file, rule.id, f"can never fire: no rule concludes {sorted(missing)}")
 
 
 def _check_no_cycles(kb: KnowledgeBase) -> None:
@@ -174,9 +165,7 @@ def _check_nothing_dead(kb: KnowledgeBase) -> None:
     used = {f for r in kb.rules.values() for f in (*r.when.present, *r.when.absent)}
     for finding in kb.findings.values():
         if finding.derived and finding.id not in used:
-            raise KnowledgeBaseError(
-                "findings.yaml", finding.id, "derived finding that no rule uses"
-            )
+            raise KnowledgeBaseError("findings.yaml", finding.id, "derived finding that no rule uses")
         if not finding.derived and not finding.question:
             raise KnowledgeBaseError("findings.yaml", finding.id, "input finding needs a question")
     supported = {r.cause for r in kb.rules.values() if r.supports}

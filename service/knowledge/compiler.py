@@ -29,9 +29,7 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
     for rule in kb.rules.values():
         _check_thresholds(rule)
     ruleset = {rule.id: {"all": _patterns(rule.when), "run": rule.id} for rule in kb.rules.values()}
-    return CompiledRules(
-        ruleset=ruleset, consequences={r.id: _consequences(r) for r in kb.rules.values()}
-    )
+    return CompiledRules(ruleset=ruleset, consequences={r.id: _consequences(r) for r in kb.rules.values()})
 
 
 def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
@@ -50,9 +48,7 @@ def _check_thresholds(rule: Rule) -> None:
     for bound in (when.age, when.gestational_week, when.severity, when.duration_days):
         for value in (bound.min, bound.max) if bound else ():
             if value is not None and value != 0 and not ENGINE_MIN < value < ENGINE_MAX:
-                raise KnowledgeBaseError(
-                    rule.file, rule.id, f"threshold {value} outside the engine's range"
-                )
+                raise KnowledgeBaseError(rule.file, rule.id, f"threshold {value} outside the engine's range")
 
 
 def _any_of(attribute: str, values: tuple[str, ...]) -> Pattern:
@@ -88,9 +84,7 @@ def _patterns(when: Condition) -> list[Pattern]:
             tests += _bounds(attribute, getattr(when, attribute))
         patterns = [{"record": {"$and": tests}}]
         if when.locations:
-            patterns.append(
-                {"location": {"$and": [{"t": "location"}, _any_of("id", when.locations)]}}
-            )
+            patterns.append({"location": {"$and": [{"t": "location"}, _any_of("id", when.locations)]}})
         return patterns
     patterns = [{f"p{i}": _finding(f, "present")} for i, f in enumerate(when.present)]
     patterns += [{f"a{i}": _finding(f, "absent")} for i, f in enumerate(when.absent)]

@@ -40,6 +40,7 @@ RULE_FILES: dict[str, Layer] = {
 }
 KNOWLEDGE_FILES = (
     "meta.yaml",
+    "fhir.yaml",
     "sources.yaml",
     "findings.yaml",
     "causes.yaml",
@@ -242,9 +243,7 @@ def _range(raw: Mapping | None) -> Range | None:
     return Range(raw["min"], raw["max"]) if raw else None
 
 
-def _condition(
-    when: Mapping, *, causes: Iterable[str] = (), extra_present: Iterable[str] = ()
-) -> Condition:
+def _condition(when: Mapping, *, causes: Iterable[str] = (), extra_present: Iterable[str] = ()) -> Condition:
     patient, complaint = when.get("patient", {}), when.get("complaint", {})
     present = tuple(dict.fromkeys([*extra_present, *when.get("present", ())]))
     return Condition(
@@ -264,9 +263,7 @@ def _condition(
     )
 
 
-def _rules_from(
-    name: str, layer: Layer, raw_rules: list[dict], causes: Mapping[str, Cause]
-) -> list[Rule]:
+def _rules_from(name: str, layer: Layer, raw_rules: list[dict], causes: Mapping[str, Cause]) -> list[Rule]:
     rules = []
     for raw in raw_rules:
         then = raw["then"]
@@ -405,17 +402,13 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
     }
     rules: list[Rule] = []
     for name, layer in RULE_FILES.items():
-        rules += _rules_from(
-            name, layer, _load_list(directory, name, "rules", _rule_schema(layer)), causes
-        )
+        rules += _rules_from(name, layer, _load_list(directory, name, "rules", _rule_schema(layer)), causes)
     care, care_rules = _care_from(raw["care"])
     rules += care_rules
     first_seen: dict[str, str] = {}
     for r in rules:
         if r.id in first_seen:
-            raise KnowledgeBaseError(
-                r.file, r.id, f"duplicate rule id (also in rules/{first_seen[r.id]})"
-            )
+            raise KnowledgeBaseError(r.file, r.id, f"duplicate rule id (also in rules/{first_seen[r.id]})")
         first_seen[r.id] = r.file
 
     levels = [lv["id"] for lv in raw["levels"]]

@@ -38,13 +38,9 @@ RECORD = {
 pytestmark = pytest.mark.container
 
 
-def podman(
-    *args: str, timeout: float = 600, check: bool = True
-) -> subprocess.CompletedProcess[str]:
+def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    return subprocess.run(
-        ["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=check
-    )
+    return subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=check)
 
 
 def free_port() -> int:
@@ -134,10 +130,7 @@ def test_the_image_runs_read_only_without_capabilities(image: str) -> None:
     assert "8080/tcp" in inspect["Config"]["ExposedPorts"]
     assert "/healthz" in " ".join(inspect["Healthcheck"]["Test"])
     assert (
-        podman(
-            "run", "--rm", "--entrypoint", "sh", image, "-c", "command -v gcc || echo none"
-        ).stdout.strip()
-        == "none"
+        podman("run", "--rm", "--entrypoint", "sh", image, "-c", "command -v gcc || echo none").stdout.strip() == "none"
     )
 
     port = free_port()
@@ -179,9 +172,7 @@ def test_the_kubernetes_deployment_runs_under_podman_kube_play(image: str, tmp_p
     container["ports"][0]["hostPort"] = port  # the only change: a way in from the host
     manifest = tmp_path / "deployment.yaml"
     manifest.write_text(yaml.safe_dump(deployment))
-    podman(
-        "kube", "play", "--configmap", str(ROOT / "deploy/kubernetes/configmap.yaml"), str(manifest)
-    )
+    podman("kube", "play", "--configmap", str(ROOT / "deploy/kubernetes/configmap.yaml"), str(manifest))
     try:
         assert wait_ready(port)["status"] == "ready"
         assert assess(port)["urgency"]["level"] == "emergency"

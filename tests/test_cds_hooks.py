@@ -1,0 +1,313 @@
+"""CDS Hooks 2.0 and FHIR R4 intake: discovery, security, cards, both doors agree."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.questionnaire import Questionnaire
+from flask.testing import FlaskClient
+
+from service import create_app
+from tests.cds_tokens import BASE, TRIAGE, Ehr
+
+SNOMED = "http://snomed.info/sct"
+LOCAL = "https://cds.example.invalid/fhir/CodeSystem/buttock-pain"
+QUESTIONNAIRE = "https://cds.example.invalid/fhir/Questionnaire/buttock-pain-intake"
+YES = {"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "Y"}
+NO = {"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "N"}
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Ehr:
+    return Ehr()
+
+
+@pytest.fixture(scope="module")
+def cds(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
+    clients = ehr.write_clients(tmp_path_factory.mktemp("cds") / "clients.json")
+    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients)}).test_client()
+
+
+def hook_request(prefetch: dict[str, Any]) -> dict[str, Any]:
+    """Shaped like the CDS Hooks 2.0 specification's patient-view example."""
+    return {
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "https://fhir.example.invalid/r4",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/example", "patientId": "1288992"},
+        "prefetch": prefetch,
+    }
+
+
+def patient(birth: str = "1981-04-02", gender: str = "female") -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": "1288992", "gender": gender, "birthDate": birth}
+
+
+def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def observation(system: str, code: str, ident: str, **value: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": ident,
+        "status": "final",
+        "subject": {"reference": "Patient/1288992"},
+        "code": {"coding": [{"system": system, "code": code}]},
+        **value,
+    }
+
+
+def questionnaire_response(answers: dict[str, list[dict[str, Any]]], findings: dict[str, bool]) -> dict[str, Any]:
+    items = [{"linkId": link, "answer": values} for link, values in answers.items()]
+    items.append(
+        {
+            "linkId": "findings",
+            "item": [{"linkId": f, "answer": [{"valueCoding": YES if yes else NO}]} for f, yes in findings.items()],
+        }
+    )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": QUESTIONNAIRE,
+        "subject": {"reference": "Patient/1288992"},
+        "item": items,
+    }
+
+
+def call(client: FlaskClient, ehr: Ehr, body: dict[str, Any]) -> Any:
+    return client.post("/cds-services/buttock-pain-triage", json=body, headers=ehr.header())
+
+
+def no_nulls(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(v is not None and no_nulls(v) for v in value.values())
+    if isinstance(value, list):
+        return all(v is not None and no_nulls(v) for v in value)
+    return True
+
+
+def test_discovery_lists_the_triage_service_with_prefetch(cds: FlaskClient) -> None:
+    (service,) = cds.get("/cds-services").get_json()["services"]
+    assert service["id"] == "buttock-pain-triage" and service["hook"] == "patient-view"
+    assert set(service["prefetch"]) == {"patient", "questionnaireResponse", "observations", "conditions"}
+    assert service["title"] and service["description"]
+
+
+def test_the_questionnaire_is_valid_r4_and_covers_the_whole_contract(cds: FlaskClient, kb) -> None:
+    response = cds.get("/fhir/Questionnaire/buttock-pain-intake")
+    assert response.mimetype == "application/fhir+json"
+    questionnaire = Questionnaire.model_validate(response.get_json())
+    top = {item.linkId: item for item in questionnaire.item}
+    assert {
+        "age",
+        "sex",
+        "pregnant",
+        "gestational_week",
+        "locations",
+        "side",
+        "onset",
+        "duration_days",
+        "severity",
+        "course",
+    } <= set(top)
+    findings = {item.linkId: item for item in top["findings"].item}
+    assert list(findings) == kb.input_findings
+    assert [o.valueCoding.code for o in findings["fever"].answerOption] == ["Y", "N", "UNK"]
+    assert findings["fever"].code[0].system == SNOMED and findings["fever"].code[0].code == "386661006"
+    assert findings["saddle_anesthesia"].code[0].system == LOCAL
+    assert top["gestational_week"].enableWhen[0].question == "pregnant"
+    assert findings["vaginal_bleeding"].enableWhen[0].answerBoolean is True
+    code_system = CodeSystem.model_validate(cds.get("/fhir/CodeSystem/buttock-pain").get_json())
+    assert {"saddle_anesthesia", "buttock_bone"} <= {c.code for c in code_system.concept}
+
+
+def test_an_emergency_from_prefetched_observations(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request(
+        {
+            "patient": patient(gender="male"),
+            "observations": bundle(
+                observation(LOCAL, "saddle_anesthesia", "o1", valueBoolean=True),
+                observation(SNOMED, "386661006", "o2", valueBoolean=False),
+            ),
+        }
+    )
+    response = call(cds, ehr, body)
+    assert response.status_code == 200
+    cards = response.get_json()["cards"]
+    summary = cards[0]
+    assert summary["indicator"] == "critical" and len(summary["summary"]) <= 140
+    assert summary["extension"]["urgency"] == "emergency"
+    assert "ESC-CES-SADDLE" in summary["extension"]["red_flags"]
+    assert "Cauda equina" in summary["detail"]
+    assert summary["source"]["url"].endswith("/v1/knowledge-base")
+    assert summary["suggestions"][0]["actions"][0]["resource"]["resourceType"] == "ServiceRequest"
+    assert any("location not recorded" in c["detail"] for c in cards[:1])
+    assert no_nulls(response.get_json())
+
+
+def test_an_urgent_pregnancy_case_from_the_questionnaire(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {
+        "age": [{"valueInteger": 29}],
+        "sex": [{"valueCoding": {"code": "female"}}],
+        "pregnant": [{"valueBoolean": True}],
+        "gestational_week": [{"valueInteger": 30}],
+        "locations": [{"valueCoding": {"system": LOCAL, "code": "buttock"}}],
+    }
+    body = hook_request(
+        {
+            "questionnaireResponse": bundle(
+                questionnaire_response(
+                    answers, {"fever": True, "pain_radiates_below_knee": True, "saddle_anesthesia": False}
+                )
+            )
+        }
+    )
+    cards = call(cds, ehr, body).get_json()["cards"]
+    summary = cards[0]
+    assert summary["indicator"] == "warning" and summary["extension"]["urgency"] == "urgent"
+    assert "ESC-PREGNANCY-FEVER" in summary["extension"]["red_flags"]
+    assert "oral nsaids" in summary["detail"]  # listed as not suggested, with its reason
+    assert cards[1]["summary"].startswith("Ask next")
+
+
+def test_a_self_care_case(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {
+        "age": [{"valueInteger": 35}],
+        "sex": [{"valueCoding": {"code": "male"}}],
+        "locations": [{"valueCoding": {"system": LOCAL, "code": "buttock_bone"}}],
+    }
+    findings = {"prolonged_sitting_habit": True, "hard_seat": True, "pain_worse_sitting": True}
+    cards = call(
+        cds, ehr, hook_request({"questionnaireResponse": questionnaire_response(answers, findings)})
+    ).get_json()
+    summary = cards["cards"][0]
+    assert summary["indicator"] == "info" and summary["extension"]["urgency"] == "self_care"
+    assert summary["extension"]["causes"][0] == "prolonged_sitting"
+    assert "suggestions" not in summary
+
+
+def test_both_doors_give_the_same_clinical_answer(cds: FlaskClient, ehr: Ehr) -> None:
+    record = {
+        "patient": {"age": 34, "sex": "female", "pregnancy": {"gestational_week": 34}},
+        "complaint": {"locations": ["buttock", "thigh"], "severity": 6, "course": "recurrent"},
+        "findings": {
+            "present": ["pain_radiates_below_knee", "night_pain", "numbness"],
+            "absent": ["saddle_anesthesia"],
+        },
+    }
+    direct = cds.post("/v1/assessments", json=record).get_json()
+    answers = {
+        "age": [{"valueInteger": 34}],
+        "sex": [{"valueCoding": {"code": "female"}}],
+        "pregnant": [{"valueBoolean": True}],
+        "gestational_week": [{"valueInteger": 34}],
+        "locations": [{"valueCoding": {"system": LOCAL, "code": c}} for c in ("buttock", "thigh")],
+        "severity": [{"valueInteger": 6}],
+        "course": [{"valueCoding": {"system": LOCAL, "code": "recurrent"}}],
+    }
+    findings = {"pain_radiates_below_knee": True, "night_pain": True, "numbness": True, "saddle_anesthesia": False}
+    summary = call(
+        cds, ehr, hook_request({"questionnaireResponse": questionnaire_response(answers, findings)})
+    ).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] == direct["urgency"]["level"]
+    assert summary["extension"]["causes"] == [c["id"] for c in direct["causes"]]
+    assert summary["extension"]["red_flags"] == [f["id"] for f in direct["red_flags"]]
+
+
+def test_unmapped_codes_are_reported_not_dropped(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": patient(), "observations": bundle(observation(SNOMED, "999999999", "x9"))})
+    cards = call(cds, ehr, body).get_json()["cards"]
+    unmapped = next(c for c in cards if "not used" in c["summary"])
+    assert "Observation/x9: http://snomed.info/sct|999999999" in unmapped["detail"]
+
+
+def test_missing_age_becomes_a_card_asking_for_it(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": {"resourceType": "Patient", "id": "1", "gender": "female"}})
+    (card,) = call(cds, ehr, body).get_json()["cards"]
+    assert card["indicator"] == "warning" and "age" in card["summary"]
+
+
+def test_missing_prefetch_is_412(cds: FlaskClient, ehr: Ehr) -> None:
+    response = call(cds, ehr, hook_request({}))
+    assert response.status_code == 412 and response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "prefetch",
+    [
+        {"patient": {"resourceType": "Patient", "birthDate": "not-a-date"}},
+        {"patient": patient(), "observations": {"resourceType": "Observation"}},
+        {"patient": patient(), "observations": bundle({"resourceType": "Observation", "status": "bogus"})},
+        {
+            "questionnaireResponse": {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "questionnaire": "https://other.example/Questionnaire/x",
+            }
+        },
+    ],
+)
+def test_malformed_fhir_gets_a_clear_400(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any]) -> None:
+    response = call(cds, ehr, hook_request(prefetch))
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"]
+
+
+def test_feedback_is_accepted_and_counted(cds: FlaskClient, ehr: Ehr) -> None:
+    url = "/cds-services/buttock-pain-triage/feedback"
+    body = {
+        "feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2026-11-21T10:00:00Z"}]
+    }
+    assert cds.post(url, json=body).status_code == 401
+    assert cds.post(url, json=body, headers=ehr.header(audience=f"{BASE}{url}")).status_code == 200
+    assert 'cds_hooks_feedback_total{outcome="accepted"}' in cds.get("/metrics").get_data(as_text=True)
+
+
+def forged(alg: str, payload: dict[str, Any]) -> str:
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': alg, 'typ': 'JWT'})}.{part(payload)}."
+
+
+@pytest.mark.parametrize("case", ["missing", "none", "hmac", "audience", "expired", "no_jti", "issuer", "tampered"])
+def test_calls_that_fail_authentication_are_401(cds: FlaskClient, ehr: Ehr, case: str) -> None:
+    now = int(time.time())
+    claims = {"iss": "https://ehr.example.invalid", "aud": TRIAGE, "exp": now + 60, "iat": now, "jti": "j"}
+    headers = {
+        "missing": {},
+        "none": {"Authorization": f"Bearer {forged('none', claims)}"},
+        "hmac": {"Authorization": f"Bearer {jwt.encode(claims, 'secret' * 8, algorithm='HS384')}"},
+        "audience": ehr.header(audience="https://elsewhere.example/cds-services/x"),
+        "expired": ehr.header(exp=now - 3600, iat=now - 7200),
+        "no_jti": ehr.header(jti=None),
+        "issuer": {"Authorization": "Bearer " + ehr.token(iss="https://rogue.example")},
+        "tampered": {"Authorization": "Bearer " + ehr.token()[:-4] + "AAAA"},
+    }[case]
+    response = cds.post("/cds-services/buttock-pain-triage", json=hook_request({"patient": patient()}), headers=headers)
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_a_replayed_token_is_refused_and_both_algorithms_work(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": patient()})
+    for alg in ("RS384", "ES384"):
+        headers = ehr.header(alg=alg)
+        assert cds.post("/cds-services/buttock-pain-triage", json=body, headers=headers).status_code == 200
+        assert cds.post("/cds-services/buttock-pain-triage", json=body, headers=headers).status_code == 401
+
+
+def test_without_an_allowlist_every_hook_call_is_refused(app, ehr: Ehr) -> None:
+    response = app.test_client().post(
+        "/cds-services/buttock-pain-triage", json=hook_request({"patient": patient()}), headers=ehr.header()
+    )
+    assert response.status_code == 401
