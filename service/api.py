@@ -24,7 +24,7 @@ def runtime() -> Runtime:
 
 @bp.post("/v1/assessments")
 def create_assessment() -> Response:
-    explain = request.args.get("explain", "false").lower()
+    explain = request.args.get("explain", "false")
     if explain not in _EXPLAIN:
         return problem(
             422,

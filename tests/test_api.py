@@ -46,8 +46,9 @@ def test_explain_fills_the_trace_in_firing_order(client) -> None:
     assert "ESC-CES-SADDLE" in rules
 
 
-def test_a_bad_explain_value_is_422(client) -> None:
-    body = assert_problem(post(client, make_record(), query="?explain=maybe"), 422)
+@pytest.mark.parametrize("value", ["maybe", "True", "1", ""])
+def test_a_bad_explain_value_is_422(client, value) -> None:
+    body = assert_problem(post(client, make_record(), query=f"?explain={value}"), 422)
     assert "$query.explain" in body["errors"]
 
 
