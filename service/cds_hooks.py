@@ -332,11 +332,15 @@ def _summary_card(result: dict[str, Any], patient_id: str, assumed_location: boo
     if level != "self_care" and specialties:
         extra["suggestions"] = [_referral_suggestion(level, specialties, patient_id)]
     return _card(
-        f"{level.replace('_', ' ').capitalize()}: {top}. {urgency['advice']}",
+        f"{level.replace('_', ' ').capitalize()}: {top}" + _flag_count(result["red_flags"]),
         INDICATOR[level],
         "\n".join(lines),
         **extra,
     )
+
+
+def _flag_count(red_flags: list[dict[str, Any]]) -> str:
+    return f" — {len(red_flags)} red flag(s)" if red_flags else ""
 
 
 def _referral_suggestion(level: str, specialties: list[str], patient_id: str) -> dict[str, Any]:

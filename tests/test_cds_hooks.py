@@ -311,3 +311,83 @@ def test_without_an_allowlist_every_hook_call_is_refused(app, ehr: Ehr) -> None:
         "/cds-services/buttock-pain-triage", json=hook_request({"patient": patient()}), headers=ehr.header()
     )
     assert response.status_code == 401
+
+
+def condition(code: str, ident: str, verification: str = "confirmed") -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": ident,
+        "subject": {"reference": "Patient/1288992"},
+        "verificationStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]
+        },
+        "code": {"coding": [{"system": SNOMED, "code": code}]},
+    }
+
+
+def test_conditions_and_pregnancy_observations_map_to_the_record(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request(
+        {
+            "patient": patient(birth="1990-01-01"),
+            "conditions": bundle(
+                condition("77386006", "c1"),  # pregnant
+                condition("363346000", "c2"),  # cancer history
+                condition("64859006", "c3", verification="refuted"),  # osteoporosis ruled out
+                condition("49601007", "c4"),  # cardiovascular disease
+            ),
+            "observations": bundle(
+                observation("http://loinc.org", "49051-6", "g1", valueQuantity={"value": 24, "unit": "wk"}),
+                observation(SNOMED, "267064002", "u1", valueBoolean=True),  # urinary retention
+                observation(LOCAL, "pain_radiates_below_knee", "r1", valueBoolean=True),
+            ),
+        }
+    )
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] == "emergency"
+    assert {"ESC-CES-RETENTION", "ESC-CANCER-HISTORY"} <= set(summary["extension"]["red_flags"])
+    assert "osteoporosis" not in summary["extension"]["causes"]
+    assert "oral nsaids: NSAIDs and COX-2 inhibitors are avoided from week 20" in summary["detail"]
+
+
+def test_keys_can_come_from_an_allowlisted_jku(ehr: Ehr, tmp_path) -> None:
+    from service.cds_auth import Client, TokenVerifier  # noqa: PLC0415
+
+    jku = "https://ehr.example.invalid/.well-known/jwks.json"
+    fetched: list[str] = []
+
+    def fetch(url: str) -> dict[str, Any]:
+        fetched.append(url)
+        return ehr.jwks()
+
+    verifier = TokenVerifier(
+        {"https://ehr.example.invalid": Client("https://ehr.example.invalid", None, jku)}, fetch_jwks=fetch
+    )
+    token = jwt.encode(
+        {
+            "iss": "https://ehr.example.invalid",
+            "aud": TRIAGE,
+            "exp": int(time.time()) + 60,
+            "iat": int(time.time()),
+            "jti": "k1",
+        },
+        ehr.ec,
+        algorithm="ES384",
+        headers={"kid": "ec-1", "jku": jku},
+    )
+    assert verifier.verify(f"Bearer {token}", TRIAGE)["jti"] == "k1"
+    assert fetched == [jku]
+    rogue = jwt.encode(
+        {
+            "iss": "https://ehr.example.invalid",
+            "aud": TRIAGE,
+            "exp": int(time.time()) + 60,
+            "iat": int(time.time()),
+            "jti": "k2",
+        },
+        ehr.ec,
+        algorithm="ES384",
+        headers={"kid": "ec-1", "jku": "https://rogue.example/jwks.json"},
+    )
+    with pytest.raises(Exception, match="jku is not on the allowlist"):
+        verifier.verify(f"Bearer {rogue}", TRIAGE)
+    assert fetched == [jku]  # the rogue URL was never fetched
