@@ -13,17 +13,18 @@ from service import create_app
 from tests.cds_tokens import BASE, Ehr
 
 TRIAGE_PATH = "/cds-services/buttock-pain-triage"
-
-schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app({"TESTING": True}))
-
-
-@schema.parametrize()
-@settings(
+FUZZ = settings(
     max_examples=250,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app({"TESTING": True}))
+
+
+@schema.parametrize()
+@FUZZ
 def test_api_conforms_to_its_contract(case) -> None:
     case.call_and_validate()
 
@@ -36,12 +37,7 @@ cds_schema = schemathesis.openapi.from_wsgi(
 
 
 @cds_schema.parametrize()
-@settings(
-    max_examples=250,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@FUZZ
 def test_cds_hooks_conform_with_a_valid_token(case) -> None:
     """Each generated call carries a fresh, valid EHR token (a jti is accepted once).
 
