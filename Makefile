@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test test-container test-reliability lint openapi bench bench-inprocess clean
+.PHONY: install run test test-container test-reliability lint openapi bench bench-inprocess profile clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ bench: install
 
 bench-inprocess: install
 	$(BIN)/python benchmarks/inprocess.py --runs 2000
+
+profile: install
+	$(BIN)/python -m benchmarks.profile
 
 openapi: install
 	$(BIN)/python -c 'from service.openapi import main; main()' > openapi/openapi.yaml
