@@ -24,10 +24,9 @@ Document = dict[str, Any]
 class Assessor:
     """Runs records through the knowledge base; one instance per process."""
 
-    def __init__(self, kb: KnowledgeBase, engine: RuleEngine, new_id: Callable[[], str] | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, engine: RuleEngine) -> None:
         self.kb = kb
         self._engine = engine
-        self._new_id = new_id or (lambda: str(uuid.uuid4()))
 
     def fire(self, record: Document) -> list[str]:
         """The ids of the rules the record fires, in firing order."""
@@ -60,7 +59,7 @@ class Assessor:
         )
 
         return {
-            "assessment_id": self._new_id(),
+            "assessment_id": str(uuid.uuid4()),
             "knowledge_base": {"version": kb.version, "sha256": kb.sha256},
             "urgency": {
                 "level": level,
