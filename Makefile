@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test test-container test-reliability lint openapi bench bench-inprocess profile clean
+.PHONY: install run test test-container test-reliability lint openapi bench profile clean
 
 install: $(VENV)/.installed
 
@@ -36,9 +36,6 @@ lint: install
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python -m benchmarks.run --seconds 10
-
-bench-inprocess: install
-	$(BIN)/python benchmarks/inprocess.py --runs 2000
 
 profile: install
 	$(BIN)/python -m benchmarks.profile

@@ -8,7 +8,6 @@ touches code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from service import metrics
@@ -38,7 +37,7 @@ class Assessor:
         fired_order = self.fire(record)
         fired = [kb.rules[r] for r in fired_order]
         by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in Layer}
-        for rule in sorted(fired, key=_file_order(kb)):
+        for rule in sorted(fired, key=lambda r: kb.rule_order[r.id]):
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
@@ -153,8 +152,3 @@ class Assessor:
             "specialties": list(dict.fromkeys(specialties)),
             "text": self.kb.levels[level].referral,
         }
-
-
-def _file_order(kb: KnowledgeBase) -> Callable[[Rule], int]:
-    order = {rule_id: i for i, rule_id in enumerate(kb.rules)}
-    return lambda rule: order[rule.id]

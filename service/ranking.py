@@ -48,14 +48,12 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
     by_cause: dict[str, list[Rule]] = defaultdict(list)
     for rule in evidence:
         by_cause[rule.cause].append(rule)
-    rule_order = {rule_id: i for i, rule_id in enumerate(kb.rules)}
-    cause_order = {cause_id: i for i, cause_id in enumerate(kb.causes)}
 
     candidates = []
     for cause_id, unordered in by_cause.items():
         if not any(r.supports for r in unordered):
             continue
-        rules = sorted(unordered, key=lambda r: rule_order[r.id])
+        rules = sorted(unordered, key=lambda r: kb.rule_order[r.id])
         supporting = _findings(kb, (f for r in rules if r.supports for f in r.when.present))
         against = _findings(kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent)))
         sources = sorted({*kb.causes[cause_id].sources, *(s for r in rules for s in r.sources)})
@@ -70,7 +68,7 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
             )
         )
 
-    candidates.sort(key=lambda c: (-c[0], -len(c[2]), cause_order[c[1]]))
+    candidates.sort(key=lambda c: (-c[0], -len(c[2]), kb.cause_order[c[1]]))
     return [
         RankedCause(
             id=cause_id,

@@ -169,8 +169,13 @@ class KnowledgeBase:
     def input_findings(self) -> list[str]:
         return [f.id for f in self.findings.values() if not f.derived]
 
-    def rules_in(self, layer: Layer) -> list[Rule]:
-        return [r for r in self.rules.values() if r.layer is layer]
+    def rules_in(self, layer: Layer) -> tuple[Rule, ...]:
+        """The rules of one layer in file order (computed once: the request path asks often)."""
+        return self._rules_by_layer[layer]
+
+    @cached_property
+    def _rules_by_layer(self) -> dict[Layer, tuple[Rule, ...]]:
+        return {layer: tuple(r for r in self.rules.values() if r.layer is layer) for layer in Layer}
 
     @cached_property
     def derivers(self) -> dict[str, tuple[Rule, ...]]:
@@ -180,6 +185,16 @@ class KnowledgeBase:
             if rule.derive and rule.layer is Layer.DERIVED:
                 derivers.setdefault(rule.derive, []).append(rule)
         return {finding: tuple(rules) for finding, rules in derivers.items()}
+
+    @cached_property
+    def rule_order(self) -> dict[str, int]:
+        """Position of each rule in file order (layer files, then care): the stable output order."""
+        return {rule_id: i for i, rule_id in enumerate(self.rules)}
+
+    @cached_property
+    def cause_order(self) -> dict[str, int]:
+        """Position of each cause in causes.yaml: the last tie-break of the ranking."""
+        return {cause_id: i for i, cause_id in enumerate(self.causes)}
 
     @cached_property
     def finding_order(self) -> dict[str, int]:
