@@ -30,8 +30,8 @@ test-reliability: install
 	$(BIN)/python -m pytest -m reliability -s tests/reliability
 
 lint: install
-	$(BIN)/ruff check service tests benchmarks
-	$(BIN)/ruff format --check service tests benchmarks
+	$(BIN)/ruff check service tests benchmarks deploy
+	$(BIN)/ruff format --check service tests benchmarks deploy
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
