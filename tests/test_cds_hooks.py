@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import time
 import uuid
@@ -12,10 +13,13 @@ from typing import Any
 import jwt
 import pytest
 from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.cds_auth import Client, TokenVerifier
+from service.fhir.intake import age_on
 from tests.cds_tokens import BASE, TRIAGE, Ehr
 
 SNOMED = "http://snomed.info/sct"
@@ -350,8 +354,6 @@ def test_conditions_and_pregnancy_observations_map_to_the_record(cds: FlaskClien
 
 
 def test_keys_can_come_from_an_allowlisted_jku(ehr: Ehr, tmp_path) -> None:
-    from service.cds_auth import Client, TokenVerifier  # noqa: PLC0415
-
     jku = "https://ehr.example.invalid/.well-known/jwks.json"
     fetched: list[str] = []
 
@@ -391,3 +393,22 @@ def test_keys_can_come_from_an_allowlisted_jku(ehr: Ehr, tmp_path) -> None:
     with pytest.raises(Exception, match="jku is not on the allowlist"):
         verifier.verify(f"Bearer {rogue}", TRIAGE)
     assert fetched == [jku]  # the rogue URL was never fetched
+
+
+@pytest.mark.parametrize(
+    ("born", "age"), [("2010-06-15", 16), ("2010-06-16", 15), ("2010", 15), ("2010-05", 16), ("2010-07", 15)]
+)
+def test_age_from_full_and_partial_birth_dates(born: str, age: int) -> None:
+    parsed = Patient.model_validate({"resourceType": "Patient", "birthDate": born}).birthDate
+    assert age_on(dt.date(2026, 6, 15), parsed) == age
+
+
+def test_a_partial_birth_date_is_assessed_not_a_500(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request(
+        {
+            "patient": patient(birth="2018"),
+            "observations": bundle(observation(SNOMED, "386661006", "f1", valueBoolean=True)),
+        }
+    )
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] == "emergency"  # a child with fever

@@ -111,10 +111,19 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake)
 def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> None:
     patient = _parse(Patient, resource, "Patient")
     if patient.birthDate is not None:
-        born = patient.birthDate
-        intake.patient.setdefault("age", today.year - born.year - ((today.month, today.day) < (born.month, born.day)))
+        intake.patient.setdefault("age", age_on(today, patient.birthDate))
     if patient.gender in _SEXES:
         intake.patient.setdefault("sex", patient.gender)
+
+
+def age_on(today: dt.date, born: dt.date | str) -> int:
+    """Whole years. FHIR allows a partial birth date ("1980", "1980-05"); then the younger of the
+    possible ages is used, because the red flags that depend on age concern children."""
+    if isinstance(born, str):  # partial: the latest day it could be
+        year, _, rest = born.partition("-")
+        month = int(rest) if rest else 12
+        born = dt.date(int(year), month, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
