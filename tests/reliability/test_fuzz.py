@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from service import create_app
 from service import vocabulary as vocab
+from tests.cds_tokens import Ehr
 
 pytestmark = pytest.mark.reliability
 schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app({"TESTING": True}))
@@ -79,3 +80,77 @@ def test_arbitrary_json_never_causes_a_server_error(client, body) -> None:
         response = client.post(f"/v1/assessments{query}", data=text, content_type="application/json")
         assert response.status_code < 500, text
         assert response.status_code in (200, 400, 413, 422)
+
+
+fhir_words = st.sampled_from(
+    [
+        "resourceType",
+        "Patient",
+        "Observation",
+        "Condition",
+        "Bundle",
+        "QuestionnaireResponse",
+        "entry",
+        "resource",
+        "code",
+        "coding",
+        "system",
+        "http://snomed.info/sct",
+        "http://loinc.org",
+        "386661006",
+        "77386006",
+        "49051-6",
+        "birthDate",
+        "2010",
+        "2010-05",
+        "1980-02-30",
+        "gender",
+        "female",
+        "status",
+        "final",
+        "valueBoolean",
+        "valueQuantity",
+        "value",
+        "valueInteger",
+        "item",
+        "linkId",
+        "answer",
+        "valueCoding",
+        "verificationStatus",
+        "questionnaire",
+        "https://cds.example.invalid/fhir/Questionnaire/buttock-pain-intake",
+        "age",
+        "Y",
+        "N",
+    ]
+)
+fhir_like = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 3000) | st.floats(allow_nan=False, allow_infinity=False) | fhir_words,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(fhir_words, children, max_size=6),
+    max_leaves=40,
+)
+
+
+@FUZZ
+@given(
+    prefetch=st.dictionaries(
+        st.sampled_from(["patient", "questionnaireResponse", "observations", "conditions"]), fhir_like, max_size=4
+    )
+)
+def test_arbitrary_fhir_prefetch_never_causes_a_server_error(cds_client, prefetch) -> None:
+    client, ehr = cds_client
+    body = {
+        "hook": "patient-view",
+        "hookInstance": "fuzz",
+        "context": {"userId": "u", "patientId": "p"},
+        "prefetch": prefetch,
+    }
+    response = client.post("/cds-services/buttock-pain-triage", json=body, headers=ehr.header())
+    assert response.status_code in (200, 400, 412, 422), json.dumps(prefetch)
+
+
+@pytest.fixture(scope="module")
+def cds_client(tmp_path_factory):
+    ehr = Ehr()
+    clients = ehr.write_clients(tmp_path_factory.mktemp("fuzz") / "clients.json")
+    return create_app({"TESTING": True, "CDS_CLIENTS": str(clients)}).test_client(), ehr
