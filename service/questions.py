@@ -101,13 +101,12 @@ def follow_up_questions(
     for rule in kb.rules_in(Layer.EVIDENCE):
         if not rule.supports or rule.id in fired or (leader and rule.cause == leader.id):
             continue
-        missing = gaps.of_rule(rule)
-        if missing is _NEVER or len(missing) != 1:
-            continue
-        (finding,) = missing
         new_score = score([*by_cause.get(rule.cause, ()), rule])
-        if leader is None or new_score > leader.score:
-            challengers.append((new_score, finding, rule))
+        if leader is not None and new_score <= leader.score:
+            continue  # cheap test first: most rules could not change the leader anyway
+        missing = gaps.of_rule(rule)
+        if missing is not _NEVER and len(missing) == 1:
+            challengers.append((new_score, next(iter(missing)), rule))
     challengers.sort(key=lambda c: (-c[0], kb.finding_order[c[1]]))
     added = 0
     for _, finding, rule in challengers:
