@@ -84,73 +84,63 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
             }
         },
     )
-    spec.path(
+    _get(
+        spec,
         "/v1/knowledge-base",
-        operations={
-            "get": {
-                "operationId": "getKnowledgeBase",
-                "summary": "The knowledge base: version, sources, findings, causes, care, rules",
-                "responses": {"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
-            }
-        },
+        "getKnowledgeBase",
+        "The knowledge base: version, sources, findings, causes, care, rules",
+        {"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
     )
-    spec.path(
+    _get(
+        spec,
         "/healthz",
-        operations={
-            "get": {
-                "operationId": "liveness",
-                "summary": "Liveness: the process answers",
-                "responses": {"200": {"description": "Alive.", "content": _json("Status")}},
-            }
-        },
+        "liveness",
+        "Liveness: the process answers",
+        {"200": {"description": "Alive.", "content": _json("Status")}},
     )
-    spec.path(
+    _get(
+        spec,
         "/readyz",
-        operations={
-            "get": {
-                "operationId": "readiness",
-                "summary": "Readiness: knowledge base compiled and engine self-test passed",
-                "responses": {
-                    "200": {"description": "Ready.", "content": _json("Status")},
-                    "503": _problem("Not ready: the engine self-test failed."),
-                },
-            }
+        "readiness",
+        "Readiness: knowledge base compiled and engine self-test passed",
+        {
+            "200": {"description": "Ready.", "content": _json("Status")},
+            "503": _problem("Not ready: the engine self-test failed."),
         },
     )
-    spec.path(
+    _get(
+        spec,
         "/metrics",
-        operations={
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus metrics for every worker of this instance",
-                "responses": {
-                    "200": {
-                        "description": "Prometheus text exposition format.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
+        "metrics",
+        "Prometheus metrics for every worker of this instance",
+        {
+            "200": {
+                "description": "Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
             }
         },
     )
     _cds_hooks_paths(spec)
-    spec.path(
+    _get(
+        spec,
         "/openapi.json",
-        operations={
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1 document.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
+        "openapi",
+        "This document",
+        {
+            "200": {
+                "description": "OpenAPI 3.1 document.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
             }
         },
     )
     document = spec.to_dict()
     _document_cross_field_rules(document["components"]["schemas"]["AssessmentRequest"])
     return {"openapi": document.pop("openapi"), **document}
+
+
+def _get(spec: APISpec, path: str, operation_id: str, summary: str, responses: dict[str, Any]) -> None:
+    """A read-only operation: every GET endpoint is declared the same way."""
+    spec.path(path, operations={"get": {"operationId": operation_id, "summary": summary, "responses": responses}})
 
 
 def _cds_hooks_paths(spec: APISpec) -> None:
@@ -173,15 +163,12 @@ def _cds_hooks_paths(spec: APISpec) -> None:
     )
     refused = {"401": _problem("Missing, invalid, expired or replayed token.")}
     fhir = {"application/fhir+json": {"schema": {"type": "object"}}}
-    spec.path(
+    _get(
+        spec,
         "/cds-services",
-        operations={
-            "get": {
-                "operationId": "cdsDiscovery",
-                "summary": "CDS Hooks discovery",
-                "responses": {"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
-            }
-        },
+        "cdsDiscovery",
+        "CDS Hooks discovery",
+        {"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
     )
     spec.path(
         f"/cds-services/{cds_hooks.SERVICE_ID}",
@@ -219,25 +206,19 @@ def _cds_hooks_paths(spec: APISpec) -> None:
             }
         },
     )
-    spec.path(
+    _get(
+        spec,
         "/fhir/Questionnaire/buttock-pain-intake",
-        operations={
-            "get": {
-                "operationId": "intakeQuestionnaire",
-                "summary": "The FHIR R4 intake Questionnaire",
-                "responses": {"200": {"description": "Questionnaire.", "content": fhir}},
-            }
-        },
+        "intakeQuestionnaire",
+        "The FHIR R4 intake Questionnaire",
+        {"200": {"description": "Questionnaire.", "content": fhir}},
     )
-    spec.path(
+    _get(
+        spec,
         "/fhir/CodeSystem/buttock-pain",
-        operations={
-            "get": {
-                "operationId": "localCodeSystem",
-                "summary": "The FHIR R4 CodeSystem of this service's local codes",
-                "responses": {"200": {"description": "CodeSystem.", "content": fhir}},
-            }
-        },
+        "localCodeSystem",
+        "The FHIR R4 CodeSystem of this service's local codes",
+        {"200": {"description": "CodeSystem.", "content": fhir}},
     )
 
 
