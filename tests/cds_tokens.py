@@ -33,7 +33,7 @@ class Ehr:
         path.write_text(json.dumps({"clients": [{"iss": ISSUER, "jwks": self.jwks()}]}))
         return path
 
-    def token(self, audience: str = TRIAGE, alg: str = "ES384", **claims: Any) -> str:
+    def token(self, audience: str = TRIAGE, alg: str = "ES384", jku: str | None = None, **claims: Any) -> str:
         now = int(time.time())
         payload = {
             "iss": ISSUER,
@@ -46,7 +46,8 @@ class Ehr:
         }
         payload = {k: v for k, v in payload.items() if v is not None}
         key, kid = (self.ec, "ec-1") if alg == "ES384" else (self.rsa, "rsa-1")
-        return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
+        headers = {"kid": kid, **({"jku": jku} if jku else {})}
+        return jwt.encode(payload, key, algorithm=alg, headers=headers)
 
     def header(self, audience: str = TRIAGE, **kwargs: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(audience, **kwargs)}"}

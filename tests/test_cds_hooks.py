@@ -18,7 +18,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.cds_auth import Client, TokenVerifier
+from service.cds_auth import AuthError, Client, TokenVerifier
 from service.fhir.intake import age_on
 from tests.cds_tokens import BASE, TRIAGE, Ehr
 
@@ -364,33 +364,11 @@ def test_keys_can_come_from_an_allowlisted_jku(ehr: Ehr, tmp_path) -> None:
     verifier = TokenVerifier(
         {"https://ehr.example.invalid": Client("https://ehr.example.invalid", None, jku)}, fetch_jwks=fetch
     )
-    token = jwt.encode(
-        {
-            "iss": "https://ehr.example.invalid",
-            "aud": TRIAGE,
-            "exp": int(time.time()) + 60,
-            "iat": int(time.time()),
-            "jti": "k1",
-        },
-        ehr.ec,
-        algorithm="ES384",
-        headers={"kid": "ec-1", "jku": jku},
-    )
+    token = ehr.token(jku=jku, jti="k1")
     assert verifier.verify(f"Bearer {token}", TRIAGE)["jti"] == "k1"
     assert fetched == [jku]
-    rogue = jwt.encode(
-        {
-            "iss": "https://ehr.example.invalid",
-            "aud": TRIAGE,
-            "exp": int(time.time()) + 60,
-            "iat": int(time.time()),
-            "jti": "k2",
-        },
-        ehr.ec,
-        algorithm="ES384",
-        headers={"kid": "ec-1", "jku": "https://rogue.example/jwks.json"},
-    )
-    with pytest.raises(Exception, match="jku is not on the allowlist"):
+    rogue = ehr.token(jku="https://rogue.example/jwks.json", jti="k2")
+    with pytest.raises(AuthError, match="jku is not on the allowlist"):
         verifier.verify(f"Bearer {rogue}", TRIAGE)
     assert fetched == [jku]  # the rogue URL was never fetched
 
