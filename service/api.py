@@ -41,10 +41,18 @@ def create_assessment() -> Response:
             "The symptom record does not match the contract.",
             errors=json_paths(error.messages),
         )
-    result = runtime().assessor.assess(record, explain=_EXPLAIN[explain])
+    return jsonify(assess(record, explain=_EXPLAIN[explain]))
+
+
+def assess(record: dict[str, Any], *, explain: bool = False) -> dict[str, Any]:
+    """Assess a validated record and note its urgency for the request log and the metrics.
+
+    Both doors (this API and CDS Hooks) come through here.
+    """
+    result = runtime().assessor.assess(record, explain=explain)
     g.urgency = result["urgency"]["level"]
     metrics.ASSESSMENTS.labels(g.urgency).inc()
-    return jsonify(result)
+    return result
 
 
 @bp.get("/v1/knowledge-base")

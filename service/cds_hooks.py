@@ -12,10 +12,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, json, request
+from flask import Blueprint, Response, current_app, json, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from service import metrics
+from service import api, metrics
 from service.cds_auth import AuthError
 from service.fhir.intake import (
     FhirInputError,
@@ -233,9 +233,7 @@ def _cards(call: dict[str, Any]) -> Response:
             "The data mapped from FHIR does not match the contract.",
             errors=json_paths(error.messages),
         )
-    result = runtime.assessor.assess(record)
-    g.urgency = result["urgency"]["level"]
-    metrics.ASSESSMENTS.labels(g.urgency).inc()
+    result = api.assess(record)
     cards.insert(0, _summary_card(result, call["context"]["patientId"], assumed_location))
     if result["questions"]:
         cards.insert(1, _questions_card(result))
