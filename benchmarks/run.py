@@ -14,60 +14,23 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import json as flask_json
 
 from benchmarks.records import scenario_records
 from service import create_app
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CONNECTIONS = (1, 16, 64)
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def served(module: str, workers: int):
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WORKERS": str(workers),
-        "LOG_LEVEL": "WARNING",
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="cds-bench-metrics-"),
-    }
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy/gunicorn.conf.py"), module],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"{module} did not start")
-            time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def wrk(port: int, connections: int, seconds: int, bodies: Path) -> dict[str, float]:
@@ -147,7 +110,9 @@ def main() -> None:
     bodies.write_text("\n".join(json.dumps(r) for r in scenario_records()) + "\n")
     results: dict[str, dict[int, dict[str, float]]] = {}
     for name, module in (("floor", "benchmarks.echo_app:app"), ("service", "service.wsgi:app")):
-        with served(module, args.workers) as port:
+        workdir = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+        with gunicorn(workdir, module, WORKERS=str(args.workers), LOG_LEVEL="WARNING") as service:
+            port = service.port
             wrk(port, 16, 2, bodies)  # warm-up: engines built, caches hot
             results[name] = {c: wrk(port, c, args.seconds, bodies) for c in CONNECTIONS}
             print(name, results[name], flush=True)

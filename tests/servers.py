@@ -64,7 +64,8 @@ class Service:
 
 
 @contextmanager
-def gunicorn(workdir: Path, **env: str) -> Iterator[Service]:
+def gunicorn(workdir: Path, app: str = "service.wsgi:app", **env: str) -> Iterator[Service]:
+    """gunicorn with deploy/gunicorn.conf.py serving ``app``; its output goes to workdir/service.log."""
     port = free_port()
     log = workdir / "service.log"
     environment = {
@@ -81,7 +82,7 @@ def gunicorn(workdir: Path, **env: str) -> Iterator[Service]:
                 str(BIN / "gunicorn"),
                 "--config",
                 str(ROOT / "deploy/gunicorn.conf.py"),
-                "service.wsgi:app",
+                app,
             ],
             cwd=ROOT,
             env=environment,
