@@ -12,6 +12,10 @@ The engine knows facts and rule ids, nothing about medicine. Decisions, each mea
   thread-safe.
 - The Host's background timer threads are not started: we use no timers, and actions run
   synchronously inside ``assert_fact``, so a background dispatcher could only race us.
+- Every new Host is primed with one session that fires rules before it serves. In
+  durable_rules 2.0.28 a new state node leaves its message buffers uninitialised and
+  ``delete_state`` frees them unless an action ran in that slot first: a first session that
+  fires nothing aborts the process (``free(): invalid pointer``).
 """
 
 from __future__ import annotations
@@ -48,36 +52,41 @@ class _Host(durable.Host):
 class RuleEngine:
     """Forward-chains a list of facts; returns the ids of the rules that fired, in order."""
 
-    def __init__(self, compiled: CompiledRules) -> None:
+    def __init__(self, compiled: CompiledRules, primer: Iterable[Fact]) -> None:
         self._compiled = compiled
+        self._primer = tuple(primer)  # facts that fire at least one rule (see the docstring)
         self._lock = threading.Lock()
         self._host: _Host | None = None
         self._pid: int | None = None
         self._fired: dict[str, list[str]] = {}
 
     def run(self, facts: Iterable[Fact]) -> list[str]:
-        sid = uuid.uuid4().hex
         with self._lock:
-            host = self._process_host()
-            fired = self._fired[sid] = []
-            has_state = False
-            try:
-                for fact in facts:
-                    # a fact no rule looks at is rejected; nothing follows from it
-                    with contextlib.suppress(durable.MessageNotHandledException):
-                        host.assert_fact(RULESET, {**fact, "sid": sid})
-                    has_state = True
-                return fired
-            finally:
-                del self._fired[sid]
-                if has_state:  # an engine error before any state exists must not be masked
-                    host.delete_state(RULESET, sid)
+            return self._run(self._process_host(), facts)
+
+    def _run(self, host: _Host, facts: Iterable[Fact]) -> list[str]:
+        sid = uuid.uuid4().hex
+        fired = self._fired[sid] = []
+        has_state = False
+        try:
+            for fact in facts:
+                # a fact no rule looks at is rejected; nothing follows from it
+                with contextlib.suppress(durable.MessageNotHandledException):
+                    host.assert_fact(RULESET, {**fact, "sid": sid})
+                has_state = True
+            return fired
+        finally:
+            del self._fired[sid]
+            if has_state:  # an engine error before any state exists must not be masked
+                host.delete_state(RULESET, sid)
 
     def _process_host(self) -> _Host:
         if self._host is None or self._pid != os.getpid():
             ruleset = copy.deepcopy(self._compiled.ruleset)  # durable_rules edits it in place
-            self._host = _Host({RULESET: ruleset}, self._action)
-            self._pid = os.getpid()
+            host = _Host({RULESET: ruleset}, self._action)
+            if not self._run(host, self._primer):
+                raise RuntimeError("the primer record fired no rule; the engine cannot be made safe")
+            self._host, self._pid = host, os.getpid()
         return self._host
 
     def _action(self, rule_id: str) -> Action:

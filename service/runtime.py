@@ -10,6 +10,7 @@ from marshmallow import Schema
 
 from service.assessment import Assessor
 from service.engine import RuleEngine
+from service.facts import record_facts
 from service.knowledge.compiler import compile_knowledge_base
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.model import KnowledgeBase
@@ -29,9 +30,10 @@ class Runtime:
         """Load, check and compile the knowledge base; refuse to start if anything is wrong."""
         kb = load_knowledge_base(rules_dir)
         request_schema = build_request_schema(kb.input_findings)
+        primer = record_facts(request_schema().load(kb.self_test))
         return cls(
             knowledge_base=kb,
-            assessor=Assessor(kb, RuleEngine(compile_knowledge_base(kb))),
+            assessor=Assessor(kb, RuleEngine(compile_knowledge_base(kb), primer)),
             request_schema=request_schema(),
             openapi=build_openapi(request_schema),
         )

@@ -82,8 +82,8 @@ def test_one_request_leaves_nothing_behind_for_the_next(runtime, kb) -> None:
 
 
 def test_an_engine_in_a_new_process_builds_its_own_host(kb, monkeypatch) -> None:
-    engine = RuleEngine(compile_knowledge_base(kb))
     facts = [{"t": "finding", "id": "fever", "status": "present"}]
+    engine = RuleEngine(compile_knowledge_base(kb), primer=facts)
     first = engine.run(facts)
     host = engine._host
     monkeypatch.setattr("os.getpid", lambda: -1)  # as after a fork

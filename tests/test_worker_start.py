@@ -1,0 +1,60 @@
+"""A process's first assessment must not kill it (durable_rules 2.0.28 first-session abort).
+
+A new durable_rules state node leaves its message buffers uninitialised, and deleting a
+session that fired no rule then frees garbage: ``free(): invalid pointer``, exit 134. A
+record that fires nothing is ordinary (a telehealth intake before any answer), and every
+new gunicorn worker meets it first. These tests start real processes, because the pytest
+process's engine has long been primed by earlier tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, gunicorn
+
+QUIET_RECORD = {
+    "patient": {"age": 40, "sex": "male"},
+    "complaint": {"locations": ["thigh"], "side": "unknown", "onset": "unknown", "course": "unknown"},
+    "findings": {"present": [], "absent": []},
+}
+
+FIRST_REQUEST = f"""
+from service import create_app
+client = create_app({{"TESTING": True}}).test_client()
+response = client.post("/v1/assessments", json={QUIET_RECORD!r})
+print(response.status_code, response.get_json()["urgency"]["level"])
+"""
+
+
+def test_the_quiet_record_fires_no_rule(assess) -> None:
+    """The premise of the tests below: a session that fires nothing (else they prove nothing)."""
+    assert assess(QUIET_RECORD)["trace"] == []
+
+
+def test_first_assessment_of_a_fresh_process_answers() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert result.stdout.split() == ["200", "self_care"]
+
+
+@pytest.mark.gateway
+def test_first_assessment_of_a_fresh_gunicorn_worker_answers(tmp_path: Path) -> None:
+    with gunicorn(tmp_path, WORKERS="1") as service:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{service.port}/v1/assessments",
+            data=json.dumps(QUIET_RECORD).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+            assert json.load(response)["urgency"]["level"] == "self_care"
+        assert "Worker (pid" not in service.log.read_text()  # no worker died and was replaced
