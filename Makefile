@@ -41,7 +41,7 @@ profile: install
 	$(BIN)/python -m benchmarks.profile
 
 openapi: install
-	$(BIN)/python -c 'from service.openapi import main; main()' > openapi/openapi.yaml
+	$(BIN)/flask --app service.app openapi > openapi/openapi.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,7 +1,7 @@
 """`make profile`: where one assessment spends its time, as cProfile sees it.
 
 Writes benchmarks/PROFILE.md: the functions with the most own time over 2,000 assessments
-of the scenario records, so the cost of durable-rules' machinery can be read directly.
+of different varied records, so the cost of durable-rules' machinery can be read directly.
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ import io
 import pstats
 from pathlib import Path
 
-from benchmarks.records import scenario_records
-from service import create_app
+from service.app import create_app
+from service.web.components import components
+from tests.reliability.records import varied_records
 
 RUNS = 2000
 
 
 def main() -> None:
-    runtime = create_app().extensions["cds"]
-    records = [runtime.request_schema.load(r) for r in scenario_records()]
-    for record in records:  # warm-up: the Host is built, caches are hot
-        runtime.assessor.assess(record)
+    assessor = components(create_app()).assessor
+    records = [assessor.record(r) for r in varied_records(assessor.kb, RUNS)]
+    for record in records:  # warm-up: the ruleset is built, caches are hot
+        assessor.assess(record)
     profiler = cProfile.Profile()
     profiler.enable()
     for i in range(RUNS):
-        runtime.assessor.assess(records[i % len(records)])
+        assessor.assess(records[i % len(records)])
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -34,8 +35,8 @@ def main() -> None:
     report = [
         "# Profile of one assessment",
         "",
-        f"cProfile over {RUNS} assessments of the scenario records (`make profile`); own time first.",
-        "Rows from `engine.py` other than `service/engine.py`, and `durable_rules_engine.*`, are durable-rules.",
+        f"cProfile over {RUNS} assessments of different records (`make profile`); own time first.",
+        "Rows named `durable_rules_engine.*` are the C rule engine; `driver.py` is our code around it.",
         "",
         "```",
         text,

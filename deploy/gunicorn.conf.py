@@ -30,7 +30,7 @@ bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
 worker_class = "sync"  # the rule engine is CPU-bound and serialised per process
 loglevel = _settings.log_level.lower()
-accesslog = None  # the app writes one JSON line per request (service.observability)
+accesslog = None  # the app writes one JSON line per request (service.web.observability)
 errorlog = "-"
 
 timeout = 30  # a worker silent this long is killed and replaced

@@ -11,9 +11,11 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import create_app
+from service.app import create_app
 from service.knowledge.model import KnowledgeBase
-from service.runtime import Runtime
+from service.reasoning.assessor import Assessor
+from service.web.components import components
+from service.web.documents import assessment_document
 
 
 @schemathesis.hook
@@ -48,13 +50,13 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="session")
-def runtime(app: Flask) -> Runtime:
-    return app.extensions["cds"]
+def assessor(app: Flask) -> Assessor:
+    return components(app).assessor
 
 
 @pytest.fixture(scope="session")
-def kb(runtime: Runtime) -> KnowledgeBase:
-    return runtime.knowledge_base
+def kb(assessor: Assessor) -> KnowledgeBase:
+    return assessor.kb
 
 
 def make_record(**parts: Any) -> dict[str, Any]:
@@ -66,10 +68,10 @@ def make_record(**parts: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def assess(runtime: Runtime) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def assess(assessor: Assessor) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Validate a record exactly as the API does, then assess it with the trace on."""
 
     def _assess(record: dict[str, Any]) -> dict[str, Any]:
-        return runtime.assessor.assess(runtime.request_schema.load(record), explain=True)
+        return assessment_document(assessor.assess(assessor.record(record)), explain=True)
 
     return _assess

@@ -36,6 +36,18 @@ def _record_matches(when: Condition, record: dict[str, Any]) -> bool:
     )
 
 
+class ReferenceEngine:
+    """The seam's second implementation (:class:`service.reasoning.engine.RuleEngine`)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+
+    def fire(self, record: dict[str, Any]) -> list[str]:
+        """Fired rules in file order: the chainer has no firing order worth comparing."""
+        fired = fired_rules(self._kb, record)
+        return [rule_id for rule_id in self._kb.rules if rule_id in fired]
+
+
 def fired_rules(kb: KnowledgeBase, record: dict[str, Any]) -> set[str]:
     present = set(record["findings"]["present"])
     absent = set(record["findings"]["absent"])

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from service.web.components import components
 from tests.conftest import make_record
 
 PROBLEM = "application/problem+json"
@@ -177,10 +178,10 @@ def test_an_overlong_unknown_id_is_shortened_in_the_error(client) -> None:
 
 
 def test_an_unexpected_failure_is_a_bare_500_and_logs_no_patient_data(app, client, monkeypatch, caplog) -> None:
-    def explode(record, *, explain):
+    def explode(record):
         raise KeyError(MARKER)
 
-    monkeypatch.setattr(app.extensions["cds"].assessor, "assess", explode)
+    monkeypatch.setattr(components(app).assessor, "assess", explode)
     with caplog.at_level(logging.ERROR):
         body = assert_problem(post(client, make_record(findings={"present": ["fever"]})), 500)
     assert MARKER not in json.dumps(body)
@@ -212,5 +213,5 @@ def test_knowledge_base_endpoint_publishes_rules_with_sources(client, kb) -> Non
 def test_health_and_readiness(client, app, monkeypatch) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json()["status"] == "ready"
-    monkeypatch.setattr(app.extensions["cds"].assessor, "fire", lambda record: [])
+    monkeypatch.setattr(components(app).assessor, "fire", lambda record: [])
     assert_problem(client.get("/readyz"), 503)

@@ -17,9 +17,9 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from flask.testing import FlaskClient
 
-from service import create_app
-from service.cds_auth import AuthError, Client, TokenVerifier
-from service.fhir.intake import age_on
+from service.app import create_app
+from service.interop.cds_hooks.auth import AuthError, Client, TokenVerifier
+from service.interop.fhir.intake import age_on
 from tests.cds_tokens import BASE, TRIAGE, Ehr
 
 SNOMED = "http://snomed.info/sct"

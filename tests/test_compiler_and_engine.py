@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from service.engine import RuleEngine
-from service.facts import engine_number
-from service.knowledge.compiler import compile_knowledge_base
+from service.reasoning.assessor import Assessor
+from service.reasoning.durable.compiler import compile_knowledge_base
+from service.reasoning.durable.driver import DurableRulesEngine
+from service.reasoning.durable.facts import engine_number
+from service.web.documents import assessment_document
 from tests.conftest import make_record
-from tests.reference import fired_rules
+from tests.reference import ReferenceEngine, fired_rules
 from tests.strategies import records
+from tests.test_worker_start import QUIET_RECORD
 
 
 def test_context_rules_compile_to_record_patterns(kb) -> None:
@@ -47,57 +50,85 @@ def test_finding_rules_compile_to_one_pattern_per_fact(kb) -> None:
     )
 
 
-def test_chaining_reaches_care_through_derived_findings_and_supported_causes(runtime) -> None:
-    record = runtime.request_schema.load(make_record(findings={"present": ["pain_radiates_below_knee"]}))
-    fired = runtime.assessor.fire(record)
+def test_chaining_reaches_care_through_derived_findings_and_supported_causes(assessor) -> None:
+    record = assessor.record(make_record(findings={"present": ["pain_radiates_below_knee"]}))
+    fired = assessor.fire(record)
     # input finding -> derived finding -> evidence -> supported cause -> care
     assert fired.index("DER-RADIATING-BELOW-KNEE") < fired.index("CAUSE-SCIATICA-BELOW-KNEE")
     assert fired.index("CAUSE-SCIATICA-BELOW-KNEE") < fired.index("CARE-NEUROTROPHIC-VITAMINS")
 
 
-def test_engine_agrees_with_a_plain_python_reference_on_1000_random_records(runtime, kb) -> None:
+def test_engine_agrees_with_a_plain_python_reference_on_5000_random_records(assessor, kb) -> None:
     """Guards the measured durable_rules pitfalls: dropped batches, duplicate facts, chaining."""
 
     @settings(
-        max_examples=1000,
+        max_examples=5000,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
         database=None,
     )
     @given(raw=records(kb))
     def check(raw) -> None:
-        record = runtime.request_schema.load(raw)
-        assert set(runtime.assessor.fire(record)) == fired_rules(kb, record)
+        record = assessor.record(raw)
+        assert set(assessor.fire(record)) == fired_rules(kb, record)
 
     check()
 
 
-def test_one_request_leaves_nothing_behind_for_the_next(runtime, kb) -> None:
-    loud = runtime.request_schema.load(make_record(findings={"present": ["saddle_anesthesia", "fever"]}))
-    quiet = runtime.request_schema.load(make_record())
-    alone = runtime.assessor.fire(quiet)
-    runtime.assessor.fire(loud)
-    assert runtime.assessor.fire(quiet) == alone
+@pytest.mark.parametrize(
+    "raw",
+    [
+        QUIET_RECORD,
+        make_record(patient={"age": 25, "sex": "female"}, complaint={"locations": ["hip"], "side": "right"}),
+        make_record(patient={"age": 35, "sex": "other"}, complaint={"locations": ["hip", "thigh"], "side": "left"}),
+    ],
+)
+def test_records_that_fire_nothing_fire_nothing_in_both_engines(assessor, kb, raw) -> None:
+    record = assessor.record(raw)
+    assert assessor.fire(record) == ReferenceEngine(kb).fire(record) == []
+
+
+def test_the_assessor_gives_the_same_answer_on_either_engine(assessor, kb) -> None:
+    """The seam holds: the assessment depends on which rules fired, not on the engine."""
+    reference = Assessor(kb, ReferenceEngine(kb), assessor.record_schema)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(raw=records(kb))
+    def check(raw) -> None:
+        record = assessor.record(raw)
+        ours, theirs = (assessment_document(a.assess(record), explain=False) for a in (assessor, reference))
+        ours.pop("assessment_id"), theirs.pop("assessment_id")
+        assert ours == theirs
+
+    check()
+
+
+def test_one_request_leaves_nothing_behind_for_the_next(assessor, kb) -> None:
+    loud = assessor.record(make_record(findings={"present": ["saddle_anesthesia", "fever"]}))
+    quiet = assessor.record(make_record())
+    alone = assessor.fire(quiet)
+    assessor.fire(loud)
+    assert assessor.fire(quiet) == alone
     assert "ESC-CES-SADDLE" not in alone
 
 
-def test_an_engine_in_a_new_process_builds_its_own_host(kb, monkeypatch) -> None:
-    facts = [{"t": "finding", "id": "fever", "status": "present"}]
-    engine = RuleEngine(compile_knowledge_base(kb), primer=facts)
-    first = engine.run(facts)
-    host = engine._host
+def test_an_engine_in_a_new_process_builds_its_own_ruleset(assessor, kb, monkeypatch) -> None:
+    record = assessor.record(make_record(findings={"present": ["fever"]}))
+    engine = DurableRulesEngine(kb, primer=assessor.record(kb.self_test))
+    first = engine.fire(record)
+    handle = engine._handle
     monkeypatch.setattr("os.getpid", lambda: -1)  # as after a fork
-    assert engine.run(facts) == first
-    assert engine._host is not host
+    assert engine.fire(record) == first
+    assert engine._handle != handle
 
 
 @pytest.mark.parametrize("value", [5e-324, 1e-5, 6.99999, 7.0, 1e16, 1e300])
-def test_numbers_the_c_parser_cannot_read_still_reach_the_rules(runtime, value) -> None:
+def test_numbers_the_c_parser_cannot_read_still_reach_the_rules(assessor, value) -> None:
     """durable_rules rejects '1e-05' and '1e+16'; the record fact must survive any number."""
-    record = runtime.request_schema.load(
+    record = assessor.record(
         make_record(patient={"age": 5}, complaint={"severity": min(value, 10), "duration_days": value})
     )
-    fired = runtime.assessor.fire(record)
+    fired = assessor.fire(record)
     assert "CTX-CHILD" in fired
     assert ("CTX-SEVERE" in fired) == (min(value, 10) >= 7)
     assert ("CTX-PERSISTENT" in fired) == (value >= 14)

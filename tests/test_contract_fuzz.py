@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from service import create_app
+from service.app import create_app
 from tests.cds_tokens import BASE, Ehr
 
 TRIAGE_PATH = "/cds-services/buttock-pain-triage"

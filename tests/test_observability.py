@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from service import create_app
-from service.observability import JsonFormatter
+from service.app import create_app
+from service.logs import JsonFormatter
 from service.settings import Settings, SettingsError
 from tests.conftest import make_record
 

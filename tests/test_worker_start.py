@@ -26,7 +26,7 @@ QUIET_RECORD = {
 }
 
 FIRST_REQUEST = f"""
-from service import create_app
+from service.app import create_app
 client = create_app({{"TESTING": True}}).test_client()
 response = client.post("/v1/assessments", json={QUIET_RECORD!r})
 print(response.status_code, response.get_json()["urgency"]["level"])

@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import create_app
 from service import vocabulary as vocab
+from service.app import create_app
 from tests.cds_tokens import Ehr
 
 pytestmark = pytest.mark.reliability

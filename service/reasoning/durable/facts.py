@@ -13,7 +13,10 @@ Rules add ``finding`` facts (derived, with ``"by"``) and ``{"t": "supported", "c
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from service.reasoning.record import Record
 
 Fact = dict[str, Any]
 
@@ -21,7 +24,7 @@ Fact = dict[str, Any]
 # how Python writes floats below 1e-4 or from 1e16 up: the whole fact would be lost, and with
 # it every context rule (pregnancy, severity...). Values are moved into the range Python
 # writes plainly. Comparisons stay exact because the compiler only accepts thresholds of 0
-# or within [ENGINE_MIN, ENGINE_MAX] (see service.knowledge.compiler).
+# or within [ENGINE_MIN, ENGINE_MAX] (see service.reasoning.durable.compiler).
 ENGINE_MIN = 1e-4
 ENGINE_MAX = 1e15
 
@@ -33,7 +36,12 @@ def engine_number(value: float) -> float:
     return min(value, ENGINE_MAX)
 
 
-def record_facts(record: dict[str, Any]) -> list[Fact]:
+def open_json(fact: Fact) -> str:
+    """The fact as JSON without its closing brace, for the driver to append the session id."""
+    return json.dumps(fact)[:-1]
+
+
+def record_facts(record: Record) -> list[Fact]:
     patient, complaint, findings = record["patient"], record["complaint"], record["findings"]
     pregnancy = patient.get("pregnancy")
     facts: list[Fact] = [

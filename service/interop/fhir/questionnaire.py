@@ -8,7 +8,7 @@ from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from service import vocabulary as vocab
-from service.fhir.terminology import Coding, Terminology
+from service.interop.fhir.terminology import Coding, Terminology
 from service.knowledge.model import KnowledgeBase
 
 QUESTIONNAIRE_ID = "buttock-pain-intake"

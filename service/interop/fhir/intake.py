@@ -19,8 +19,8 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError as FhirValidationError
 
-from service.fhir.questionnaire import QUESTIONNAIRE_URL
-from service.fhir.terminology import Terminology
+from service.interop.fhir.questionnaire import QUESTIONNAIRE_URL
+from service.interop.fhir.terminology import Terminology
 
 _SEXES = {"female", "male", "other", "unknown"}
 

@@ -7,13 +7,10 @@ or anything else from the record.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import sys
 import time
 import uuid
-from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -24,31 +21,14 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # what a gateway ma
 _log = logging.getLogger("service.requests")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, logger, message and any ``extra`` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", {}))
-        return json.dumps(entry, separators=(",", ":"))
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.Formatter.converter = time.gmtime
-
-
 def request_id() -> str:
     return g.get("request_id", "")
+
+
+def note_urgency(level: str) -> None:
+    """Put the urgency of this request's assessment in its log line and the metrics."""
+    g.urgency = level
+    metrics.ASSESSMENTS.labels(level).inc()
 
 
 def install(app: Flask) -> None:
@@ -65,15 +45,16 @@ def install(app: Flask) -> None:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         metrics.LATENCY.labels(route).observe(elapsed)
-        fields = {
-            "request_id": request_id(),
-            "method": request.method,
-            "route": route,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 3),
-            "client": request.remote_addr,
-        }
-        if "urgency" in g:
-            fields["urgency"] = g.urgency
-        _log.info("request", extra={"fields": fields})
+        if _log.isEnabledFor(logging.INFO):
+            fields = {
+                "request_id": request_id(),
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 3),
+                "client": request.remote_addr,
+            }
+            if "urgency" in g:
+                fields["urgency"] = g.urgency
+            _log.info("request", extra={"fields": fields})
         return response

@@ -2,8 +2,9 @@
 
 Error bodies never carry a stack trace or any part of the submitted record: validation
 messages name the JSON path and the rule broken, and at most a shortened unknown id.
-Unexpected exceptions are logged by type and traceback only (no message: it could hold
-record values) and answered with a bare 500.
+Unexpected exceptions — an engine failure included — are logged by type and traceback
+only (no message: it could hold record values) and answered with a bare 500: a failed
+engine must never become a smaller answer.
 """
 
 from __future__ import annotations
@@ -15,40 +16,21 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, json
 from werkzeug.exceptions import HTTPException
 
+from service.interop.cds_hooks.auth import AuthError
+from service.interop.fhir.intake import FhirInputError
+from service.validation import InvalidInputError
+
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger(__name__)
 
 
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    errors: dict[str, list[str]] | None = None,
-    type_: str = "about:blank",
-) -> Response:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if has_request_context() and g.get("request_id"):
         body["request_id"] = g.request_id
     if errors is not None:
         body["errors"] = errors
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
-
-
-def json_paths(messages: Any, path: str = "$") -> dict[str, list[str]]:
-    """Flatten marshmallow's nested error messages into ``{"$.a.b[2]": [...]}``."""
-    if isinstance(messages, list):
-        return {path: [str(m) for m in messages]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if key == "_schema":
-            child = path
-        elif isinstance(key, int):
-            child = f"{path}[{key}]"
-        else:
-            child = f"{path}.{str(key)[:64]}"
-        for sub_path, sub_messages in json_paths(value, child).items():
-            flat.setdefault(sub_path, []).extend(sub_messages)
-    return flat
 
 
 def register_problem_handlers(app: Flask) -> None:
@@ -58,6 +40,20 @@ def register_problem_handlers(app: Flask) -> None:
         response = problem(error.code or 500, error.name, error.description or error.name)
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
+
+    @app.errorhandler(InvalidInputError)
+    def _invalid(error: InvalidInputError) -> Response:
+        return problem(422, "Unprocessable Content", error.detail, errors=error.errors)
+
+    @app.errorhandler(FhirInputError)
+    def _bad_fhir(error: FhirInputError) -> Response:
+        return problem(400, "Bad Request", str(error))
+
+    @app.errorhandler(AuthError)
+    def _unauthenticated(error: AuthError) -> Response:
+        response = problem(401, "Unauthorized", str(error))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
         return response
 
     @app.errorhandler(Exception)

@@ -19,17 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.knowledge.model import KnowledgeBase, Layer, Rule
-from service.ranking import RankedCause, score
+from service.reasoning.assessment import Question, RankedCause
+from service.reasoning.ranking import score
 
 _NEVER = None
-
-
-@dataclass(frozen=True)
-class Question:
-    finding: str
-    text: str
-    why: str
-    rules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,7 @@ def follow_up_questions(
     level: str,
     causes: list[RankedCause],
     evidence: list[Rule],
-) -> list[Question]:
+) -> tuple[Question, ...]:
     gaps = _Gaps(kb, known)
     current = kb.levels[level].rank
     escalations = sorted(
@@ -114,7 +107,7 @@ def follow_up_questions(
             break
         name = kb.causes[rule.cause].name
         added += _ask(kb, asked, finding, f"A 'yes' could make {name} the most likely cause.", rule.id)
-    return list(asked.values())
+    return tuple(asked.values())
 
 
 def _ask(kb: KnowledgeBase, asked: dict[str, Question], finding: str, why: str, rule_id: str) -> bool:

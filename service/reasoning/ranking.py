@@ -13,21 +13,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from service.knowledge.model import KnowledgeBase, Rule
-
-
-@dataclass(frozen=True)
-class RankedCause:
-    id: str
-    rank: int
-    score: float
-    confidence: str
-    supporting: tuple[str, ...]
-    against: tuple[str, ...]
-    rules: tuple[str, ...]
-    sources: tuple[str, ...]
+from service.reasoning.assessment import RankedCause
 
 
 def score(rules: Iterable[Rule]) -> float:
@@ -72,6 +60,7 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
     return [
         RankedCause(
             id=cause_id,
+            name=kb.causes[cause_id].name,
             rank=rank,
             score=value,
             confidence=confidence(kb, value),

@@ -1,7 +1,8 @@
 """Generate the OpenAPI 3.1 document from the marshmallow schemas that validate requests.
 
 ``GET /openapi.json`` serves this document, and ``openapi/openapi.yaml`` is the same
-document rendered with ``make openapi``; a test fails when the file and the schemas differ.
+document rendered by ``flask --app service.app openapi`` (``make openapi``); a test fails
+when the file and the schemas differ.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ from typing import Any
 import yaml
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify
 from marshmallow import Schema
 
-from service import cds_hooks, schemas
+from service.interop.cds_hooks import schemas as hooks
+from service.interop.cds_hooks.discovery import SERVICE_ID
+from service.interop.fhir.questionnaire import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.web import schemas
+from service.web.components import components
+
+bp = Blueprint("openapi", __name__, cli_group=None)
 
 TITLE = "Buttock and hip pain decision support"
 API_VERSION = "1.0.0"
@@ -39,7 +47,7 @@ _ERRORS = {
 }
 
 
-def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
+def build_openapi(record_schema: Schema) -> dict[str, Any]:
     spec = APISpec(
         title=TITLE,
         version=API_VERSION,
@@ -53,7 +61,7 @@ def build_openapi(request_schema: type[Schema]) -> dict[str, Any]:
         },
     )
     for name, schema in (
-        ("AssessmentRequest", request_schema),
+        ("AssessmentRequest", record_schema),
         ("Assessment", schemas.AssessmentSchema),
         ("KnowledgeBase", schemas.KnowledgeBaseSchema),
         ("Status", schemas.StatusSchema),
@@ -146,10 +154,10 @@ def _get(spec: APISpec, path: str, operation_id: str, summary: str, responses: d
 def _cds_hooks_paths(spec: APISpec) -> None:
     """The CDS Hooks 2.0 service and the FHIR intake resources (service.cds_hooks)."""
     for name, schema in (
-        ("CdsHookRequest", cds_hooks.HookRequestSchema),
-        ("CdsCards", cds_hooks.CardsSchema),
-        ("CdsFeedback", cds_hooks.FeedbackSchema),
-        ("CdsDiscovery", cds_hooks.DiscoverySchema),
+        ("CdsHookRequest", hooks.HookRequestSchema),
+        ("CdsCards", hooks.CardsSchema),
+        ("CdsFeedback", hooks.FeedbackSchema),
+        ("CdsDiscovery", hooks.DiscoverySchema),
     ):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme(
@@ -171,7 +179,7 @@ def _cds_hooks_paths(spec: APISpec) -> None:
         {"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
     )
     spec.path(
-        f"/cds-services/{cds_hooks.SERVICE_ID}",
+        f"/cds-services/{SERVICE_ID}",
         operations={
             "post": {
                 "operationId": "cdsTriage",
@@ -188,7 +196,7 @@ def _cds_hooks_paths(spec: APISpec) -> None:
         },
     )
     spec.path(
-        f"/cds-services/{cds_hooks.SERVICE_ID}/feedback",
+        f"/cds-services/{SERVICE_ID}/feedback",
         operations={
             "post": {
                 "operationId": "cdsFeedback",
@@ -208,14 +216,14 @@ def _cds_hooks_paths(spec: APISpec) -> None:
     )
     _get(
         spec,
-        "/fhir/Questionnaire/buttock-pain-intake",
+        f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}",
         "intakeQuestionnaire",
         "The FHIR R4 intake Questionnaire",
         {"200": {"description": "Questionnaire.", "content": fhir}},
     )
     _get(
         spec,
-        "/fhir/CodeSystem/buttock-pain",
+        f"/fhir/CodeSystem/{CODE_SYSTEM_ID}",
         "localCodeSystem",
         "The FHIR R4 CodeSystem of this service's local codes",
         {"200": {"description": "CodeSystem.", "content": fhir}},
@@ -239,8 +247,12 @@ def render_yaml(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
-def main() -> None:
-    """Print the document as YAML (``make openapi`` writes it to openapi/openapi.yaml)."""
-    from service import create_app  # noqa: PLC0415 (the app imports this module)
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(components().openapi)
 
-    sys.stdout.write(render_yaml(create_app().extensions["cds"].openapi))
+
+@bp.cli.command("openapi")
+def print_openapi() -> None:
+    """Print the OpenAPI document as YAML (``make openapi`` writes it to openapi/openapi.yaml)."""
+    sys.stdout.write(render_yaml(components().openapi))

@@ -1,9 +1,9 @@
 """Compile the knowledge base into durable_rules' JSON ruleset format.
 
-Each rule becomes one durable_rules rule whose patterns match facts (see
-:mod:`service.facts` for their shapes) and whose action is named after the rule id. What a
-rule concludes that later rules can match — a derived finding, a supported cause — is a
-fact the action asserts, so the engine itself does the chaining between layers.
+Each rule becomes one durable_rules rule, named by its id, whose patterns match facts (see
+:mod:`service.reasoning.durable.facts` for their shapes). What a rule concludes that later
+rules can match — a derived finding, a supported cause — is a fact the driver asserts when
+the rule fires, so the engine itself does the chaining between layers.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.facts import ENGINE_MAX, ENGINE_MIN
 from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
+from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN
 
 Pattern = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class CompiledRules:
-    """A ruleset ready for ``Host.register_rulesets`` plus what each rule asserts."""
+    """A ruleset in durable_rules' JSON format plus the facts each rule asserts when it fires."""
 
     ruleset: dict[str, dict[str, Any]]
     consequences: dict[str, tuple[dict[str, Any], ...]]
@@ -28,7 +28,7 @@ class CompiledRules:
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
     for rule in kb.rules.values():
         _check_thresholds(rule)
-    ruleset = {rule.id: {"all": _patterns(rule.when), "run": rule.id} for rule in kb.rules.values()}
+    ruleset = {rule.id: {"all": _patterns(rule.when)} for rule in kb.rules.values()}
     return CompiledRules(ruleset=ruleset, consequences={r.id: _consequences(r) for r in kb.rules.values()})
 
 

@@ -1,0 +1,55 @@
+"""The application factory: settings, knowledge base, reasoning, interop, then the web."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service import metrics
+from service.interop.cds_hooks.auth import TokenVerifier, load_clients
+from service.interop.fhir.resources import FhirResources
+from service.knowledge.loader import load_knowledge_base
+from service.reasoning.startup import start_reasoning
+from service.settings import Settings
+from service.web import assessments, cds_hooks, fhir, health, knowledge_base, observability, openapi
+from service.web.components import Components, install
+from service.web.problems import register_problem_handlers
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; refuse to start on bad settings or a knowledge base that fails its checks."""
+    settings = Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        TRUSTED_PROXIES=settings.trusted_proxies,
+        RULES_DIR=settings.rules_dir,
+        CDS_CLIENTS=settings.cds_clients,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    rules_dir = Path(app.config["RULES_DIR"])
+    kb = load_knowledge_base(rules_dir)
+    metrics.KNOWLEDGE_BASE.labels(kb.version, kb.sha256).set(1)
+    assessor = start_reasoning(kb)
+    install(
+        app,
+        Components(
+            assessor=assessor,
+            fhir=FhirResources.build(rules_dir, kb),
+            token_verifier=TokenVerifier(load_clients(app.config["CDS_CLIENTS"])),
+            openapi=openapi.build_openapi(assessor.record_schema),
+        ),
+    )
+
+    if hops := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    observability.install(app)
+    register_problem_handlers(app)
+    for blueprint in (assessments, knowledge_base, health, cds_hooks, fhir, openapi):
+        app.register_blueprint(blueprint.bp)
+    return app

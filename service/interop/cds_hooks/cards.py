@@ -1,0 +1,138 @@
+"""CDS Hooks cards from an assessment: what a clinician sees in the EHR.
+
+One summary card (urgency, reasons, causes, care, what was left out and why), a card with
+the questions worth asking next, and cards for what could not be used or is still missing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from service.interop.fhir.intake import Intake
+from service.interop.fhir.questionnaire import QUESTIONNAIRE_URL
+from service.reasoning.assessment import Assessment
+
+Card = dict[str, Any]
+
+INDICATOR = {"emergency": "critical", "urgent": "warning", "routine": "info", "self_care": "info"}
+SUMMARY_MAX = 140  # CDS Hooks 2.0: a card summary SHOULD be under 140 characters
+_INTAKE_LINK = {"label": "Open the intake questionnaire", "url": QUESTIONNAIRE_URL, "type": "absolute"}
+
+
+def _words(identifier: str) -> str:
+    return identifier.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class CardWriter:
+    """Writes cards that all name the same source: this service and its knowledge-base version."""
+
+    source: dict[str, str]
+
+    def cards(self, assessment: Assessment, intake: Intake, patient_id: str, assumed_location: bool) -> list[Card]:
+        cards = [self.summary(assessment, patient_id, assumed_location)]
+        if assessment.questions:
+            cards.append(self.questions(assessment))
+        if intake.unmapped:
+            cards.append(self.unmapped(intake))
+        return cards
+
+    def card(self, summary: str, indicator: str, detail: str, **extra: Any) -> Card:
+        short = summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
+        return {
+            "uuid": str(uuid.uuid4()),
+            "summary": short,
+            "indicator": indicator,
+            "detail": detail,
+            "source": self.source,
+            **extra,
+        }
+
+    def summary(self, assessment: Assessment, patient_id: str, assumed_location: bool) -> Card:
+        urgency = assessment.urgency
+        level = urgency.level
+        top = assessment.causes[0].name if assessment.causes else "no leading cause"
+        lines = [f"**Urgency: {_words(level)}** — {urgency.advice}", ""]
+        lines += [f"- {r.text} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
+        if assessment.causes:
+            lines += ["", "**Possible causes**", ""]
+            lines += [
+                f"{c.rank}. {c.name} — {c.confidence} ({c.score:.2f}); for: {', '.join(c.supporting)}"
+                for c in assessment.causes
+            ]
+        if assessment.care:
+            lines += ["", "**Care**", ""]
+            lines += [f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}" for c in assessment.care]
+        if assessment.suppressed_care:
+            lines += ["", "**Not suggested for this patient**", ""]
+            lines += [f"- {_words(s.id)}: {s.reason}" for s in assessment.suppressed_care]
+        if assumed_location:
+            lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
+        lines += ["", f"_{assessment.disclaimer}_"]
+        red_flags = urgency.red_flags
+        extra: dict[str, Any] = {
+            "extension": {
+                "urgency": level,
+                "red_flags": [f.rule for f in red_flags],
+                "causes": [c.id for c in assessment.causes],
+                "knowledge_base": {
+                    "version": assessment.knowledge_base_version,
+                    "sha256": assessment.knowledge_base_sha256,
+                },
+            }
+        }
+        specialties = assessment.referral.specialties
+        if level != "self_care" and specialties:
+            extra["suggestions"] = [_referral_suggestion(level, specialties, patient_id)]
+        flags = f" — {len(red_flags)} red flag(s)" if red_flags else ""
+        return self.card(f"{_words(level).capitalize()}: {top}{flags}", INDICATOR[level], "\n".join(lines), **extra)
+
+    def questions(self, assessment: Assessment) -> Card:
+        lines = [f"- {q.text} — {q.why}" for q in assessment.questions]
+        return self.card(
+            f"Ask next: {len(assessment.questions)} question(s), red flags first",
+            "info",
+            "\n".join(lines),
+            links=[_INTAKE_LINK],
+        )
+
+    def missing(self, missing: list[str]) -> Card:
+        return self.card(
+            f"Cannot assess yet: record the patient's {' and '.join(missing)}",
+            "warning",
+            "The triage needs the patient's age and sex. Complete the intake questionnaire and call again.",
+            links=[_INTAKE_LINK],
+        )
+
+    def unmapped(self, intake: Intake) -> Card:
+        lines = [f"- {entry}" for entry in intake.unmapped[:50]]
+        return self.card(
+            f"{len(intake.unmapped)} FHIR item(s) were not used",
+            "info",
+            "These codes have no mapping in this service and did not inform the assessment:\n" + "\n".join(lines),
+        )
+
+
+def _referral_suggestion(level: str, specialties: tuple[str, ...], patient_id: str) -> dict[str, Any]:
+    names = ", ".join(_words(s) for s in specialties)
+    return {
+        "label": f"Refer ({_words(level)}): {names}",
+        "uuid": str(uuid.uuid4()),
+        "isRecommended": level in ("emergency", "urgent"),
+        "actions": [
+            {
+                "type": "create",
+                "description": f"Draft a referral to {names}.",
+                "resource": {
+                    "resourceType": "ServiceRequest",
+                    "status": "draft",
+                    "intent": "proposal",
+                    "priority": {"emergency": "stat", "urgent": "urgent"}.get(level, "routine"),
+                    "subject": {"reference": f"Patient/{patient_id}"},
+                    "code": {"text": f"Referral: {names}"},
+                },
+            }
+        ],
+    }

@@ -1,0 +1,55 @@
+"""Prefetched FHIR data → an :class:`~service.interop.fhir.intake.Intake`.
+
+This service never queries the FHIR server: it reads only what the EHR prefetched, so the
+Patient or the intake QuestionnaireResponse must be there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from service.interop.fhir.intake import (
+    FhirInputError,
+    Intake,
+    from_observation_or_condition,
+    from_patient,
+    from_questionnaire_response,
+)
+from service.interop.fhir.terminology import Terminology
+
+
+def has_patient_data(prefetch: dict[str, Any]) -> bool:
+    return bool(prefetch.get("patient") or prefetch.get("questionnaireResponse"))
+
+
+def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date) -> Intake:
+    intake = Intake()
+    if prefetch.get("questionnaireResponse"):
+        response = _first_entry(prefetch["questionnaireResponse"], "QuestionnaireResponse")
+        if response is not None:
+            from_questionnaire_response(response, terms, intake)
+    if prefetch.get("patient"):
+        from_patient(prefetch["patient"], intake, today)
+    for key in ("observations", "conditions"):
+        for resource in _entries(prefetch.get(key)):
+            from_observation_or_condition(resource, terms, intake)
+    return intake
+
+
+def _entries(bundle: Any) -> list[Any]:
+    if bundle is None:
+        return []
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise FhirInputError("prefetched searches must be FHIR Bundles")
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirInputError("Bundle.entry must be a list")
+    return [e.get("resource") for e in entries if isinstance(e, dict) and e.get("resource") is not None]
+
+
+def _first_entry(value: Any, kind: str) -> dict[str, Any] | None:
+    if isinstance(value, dict) and value.get("resourceType") == kind:
+        return value
+    entries = _entries(value)
+    return entries[0] if entries else None

@@ -1,0 +1,35 @@
+"""The knowledge base as published data (``GET /v1/knowledge-base``).
+
+Everything a reviewer needs to trace a conclusion: every source, finding, cause, care item
+and rule with its conditions, conclusion and sources, in file order (review order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.knowledge.model import KnowledgeBase
+
+
+def _without_empty(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(obj).items() if v is not None and v not in ((), {})}
+
+
+def describe(kb: KnowledgeBase) -> dict[str, Any]:
+    rules = []
+    for rule in kb.rules.values():
+        entry = _without_empty(rule)
+        entry["when"] = {k: (vars(v) if hasattr(v, "__dict__") else v) for k, v in _without_empty(rule.when).items()}
+        entry["layer"] = str(rule.layer)
+        rules.append(entry)
+    return {
+        "version": kb.version,
+        "sha256": kb.sha256,
+        "disclaimer": kb.disclaimer,
+        "urgency_levels": [_without_empty(level) for level in kb.levels.values()],
+        "sources": [_without_empty(source) for source in kb.sources.values()],
+        "findings": [_without_empty(finding) for finding in kb.findings.values()],
+        "causes": [_without_empty(cause) for cause in kb.causes.values()],
+        "care": [_without_empty(item) for item in kb.care.values()],
+        "rules": rules,
+    }

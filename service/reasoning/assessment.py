@@ -1,0 +1,97 @@
+"""What an assessment concludes, as typed values: the web and CDS Hooks layers render it.
+
+Every list is in a deterministic order (same record, same assessment), and every item names
+the rules and sources it rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.knowledge.model import Layer
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule: str
+    level: str
+    text: str
+    sources: tuple[str, ...]
+    red_flag: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Urgency:
+    level: str
+    advice: str
+    reasons: tuple[Reason, ...]  # most urgent first
+
+    @property
+    def red_flags(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if r.red_flag)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCause:
+    id: str
+    name: str
+    rank: int
+    score: float
+    confidence: str
+    supporting: tuple[str, ...]
+    against: tuple[str, ...]
+    rules: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Care:
+    id: str
+    kind: str
+    text: str
+    for_causes: tuple[str, ...]
+    requires_clinician: bool
+    rule: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressedCare:
+    id: str
+    reason: str
+    rules: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    specialties: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    finding: str
+    text: str
+    why: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FiredRule:
+    rule: str
+    layer: Layer
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    knowledge_base_version: str
+    knowledge_base_sha256: str
+    urgency: Urgency
+    causes: tuple[RankedCause, ...]
+    care: tuple[Care, ...]
+    suppressed_care: tuple[SuppressedCare, ...]
+    referral: Referral
+    questions: tuple[Question, ...]
+    disclaimer: str
+    trace: tuple[FiredRule, ...]  # firing order

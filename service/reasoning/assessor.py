@@ -1,0 +1,152 @@
+"""One assessment: record → engine → fired rules → an :class:`Assessment`.
+
+The only module that knows how fired rules become an answer. It reads each rule's
+conclusion from the knowledge base, so adding a cause, red flag or care item never touches
+code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema
+
+from service import metrics
+from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.reasoning.assessment import (
+    Assessment,
+    Care,
+    FiredRule,
+    RankedCause,
+    Reason,
+    Referral,
+    SuppressedCare,
+    Urgency,
+)
+from service.reasoning.engine import RuleEngine
+from service.reasoning.questions import KnownFindings, follow_up_questions
+from service.reasoning.ranking import rank_causes
+from service.reasoning.record import Record
+from service.validation import validated
+
+_CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
+
+
+class Assessor:
+    """Validates records and assesses them against one knowledge base; one per process."""
+
+    def __init__(self, kb: KnowledgeBase, engine: RuleEngine, record_schema: Schema) -> None:
+        self.kb = kb
+        self._engine = engine
+        self._record_schema = record_schema
+
+    @property
+    def record_schema(self) -> Schema:
+        return self._record_schema
+
+    def record(self, data: Any, detail: str = "The symptom record does not match the contract.") -> Record:
+        """``data`` as a validated record, or :class:`~service.validation.InvalidInputError`."""
+        return validated(self._record_schema, data, detail)  # type: ignore[no-any-return]
+
+    def fire(self, record: Record) -> list[str]:
+        """The ids of the rules the record fires, in firing order."""
+        with metrics.ENGINE_TIME.time():
+            return self._engine.fire(record)
+
+    def self_test(self) -> bool:
+        """Whether the knowledge base's self-test record fires the rules it expects."""
+        fired = set(self.fire(self.record(self.kb.self_test)))
+        return set(self.kb.self_test_rules) <= fired
+
+    def assess(self, record: Record) -> Assessment:
+        kb = self.kb
+        fired = [kb.rules[r] for r in self.fire(record)]
+        by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in Layer}
+        for rule in sorted(fired, key=lambda r: kb.rule_order[r.id]):
+            by_layer[rule.layer].append(rule)
+
+        known = KnownFindings(
+            present=frozenset(record["findings"]["present"]) | {r.derive for r in fired if r.derive},
+            absent=frozenset(record["findings"]["absent"]),
+        )
+        urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
+        causes = rank_causes(kb, by_layer[Layer.EVIDENCE])
+        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes)
+        return Assessment(
+            knowledge_base_version=kb.version,
+            knowledge_base_sha256=kb.sha256,
+            urgency=urgency,
+            causes=tuple(causes),
+            care=care,
+            suppressed_care=suppressed,
+            referral=self._referral(urgency, causes),
+            questions=follow_up_questions(
+                kb,
+                known=known,
+                fired={r.id for r in fired},
+                level=urgency.level,
+                causes=causes,
+                evidence=by_layer[Layer.EVIDENCE],
+            ),
+            disclaimer=kb.disclaimer,
+            trace=tuple(FiredRule(r.id, r.layer) for r in fired),
+        )
+
+    def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
+        levels = self.kb.levels
+        ordered = sorted(escalations, key=lambda r: levels[r.level].rank)  # type: ignore[index]  # stable
+        level = ordered[0].level if ordered else "self_care"
+        urgency = levels[level]  # type: ignore[index]
+        advice = next((text for finding, text in urgency.advice_when.items() if finding in present), urgency.advice)
+        reasons = tuple(Reason(r.id, r.level, r.reason, r.sources, r.red_flag) for r in ordered)  # type: ignore[arg-type]
+        return Urgency(level=urgency.id, advice=advice, reasons=reasons)
+
+    def _care(
+        self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause]
+    ) -> tuple[tuple[Care, ...], tuple[SuppressedCare, ...]]:
+        """Offered care minus what a contraindication removes, best-ranked causes first."""
+        kb = self.kb
+        rank = {c.id: c.rank for c in causes}
+        items = sorted(
+            (kb.care[r.care] for r in offered if r.care),
+            key=lambda i: (
+                min((rank[c] for c in i.for_causes if c in rank), default=len(rank) + 1),
+                _CARE_KIND_ORDER[i.kind],
+            ),
+        )  # stable: file order within
+        care: list[Care] = []
+        suppressed: list[SuppressedCare] = []
+        for item in items:
+            blocking = [
+                r for r in contraindications if item.drug_class in r.drug_classes or item.modality in r.modalities
+            ]
+            if blocking:
+                suppressed.append(
+                    SuppressedCare(
+                        id=item.id,
+                        reason=" ".join(r.reason for r in blocking if r.reason),
+                        rules=tuple(r.id for r in blocking),
+                        sources=tuple(sorted({s for r in blocking for s in r.sources})),
+                    )
+                )
+            else:
+                care.append(
+                    Care(
+                        id=item.id,
+                        kind=item.kind,
+                        text=item.text,
+                        for_causes=tuple(c for c in item.for_causes if c in rank),
+                        requires_clinician=item.requires_clinician,
+                        rule=item.rule,
+                        sources=item.sources,
+                    )
+                )
+        return tuple(care), tuple(suppressed)
+
+    def _referral(self, urgency: Urgency, causes: list[RankedCause]) -> Referral:
+        specialties: list[str] = []
+        if urgency.level != "self_care":
+            specialties += [s for reason in urgency.reasons for s in self.kb.rules[reason.rule].refer]
+            if causes:
+                specialties += self.kb.causes[causes[0].id].specialties
+        return Referral(specialties=tuple(dict.fromkeys(specialties)), text=self.kb.levels[urgency.level].referral)

@@ -1,0 +1,1 @@
+"""The durable_rules implementation of the rule-engine seam: facts, compiler and driver."""

@@ -1,0 +1,107 @@
+"""Drive durable_rules' C engine directly: facts in, fired rule ids out.
+
+``durable.engine.Host`` wraps the C extension ``durable_rules_engine`` in a Python host
+that costs about three times the C matching itself and swallows exceptions raised in
+actions (a failed action meant a silently smaller answer). This driver calls the C
+functions itself. Decisions, each measured (see the README's architecture section):
+
+- Rules have no Python actions. When the engine reports a match, the driver records the
+  rule id (the single key of the action message) and asserts the rule's consequences,
+  serialised once at compile time, so durable_rules still does every match and every
+  chaining step. Any error raises :class:`EngineError`: nothing is swallowed.
+- Facts are asserted one at a time: ``assert_facts`` drops the whole batch when any fact
+  matches no rule. A fact no rule looks at is answered "not handled" and simply skipped.
+- Every record gets a fresh session id and its state is deleted in ``finally``: the
+  process holds no patient data between requests and memory stays flat.
+- One ruleset per process, created in the process that uses it (never inherited across a
+  fork), with access serialised by a lock: the C engine is not documented as thread-safe.
+- Every new ruleset is primed with one session that fires rules before it serves. In
+  durable_rules 2.0.28 a new state node leaves its message buffers uninitialised and
+  ``delete_state`` frees them unless an action ran in that slot first: a first session that
+  fires nothing would abort the process (``free(): invalid pointer``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+
+import durable_rules_engine as engine
+
+from service.knowledge.model import KnowledgeBase
+from service.reasoning.durable.compiler import compile_knowledge_base
+from service.reasoning.durable.facts import open_json, record_facts
+from service.reasoning.engine import EngineError
+from service.reasoning.record import Record
+
+RULESET = "buttock_pain"
+
+# assert_fact's result codes (durable_rules src/rules/rules.h)
+HANDLED, NOT_HANDLED, ALREADY_OBSERVED, QUEUED = 0, 1, 2, 3
+
+
+class DurableRulesEngine:
+    """The :class:`~service.reasoning.engine.RuleEngine` on durable_rules' C engine."""
+
+    def __init__(self, kb: KnowledgeBase, primer: Record) -> None:
+        compiled = compile_knowledge_base(kb)
+        self._ruleset = json.dumps(compiled.ruleset)
+        self._consequences = {
+            rule_id: tuple(open_json(fact) for fact in facts) for rule_id, facts in compiled.consequences.items()
+        }
+        self._primer = primer  # a record that fires rules (see the module docstring)
+        self._lock = threading.Lock()
+        self._handle: int | None = None
+        self._pid: int | None = None
+        self._sessions = itertools.count()
+
+    def fire(self, record: Record) -> list[str]:
+        with self._lock:
+            return self._session(self._process_handle(), record)
+
+    def _process_handle(self) -> int:
+        if self._handle is None or self._pid != os.getpid():
+            handle = engine.create_ruleset(f"{RULESET}_{os.getpid()}", self._ruleset)
+            if not self._session(handle, self._primer):
+                raise EngineError("the primer record fired no rule; the engine cannot be made safe")
+            self._handle, self._pid = handle, os.getpid()
+        return self._handle
+
+    def _session(self, handle: int, record: Record) -> list[str]:
+        sid = f"{os.getpid()}-{next(self._sessions)}"
+        tail = f', "sid": "{sid}"}}'  # each serialised fact is "{...}" without its closing brace
+        fired: dict[str, None] = {}  # ordered set
+        consequences = self._consequences
+        try:
+            for fact in record_facts(record):
+                state = self._assert(handle, open_json(fact) + tail)
+                if state is None:
+                    continue
+                started = engine.start_action_for_state(handle, state)  # (state, message) or None
+                message = started[1] if started else None
+                while message:
+                    rule_id = message[2 : message.index('"', 2)]  # '{"RULE-ID": {...}}' names the rule
+                    if rule_id not in fired:
+                        fired[rule_id] = None
+                        for consequence in consequences[rule_id]:
+                            self._assert(handle, consequence + tail)
+                    message = engine.complete_and_start_action(handle, state)
+            return list(fired)
+        except EngineError:
+            raise
+        except Exception as error:  # the C extension raises bare Exceptions with error codes
+            raise EngineError(f"durable_rules failed: {type(error).__name__}") from error
+        finally:
+            engine.delete_state(handle, sid)
+
+    @staticmethod
+    def _assert(handle: int, fact: str) -> int | None:
+        """Assert one fact; the state handle to take actions from, or None if nothing matched."""
+        code, state = engine.assert_fact(handle, fact)
+        if code == HANDLED:
+            return state
+        if code in (NOT_HANDLED, ALREADY_OBSERVED):  # nothing looks at it / concluded already
+            return None
+        raise EngineError(f"durable_rules answered assert_fact with code {code}")

@@ -1,0 +1,130 @@
+"""The symptom record: the marshmallow schema every door validates a record with.
+
+Built from the knowledge base (the finding vocabulary is knowledge, not code), and the
+source of the request part of the OpenAPI document (:mod:`service.web.openapi`), so
+validation and documentation cannot drift apart. Validation is strict: unknown keys,
+booleans posing as numbers, numeric strings and non-finite numbers are all rejected,
+because a silently dropped or coerced field could hide a red flag.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from service import vocabulary as vocab
+from service.validation import shortened
+
+Record = dict[str, Any]
+"""A record as the record schema loads it: every default filled, ids unique, values checked."""
+
+
+class JsonInteger(fields.Integer):
+    """A JSON integer: no booleans, no strings, no fractions."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Must be an integer.")
+        if isinstance(value, float) and not value.is_integer():  # also rejects NaN and infinity
+            raise ValidationError("Must be an integer.")
+        return int(value)
+
+
+class JsonNumber(fields.Float):
+    """A finite JSON number: no booleans, no strings, no NaN or infinity."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationError("Must be a finite number.")
+        return value
+
+
+class VocabularyId:
+    """Validates an id against a vocabulary, naming the offending id (shortened) in the error."""
+
+    def __init__(self, what: str, allowed: Iterable[str]) -> None:
+        self.what = what
+        self.allowed = frozenset(allowed)
+
+    def __call__(self, value: str) -> str:
+        if value not in self.allowed:
+            raise ValidationError(f"Unknown {self.what} id '{shortened(value)}'.")
+        return value
+
+
+def _choice(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class PregnancySchema(Schema):
+    gestational_week = JsonInteger(required=True, validate=validate.Range(*vocab.GESTATIONAL_WEEK_RANGE))
+
+
+class PatientSchema(Schema):
+    age = JsonInteger(
+        required=True,
+        validate=validate.Range(*vocab.AGE_RANGE),
+        metadata={"description": "Age in whole years."},
+    )
+    sex = _choice(vocab.SEXES, required=True)
+    pregnancy = fields.Nested(PregnancySchema, metadata={"description": "Present only when the patient is pregnant."})
+
+    @validates_schema(skip_on_field_errors=False)  # report every problem in one answer
+    def _pregnancy_needs_a_possible_sex(self, data: dict, **_: Any) -> None:
+        if data.get("pregnancy") is not None and data.get("sex") == "male":
+            raise ValidationError("Pregnancy cannot be recorded for sex 'male'.", "pregnancy")
+
+
+class ComplaintSchema(Schema):
+    locations = fields.List(_choice(vocab.LOCATIONS), required=True, validate=validate.Length(min=1))
+    side = _choice(vocab.SIDES, load_default="unknown")
+    onset = _choice(vocab.ONSETS, load_default="unknown")
+    duration_days = JsonNumber(validate=validate.Range(min=0), metadata={"description": "Days since onset."})
+    severity = JsonNumber(
+        validate=validate.Range(*vocab.SEVERITY_RANGE),
+        metadata={"description": "0-10 numeric rating scale."},
+    )
+    course = _choice(vocab.COURSES, load_default="unknown")
+
+    @post_load
+    def _drop_repeats(self, data: dict, **_: Any) -> dict:
+        data["locations"] = _unique(data["locations"])
+        return data
+
+
+def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:
+    """The assessment request schema for this knowledge base's finding vocabulary."""
+    vocabulary = tuple(finding_ids)
+    finding = fields.String(validate=VocabularyId("finding", vocabulary), metadata={"enum": list(vocabulary)})
+
+    class FindingsSchema(Schema):
+        present = fields.List(finding, load_default=list)
+        absent = fields.List(finding, load_default=list)
+
+        @validates_schema(skip_on_field_errors=False)
+        def _not_both(self, data: dict, **_: Any) -> None:
+            both = sorted(set(data.get("present") or ()) & set(data.get("absent") or ()))
+            if both:
+                raise ValidationError(f"Findings cannot be both present and absent: {both}.", "present")
+
+        @post_load
+        def _drop_repeats(self, data: dict, **_: Any) -> dict:
+            return {key: _unique(values) for key, values in data.items()}
+
+    class AssessmentRequestSchema(Schema):
+        patient = fields.Nested(PatientSchema, required=True)
+        complaint = fields.Nested(ComplaintSchema, required=True)
+        findings = fields.Nested(
+            FindingsSchema,
+            load_default=lambda: {"present": [], "absent": []},
+            metadata={"description": "A finding in neither list is unknown, never absent."},
+        )
+
+    return AssessmentRequestSchema

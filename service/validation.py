@@ -1,0 +1,52 @@
+"""One way to validate input against a marshmallow schema, and one error for when it fails.
+
+Every door (the REST API, CDS Hooks, FHIR intake) validates through :func:`validated`; the
+web layer turns :class:`InvalidInputError` into the contract's 422 in one handler. Messages
+name the JSON path and the rule broken, never the submitted values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+MAX_ID_ECHO = 64  # longest submitted key or id an error message will repeat back
+
+
+class InvalidInputError(Exception):
+    """Input that breaks its contract: ``errors`` maps JSON paths to messages."""
+
+    def __init__(self, detail: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+def validated(schema: Schema, data: Any, detail: str) -> Any:
+    """``schema.load(data)``, or :class:`InvalidInputError` saying ``detail`` with every error found."""
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise InvalidInputError(detail, json_paths(error.messages)) from None
+
+
+def shortened(text: str) -> str:
+    return text if len(text) <= MAX_ID_ECHO else text[:MAX_ID_ECHO] + "…"
+
+
+def json_paths(messages: Any, path: str = "$") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested error messages into ``{"$.a.b[2]": [...]}``."""
+    if isinstance(messages, list):
+        return {path: [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key == "_schema":
+            child = path
+        elif isinstance(key, int):
+            child = f"{path}[{key}]"
+        else:
+            child = f"{path}.{shortened(str(key))}"
+        for sub_path, sub_messages in json_paths(value, child).items():
+            flat.setdefault(sub_path, []).extend(sub_messages)
+    return flat

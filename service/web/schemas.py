@@ -1,0 +1,139 @@
+"""The responses the web layer promises: documented in OpenAPI, checked in the contract tests.
+
+These schemas describe; they never run on the request path (the assessment is written by
+:mod:`service.web.documents`). The contract tests validate real responses against the
+OpenAPI document generated from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from service import vocabulary as vocab
+
+
+def _choice(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+
+
+class SourcedTextSchema(Schema):
+    text = fields.String(required=True)
+    sources = fields.List(fields.String(), required=True)
+
+
+class ReasonSchema(SourcedTextSchema):
+    rule = fields.String(required=True)
+    level = _choice(vocab.URGENCY_LEVELS, required=True)
+
+
+class UrgencySchema(Schema):
+    level = _choice(vocab.URGENCY_LEVELS, required=True)
+    advice = fields.String(required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
+class RedFlagSchema(SourcedTextSchema):
+    id = fields.String(required=True)
+
+
+class EvidenceSchema(Schema):
+    supporting = fields.List(fields.String(), required=True)
+    against = fields.List(fields.String(), required=True)
+
+
+class CauseSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    rank = fields.Integer(required=True, validate=validate.Range(min=1))
+    score = fields.Float(required=True, validate=validate.Range(0, 1))
+    confidence = _choice(vocab.CONFIDENCES, required=True)
+    evidence = fields.Nested(EvidenceSchema, required=True)
+    rules = fields.List(fields.String(), required=True)
+    sources = fields.List(fields.String(), required=True)
+
+
+class CareSchema(Schema):
+    id = fields.String(required=True)
+    kind = _choice(vocab.CARE_KINDS, required=True)
+    text = fields.String(required=True)
+    for_causes = fields.List(fields.String(), required=True)
+    requires_clinician = fields.Boolean(required=True)
+    rule = fields.String(required=True)
+    sources = fields.List(fields.String(), required=True)
+
+
+class SuppressedCareSchema(Schema):
+    id = fields.String(required=True)
+    reason = fields.String(required=True)
+    rules = fields.List(fields.String(), required=True)
+    sources = fields.List(fields.String(), required=True)
+
+
+class ReferralSchema(Schema):
+    specialties = fields.List(fields.String(), required=True)
+    text = fields.String(required=True)
+
+
+class QuestionSchema(Schema):
+    finding = fields.String(required=True)
+    text = fields.String(required=True)
+    why = fields.String(required=True)
+    rules = fields.List(fields.String(), required=True)
+
+
+class TraceStepSchema(Schema):
+    rule = fields.String(required=True)
+    layer = fields.String(required=True)
+
+
+class KnowledgeBaseVersionSchema(Schema):
+    version = fields.String(required=True)
+    sha256 = fields.String(required=True)
+
+
+class AssessmentSchema(Schema):
+    assessment_id = fields.String(required=True)
+    knowledge_base = fields.Nested(KnowledgeBaseVersionSchema, required=True)
+    urgency = fields.Nested(UrgencySchema, required=True)
+    red_flags = fields.List(fields.Nested(RedFlagSchema), required=True)
+    causes = fields.List(fields.Nested(CauseSchema), required=True)
+    care = fields.List(fields.Nested(CareSchema), required=True)
+    suppressed_care = fields.List(fields.Nested(SuppressedCareSchema), required=True)
+    referral = fields.Nested(ReferralSchema, required=True)
+    questions = fields.List(fields.Nested(QuestionSchema), required=True)
+    disclaimer = fields.String(required=True)
+    trace = fields.List(
+        fields.Nested(TraceStepSchema),
+        required=True,
+        metadata={"description": "Rules fired in firing order; filled with ?explain=true."},
+    )
+
+
+class ProblemSchema(Schema):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    request_id = fields.String(metadata={"description": "The X-Request-ID of the request."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "422 only: messages keyed by JSON path."},
+    )
+
+
+class StatusSchema(Schema):
+    status = fields.String(required=True)
+    knowledge_base = fields.Nested(KnowledgeBaseVersionSchema)
+
+
+class KnowledgeBaseSchema(KnowledgeBaseVersionSchema):
+    disclaimer = fields.String(required=True)
+    urgency_levels = fields.List(fields.Dict(), required=True)
+    sources = fields.List(fields.Dict(), required=True)
+    findings = fields.List(fields.Dict(), required=True)
+    causes = fields.List(fields.Dict(), required=True)
+    care = fields.List(fields.Dict(), required=True)
+    rules = fields.List(fields.Dict(), required=True)
