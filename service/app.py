@@ -28,6 +28,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TRUSTED_PROXIES=settings.trusted_proxies,
         RULES_DIR=settings.rules_dir,
         CDS_CLIENTS=settings.cds_clients,
+        PUBLIC_BASE_URL=settings.public_base_url,
+        CORS_ORIGINS=settings.cors_origins,
+        REPLAY_STORE=settings.replay_store,
     )
     app.config.update(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]

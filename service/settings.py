@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_RULES = str(Path(__file__).resolve().parent.parent / "rules")
 
@@ -59,6 +60,28 @@ def _host(raw: str) -> str:
     return raw
 
 
+def _public_base_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError("must be the public http(s) origin EHRs call, such as https://cds.hospital.org")
+    return raw.rstrip("/")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise SettingsError("must be comma-separated origins such as https://app.example.org")
+    return origins
+
+
+def _replay_store(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss"):
+        raise SettingsError("must be a redis:// or rediss:// URL")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -70,6 +93,9 @@ class Settings:
     rules_dir: str = PROJECT_RULES  # the knowledge base; the image sets /app/rules
     max_requests: int = 20000  # gunicorn recycles a worker after this many (0: never)
     cds_clients: str = ""  # JSON allowlist of EHRs for CDS Hooks; empty: every hook call refused
+    public_base_url: str = ""  # the origin EHRs call; JWT aud and canonical URLs; empty: hook calls refused
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call; empty: none
+    replay_store: str = ""  # redis:// URL for seen JWT ids across workers and pods; empty: per process
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,4 +123,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "rules_dir": _directory,
     "max_requests": _integer(0, 10_000_000),
     "cds_clients": _file,
+    "public_base_url": _public_base_url,
+    "cors_origins": _origins,
+    "replay_store": _replay_store,
 }

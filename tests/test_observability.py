@@ -104,9 +104,32 @@ def test_settings_come_from_the_environment() -> None:
     assert Settings.from_env({}).port == 8080
 
 
+def test_integration_settings_are_normalised() -> None:
+    settings = Settings.from_env(
+        {
+            "PUBLIC_BASE_URL": "https://cds.hospital.org/",
+            "CORS_ORIGINS": "https://a.example.org, https://b.example.org/",
+            "REPLAY_STORE": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert settings.public_base_url == "https://cds.hospital.org"
+    assert settings.cors_origins == ("https://a.example.org", "https://b.example.org")
+    assert settings.replay_store == "redis://127.0.0.1:6379/0"
+    assert Settings.from_env({}).cors_origins == ()
+
+
 @pytest.mark.parametrize(
     "env",
-    [{"PORT": "0"}, {"HOST": "a b"}, {"RULES_DIR": "/nonexistent"}, {"MAX_BODY_BYTES": "1e5"}],
+    [
+        {"PORT": "0"},
+        {"HOST": "a b"},
+        {"RULES_DIR": "/nonexistent"},
+        {"MAX_BODY_BYTES": "1e5"},
+        {"PUBLIC_BASE_URL": "cds.hospital.org"},
+        {"PUBLIC_BASE_URL": "https://cds.hospital.org/?x=1"},
+        {"CORS_ORIGINS": "https://app.example.org/path"},
+        {"REPLAY_STORE": "memcached://127.0.0.1"},
+    ],
 )
 def test_bad_settings_name_the_variable(env) -> None:
     with pytest.raises(SettingsError, match=next(iter(env))):
