@@ -32,6 +32,14 @@ test-reliability: install
 lint: install
 	$(BIN)/ruff check service tests benchmarks deploy
 	$(BIN)/ruff format --check service tests benchmarks deploy
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.installed \
+	  && node_modules/.bin/redocly lint --format=summary openapi/openapi.yaml; \
+	else echo "lint: npm not found, skipping redocly lint of openapi/openapi.yaml"; fi
+
+# Node tools for the OpenAPI document (redocly, openapi-typescript), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
@@ -41,7 +49,8 @@ profile: install
 	$(BIN)/python -m benchmarks.profile
 
 openapi: install
+	UPDATE_EXAMPLES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_examples.py -k answers
 	$(BIN)/flask --app service.app openapi > openapi/openapi.yaml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info node_modules .schemathesis

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -16,21 +15,7 @@ from service.knowledge.model import KnowledgeBase
 from service.reasoning.assessor import Assessor
 from service.web.components import components
 from service.web.documents import assessment_document
-
-
-@schemathesis.hook
-def map_body(context: Any, body: Any) -> Any:
-    """Keep generated records clear of the one rule JSON Schema cannot state for a generator:
-    no finding in both ``present`` and ``absent`` (its 422 is pinned in test_api.py)."""
-    findings = body.get("findings") if isinstance(body, dict) else None
-    if (
-        isinstance(findings, dict)
-        and isinstance(findings.get("present"), list)
-        and isinstance(findings.get("absent"), list)
-    ):
-        findings["absent"] = [f for f in findings["absent"] if f not in findings["present"]]
-    return body
-
+from tests import schemathesis_hooks  # noqa: F401  (registers the hooks for the schemathesis tests)
 
 BASE_RECORD: dict[str, Any] = {
     "patient": {"age": 40, "sex": "female"},

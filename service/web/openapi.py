@@ -21,6 +21,7 @@ from service.interop.cds_hooks.discovery import SERVICE_ID
 from service.interop.fhir.questionnaire import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
 from service.web import schemas
 from service.web.components import components
+from service.web.examples import Example, load_examples
 
 bp = Blueprint("openapi", __name__, cli_group=None)
 
@@ -47,6 +48,17 @@ _ERRORS = {
 }
 
 
+TAGS = [
+    {"name": "assessment", "description": "Assess a symptom record: causes, urgency, care, questions."},
+    {"name": "knowledge base", "description": "The rules, sources and vocabularies the service reasons with."},
+    {"name": "CDS Hooks", "description": "HL7 CDS Hooks 2.0: EHRs call these with a signed JWT."},
+    {"name": "FHIR", "description": "FHIR R4 resources for the intake questionnaire and the local codes."},
+    {"name": "operations", "description": "Health, readiness, metrics and this document."},
+]
+PUBLIC: list[dict[str, list[str]]] = []  # no credentials: the assessment API sits behind the gateway
+EHR_JWT = [{"ehrJwt": []}]
+
+
 def build_openapi(record_schema: Schema) -> dict[str, Any]:
     spec = APISpec(
         title=TITLE,
@@ -57,8 +69,14 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
             "description": "Ranks possible causes of buttock and hip pain (pregnancy included), "
             "sets an urgency level with its reasons, suggests care with contraindicated "
             "items removed, and lists the follow-up questions worth asking. It supports, "
-            "and does not replace, a clinician."
+            "and does not replace, a clinician.\n\n"
+            "Interactive documentation is served at `/docs`; the knowledge base, for clinical "
+            "reviewers, at `/knowledge-base`.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+            "contact": {"name": "buttock-pain-cds maintainers (see the README for the clinical safety officer)"},
         },
+        servers=[{"url": "/", "description": "The service that serves this document."}],
+        tags=TAGS,
     )
     for name, schema in (
         ("AssessmentRequest", record_schema),
@@ -68,73 +86,91 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
         ("Problem", schemas.ProblemSchema),
     ):
         spec.components.schema(name, schema=schema)
+    examples = load_examples()
+    operation = _Operations(spec, examples)
 
-    spec.path(
+    operation.add(
+        "post",
         "/v1/assessments",
-        operations={
-            "post": {
-                "operationId": "createAssessment",
-                "summary": "Assess a buttock or hip pain record",
-                "parameters": [
-                    {
-                        "name": "explain",
-                        "in": "query",
-                        "required": False,
-                        "description": "When true, `trace` lists the rules fired in firing order.",
-                        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
-                    }
-                ],
-                "requestBody": {"required": True, "content": _json("AssessmentRequest")},
-                "responses": {
-                    "200": {"description": "The assessment.", "content": _json("Assessment")},
-                    **_ERRORS,
-                },
+        "createAssessment",
+        tag="assessment",
+        summary="Assess a buttock or hip pain record",
+        description="Validates the record strictly (unknown keys and ids, a finding in both lists and "
+        "pregnancy recorded for sex `male` are all 422) and runs it through the rules. Returns ranked "
+        "causes with the findings for and against each, the urgency with its reasons and red flags, "
+        "care with anything contraindicated for this patient removed and listed with the reason, a "
+        "referral, and the questions worth asking next (red-flag screens first). A finding in neither "
+        "list is unknown, never absent.",
+        parameters=[
+            {
+                "name": "explain",
+                "in": "query",
+                "required": False,
+                "description": "When true, `trace` lists the rules fired in firing order.",
+                "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
             }
-        },
+        ],
+        request="AssessmentRequest",
+        responses={"200": {"description": "The assessment.", "content": _json("Assessment")}, **_ERRORS},
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         "/v1/knowledge-base",
         "getKnowledgeBase",
-        "The knowledge base: version, sources, findings, causes, care, rules",
-        {"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
+        tag="knowledge base",
+        summary="The knowledge base: version, sources, findings, causes, care, rules",
+        description="Everything a reviewer needs to trace a conclusion: every source, finding (with its "
+        "patient-facing question), cause, care item and rule with its conditions, conclusion and "
+        "sources, in review order. The same content as an HTML page: `GET /knowledge-base`.",
+        responses={"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         "/healthz",
         "liveness",
-        "Liveness: the process answers",
-        {"200": {"description": "Alive.", "content": _json("Status")}},
+        tag="operations",
+        summary="Liveness: the process answers",
+        description="For the orchestrator's liveness probe; never touches the rule engine.",
+        responses={"200": {"description": "Alive.", "content": _json("Status")}},
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         "/readyz",
         "readiness",
-        "Readiness: knowledge base compiled and engine self-test passed",
-        {
+        tag="operations",
+        summary="Readiness: knowledge base compiled and engine self-test passed",
+        description="For the readiness probe: 200 once the knowledge base is compiled and the engine's "
+        "self-test record (`rules/meta.yaml`) fires the rules it should.",
+        responses={
             "200": {"description": "Ready.", "content": _json("Status")},
             "503": _problem("Not ready: the engine self-test failed."),
         },
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         "/metrics",
         "metrics",
-        "Prometheus metrics for every worker of this instance",
-        {
+        tag="operations",
+        summary="Prometheus metrics for every worker of this instance",
+        description="Requests, latency, assessments by urgency, rule-engine time and the knowledge base "
+        "in use, summed over all workers. No patient data.",
+        responses={
             "200": {
                 "description": "Prometheus text exposition format.",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             }
         },
     )
-    _cds_hooks_paths(spec)
-    _get(
-        spec,
+    _cds_hooks_paths(spec, operation)
+    operation.add(
+        "get",
         "/openapi.json",
         "openapi",
-        "This document",
-        {
+        tag="operations",
+        summary="This document",
+        description="The OpenAPI 3.1 document, generated from the schemas that validate requests; "
+        "`openapi/openapi.yaml` in the repository is the same document.",
+        responses={
             "200": {
                 "description": "OpenAPI 3.1 document.",
                 "content": {"application/json": {"schema": {"type": "object"}}},
@@ -143,15 +179,57 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
     )
     document = spec.to_dict()
     _document_cross_field_rules(document["components"]["schemas"]["AssessmentRequest"])
+    _defaults_in_words(document["components"]["schemas"]["AssessmentRequest"])
     return {"openapi": document.pop("openapi"), **document}
 
 
-def _get(spec: APISpec, path: str, operation_id: str, summary: str, responses: dict[str, Any]) -> None:
-    """A read-only operation: every GET endpoint is declared the same way."""
-    spec.path(path, operations={"get": {"operationId": operation_id, "summary": summary, "responses": responses}})
+class _Operations:
+    """Declares operations the same way: tag, summary, description, security and the worked example."""
+
+    def __init__(self, spec: APISpec, examples: dict[str, Example]) -> None:
+        self.spec = spec
+        self.examples = examples
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        operation_id: str,
+        *,
+        tag: str,
+        summary: str,
+        description: str,
+        responses: dict[str, Any],
+        request: str | None = None,
+        parameters: list[dict[str, Any]] | None = None,
+        security: list[dict[str, list[str]]] = PUBLIC,
+    ) -> None:
+        operation: dict[str, Any] = {
+            "operationId": operation_id,
+            "tags": [tag],
+            "summary": summary,
+            "description": description,
+            "security": security,
+            **({"parameters": parameters} if parameters else {}),
+        }
+        example = self.examples[operation_id]
+        if request:
+            content = _json(request)
+            content["application/json"]["examples"] = {"example": {"summary": example.summary, "value": example.body}}
+            operation["requestBody"] = {"required": True, "content": content}
+        answered = responses[str(example.status)]
+        media = next(iter(answered["content"]))
+        answered["content"][media]["examples"] = {
+            "example": {
+                "summary": example.summary + (" (abridged)" if example.abridged else ""),
+                "value": example.response,
+            }
+        }
+        operation["responses"] = responses
+        self.spec.path(path, operations={method: operation})
 
 
-def _cds_hooks_paths(spec: APISpec) -> None:
+def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
     """The CDS Hooks 2.0 service and the FHIR intake resources (service.cds_hooks)."""
     for name, schema in (
         ("CdsHookRequest", hooks.HookRequestSchema),
@@ -171,76 +249,113 @@ def _cds_hooks_paths(spec: APISpec) -> None:
     )
     refused = {"401": _problem("Missing, invalid, expired or replayed token.")}
     fhir = {"application/fhir+json": {"schema": {"type": "object"}}}
-    _get(
-        spec,
+    operation.add(
+        "get",
         "/cds-services",
         "cdsDiscovery",
-        "CDS Hooks discovery",
-        {"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
+        tag="CDS Hooks",
+        summary="CDS Hooks discovery",
+        description="The CDS services offered, with their hooks and prefetch templates (the Patient, the "
+        "latest intake QuestionnaireResponse, Observations and Conditions).",
+        responses={"200": {"description": "The services offered.", "content": _json("CdsDiscovery")}},
     )
-    spec.path(
+    operation.add(
+        "post",
         f"/cds-services/{SERVICE_ID}",
-        operations={
-            "post": {
-                "operationId": "cdsTriage",
-                "summary": "CDS Hooks patient-view: triage cards",
-                "security": [{"ehrJwt": []}],
-                "requestBody": {"required": True, "content": _json("CdsHookRequest")},
-                "responses": {
-                    "200": {"description": "Cards.", "content": _json("CdsCards")},
-                    **refused,
-                    "412": _problem("Neither the Patient nor the intake QuestionnaireResponse was prefetched."),
-                    **_ERRORS,
-                },
-            }
+        "cdsTriage",
+        tag="CDS Hooks",
+        summary="CDS Hooks patient-view: triage cards",
+        description="Maps the prefetched FHIR resources to a symptom record (pregnancy recorded for a male "
+        "patient is refused, as in `POST /v1/assessments`), assesses it exactly as `POST /v1/assessments` "
+        "does and answers with cards: the summary (urgency, causes, care, what was removed), a referral "
+        "suggestion above self-care, and the questions to ask next. FHIR codes that could not be mapped "
+        "are reported in a card, never dropped.",
+        request="CdsHookRequest",
+        security=EHR_JWT,
+        responses={
+            "200": {"description": "Cards.", "content": _json("CdsCards")},
+            **refused,
+            "412": _problem("Neither the Patient nor the intake QuestionnaireResponse was prefetched."),
+            **_ERRORS,
         },
     )
-    spec.path(
+    operation.add(
+        "post",
         f"/cds-services/{SERVICE_ID}/feedback",
-        operations={
-            "post": {
-                "operationId": "cdsFeedback",
-                "summary": "CDS Hooks card feedback (counted, never stored)",
-                "security": [{"ehrJwt": []}],
-                "requestBody": {"required": True, "content": _json("CdsFeedback")},
-                "responses": {
-                    "200": {
-                        "description": "Accepted.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    **refused,
-                    **_ERRORS,
-                },
-            }
+        "cdsFeedback",
+        tag="CDS Hooks",
+        summary="CDS Hooks card feedback (counted, never stored)",
+        description="Accepts the EHR's feedback on cards and counts it by outcome "
+        "(`cds_hooks_feedback_total`); nothing is stored or logged.",
+        request="CdsFeedback",
+        security=EHR_JWT,
+        responses={
+            "200": {
+                "description": "Accepted.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **refused,
+            **_ERRORS,
         },
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}",
         "intakeQuestionnaire",
-        "The FHIR R4 intake Questionnaire",
-        {"200": {"description": "Questionnaire.", "content": fhir}},
+        tag="FHIR",
+        summary="The FHIR R4 intake Questionnaire",
+        description="Every field of the symptom record and every finding (yes / no / unknown), coded in "
+        "SNOMED CT where the concept is certain and in the local code system otherwise; pregnancy items "
+        "are enabled only once the patient is recorded as pregnant (never for a male patient).",
+        responses={"200": {"description": "Questionnaire.", "content": fhir}},
     )
-    _get(
-        spec,
+    operation.add(
+        "get",
         f"/fhir/CodeSystem/{CODE_SYSTEM_ID}",
         "localCodeSystem",
-        "The FHIR R4 CodeSystem of this service's local codes",
-        {"200": {"description": "CodeSystem.", "content": fhir}},
+        tag="FHIR",
+        summary="The FHIR R4 CodeSystem of this service's local codes",
+        description="The local codes: the contract's finding, location and cause ids.",
+        responses={"200": {"description": "CodeSystem.", "content": {**fhir}}},
     )
 
 
 def _document_cross_field_rules(request: dict[str, Any]) -> None:
-    """Describe, in JSON Schema, the rules the schemas check in ``@validates_schema``."""
-    request["properties"]["patient"].update(
+    """Describe, in JSON Schema and in words, the rules the schemas check in ``@validates_schema``.
+
+    Generated clients keep only what the document says, so each rule is stated where a
+    developer reads the field, not only in the prose of the operation.
+    """
+    patient = request["properties"]["patient"]
+    male_not_pregnant = "Pregnancy may not be recorded for sex `male` (422)."
+    patient.update(
         {
+            "description": male_not_pregnant,
             "if": {"properties": {"sex": {"const": "male"}}, "required": ["sex"]},
             "then": {"not": {"required": ["pregnancy"]}},
         }
     )
+    patient["properties"]["sex"]["description"] = male_not_pregnant
+    patient["properties"]["pregnancy"]["description"] += " " + male_not_pregnant
     # Not expressible in JSON Schema for generators (it would need one `not` per finding);
-    # stated in words, enforced by the schema, tested in tests/test_api.py.
-    request["properties"]["findings"]["description"] += " A finding may not be in both lists."
+    # stated in words, enforced by the schema, tested in tests/test_api.py; the schemathesis
+    # hooks (schemathesis.toml) keep generated records clear of it.
+    request["properties"]["findings"]["description"] += " A finding may not be in both lists (422)."
+
+
+def _defaults_in_words(schema: dict[str, Any]) -> None:
+    """Move request defaults into the descriptions.
+
+    The service fills an omitted field with its default, but client generators read ``default``
+    as "always present" (openapi-typescript makes such fields required), which would force
+    callers to send what they do not know. So the request states its defaults in words.
+    """
+    for field in schema.get("properties", {}).values():
+        if "default" in field:
+            said = f"Omitted: `{field.pop('default')}`."
+            field["description"] = f"{field['description']} {said}" if "description" in field else said
+        if field.get("type") == "object":
+            _defaults_in_words(field)
 
 
 def render_yaml(document: dict[str, Any]) -> str:
