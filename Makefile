@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test test-container test-reliability lint openapi bench profile clean
+.PHONY: install run test test-container test-reliability test-browser lint openapi bench profile clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ test: install lint
 
 test-container: install
 	$(BIN)/python -m pytest -m container tests/container
+
+test-browser: install
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+	$(BIN)/python -m pytest -m browser tests/browser
 
 test-reliability: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)

@@ -14,7 +14,17 @@ from service.interop.fhir.resources import FhirResources
 from service.knowledge.loader import load_knowledge_base
 from service.reasoning.startup import start_reasoning
 from service.settings import Settings
-from service.web import assessments, cds_hooks, fhir, health, knowledge_base, observability, openapi
+from service.web import (
+    api_docs,
+    assessments,
+    cds_hooks,
+    fhir,
+    health,
+    knowledge_base,
+    knowledge_page,
+    observability,
+    openapi,
+)
 from service.web.components import Components, install
 from service.web.problems import register_problem_handlers
 
@@ -53,6 +63,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     observability.install(app)
     register_problem_handlers(app)
-    for blueprint in (assessments, knowledge_base, health, cds_hooks, fhir, openapi):
+    for blueprint in (assessments, knowledge_base, knowledge_page, health, cds_hooks, fhir, openapi, api_docs):
         app.register_blueprint(blueprint.bp)
     return app

@@ -90,7 +90,10 @@ def abridge(real: Any, recorded: Any, abridged: set[str], path: str = "$") -> An
         }
     if isinstance(real, list):
         kept = real[:KEEP] if path in abridged else real
-        return [abridge(v, None, abridged, f"{path}[{i}]") for i, v in enumerate(kept)]
+        before = recorded if isinstance(recorded, list) else []
+        return [
+            abridge(v, before[i] if i < len(before) else None, abridged, f"{path}[{i}]") for i, v in enumerate(kept)
+        ]
     return real
 
 

@@ -127,6 +127,10 @@ class Rule:
     def supports(self) -> bool:
         return self.layer is Layer.EVIDENCE and self.weight > 0
 
+    def removes(self, item: CareItem) -> bool:
+        """Whether this contraindication rule takes ``item`` out of the care offered."""
+        return item.drug_class in self.drug_classes or item.modality in self.modalities
+
 
 @dataclass(frozen=True)
 class CareItem:

@@ -117,9 +117,7 @@ class Assessor:
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
         for item in items:
-            blocking = [
-                r for r in contraindications if item.drug_class in r.drug_classes or item.modality in r.modalities
-            ]
+            blocking = [r for r in contraindications if r.removes(item)]
             if blocking:
                 suppressed.append(
                     SuppressedCare(

@@ -54,6 +54,7 @@ TAGS = [
     {"name": "CDS Hooks", "description": "HL7 CDS Hooks 2.0: EHRs call these with a signed JWT."},
     {"name": "FHIR", "description": "FHIR R4 resources for the intake questionnaire and the local codes."},
     {"name": "operations", "description": "Health, readiness, metrics and this document."},
+    {"name": "pages", "description": "HTML pages for people: the API documentation and the knowledge base."},
 ]
 PUBLIC: list[dict[str, list[str]]] = []  # no credentials: the assessment API sits behind the gateway
 EHR_JWT = [{"ehrJwt": []}]
@@ -176,6 +177,28 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }
         },
+    )
+    html = {"text/html": {"schema": {"type": "string"}}}
+    operation.add(
+        "get",
+        "/docs",
+        "apiDocs",
+        tag="pages",
+        summary="Interactive API documentation",
+        description="Swagger UI for this document, from assets the service itself serves under "
+        "`/docs/assets/` (no CDN).",
+        responses={"200": {"description": "HTML page.", "content": html}},
+    )
+    operation.add(
+        "get",
+        "/knowledge-base",
+        "knowledgeBasePage",
+        tag="pages",
+        summary="The knowledge base as a page for clinical reviewers",
+        description="Every rule by layer with its rationale, conditions, conclusion and sources; every "
+        "source; the traceability table; the care items with their contraindications; a picture of the "
+        "chain with red flags highlighted; searchable. Generated from the knowledge base the service runs.",
+        responses={"200": {"description": "HTML page.", "content": html}},
     )
     document = spec.to_dict()
     _document_cross_field_rules(document["components"]["schemas"]["AssessmentRequest"])

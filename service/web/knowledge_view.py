@@ -1,0 +1,112 @@
+"""What the knowledge-base page shows, worked out from the :class:`KnowledgeBase` objects.
+
+Nothing here names a rule, cause or finding: the page is generated from whatever the knowledge
+base holds, so a rule added to ``rules/`` appears on it without touching this code. The
+traceability table is read from ``rules/TRACEABILITY.md``, the file reviewers already maintain.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup
+
+from service.knowledge.model import Condition, KnowledgeBase, Layer, Range, Rule
+
+_RECORD_FIELDS = ("sex", "locations", "side", "onset", "course")
+_RANGES = ("age", "gestational_week", "severity", "duration_days")
+
+
+def _range(name: str, bound: Range) -> str:
+    if bound.min is not None and bound.max is not None:
+        return f"{name} {bound.min:g} to {bound.max:g}"
+    return f"{name} ≥ {bound.min:g}" if bound.min is not None else f"{name} ≤ {bound.max:g}"
+
+
+def conditions(when: Condition) -> list[str]:
+    """A rule's conditions, one readable line each (all must hold)."""
+    lines = []
+    if when.present:
+        lines.append("present: " + ", ".join(when.present))
+    if when.absent:
+        lines.append("absent: " + ", ".join(when.absent))
+    if when.causes:
+        lines.append("any supported cause of: " + ", ".join(when.causes))
+    if when.pregnant is not None:
+        lines.append("pregnant" if when.pregnant else "not pregnant")
+    lines += [f"{name}: " + ", ".join(getattr(when, name)) for name in _RECORD_FIELDS if getattr(when, name)]
+    lines += [_range(name, getattr(when, name)) for name in _RANGES if getattr(when, name) is not None]
+    return lines
+
+
+def conclusion(rule: Rule, kb: KnowledgeBase) -> str:
+    """What the rule concludes, in words, by layer."""
+    if rule.layer in (Layer.CONTEXT, Layer.DERIVED):
+        return f"derives finding {rule.derive}"
+    if rule.layer is Layer.EVIDENCE:
+        direction = "supports" if rule.supports else "argues against"
+        return f"{direction} {kb.causes[rule.cause].name} ({rule.cause}), weight {rule.weight:g}"
+    if rule.layer is Layer.ESCALATION:
+        flag = "RED FLAG — " if rule.red_flag else ""
+        refer = f"; refer to {', '.join(rule.refer)}" if rule.refer else ""
+        return f"{flag}urgency {rule.level}: {rule.reason}{refer}"
+    if rule.layer is Layer.CARE:
+        return f"offers care {rule.care}"
+    removed = [*rule.drug_classes, *rule.modalities]
+    return f"removes {', '.join(removed)}: {rule.reason}"
+
+
+def contraindications(kb: KnowledgeBase) -> dict[str, list[Rule]]:
+    """For each care item, the contraindication rules that can remove it."""
+    rules = kb.rules_in(Layer.CONTRAINDICATION)
+    return {item.id: [r for r in rules if r.removes(item)] for item in kb.care.values()}
+
+
+def red_flag_findings(kb: KnowledgeBase) -> set[str]:
+    """Findings that a red-flag rule needs present: what the page highlights."""
+    return {f for r in kb.rules_in(Layer.ESCALATION) if r.red_flag for f in r.when.present}
+
+
+@dataclass(frozen=True)
+class TraceSection:
+    title: str
+    intro: list[Markup]
+    header: list[Markup]
+    rows: list[list[Markup]]
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline(text: str, rule_ids: set[str]) -> Markup:
+    """Markdown code spans as <code>, linked to the rule when they name one."""
+
+    def code(match: re.Match[str]) -> str:
+        name = match.group(1)
+        inner = f"<code>{name}</code>"
+        return f'<a href="#rule-{name}">{inner}</a>' if name in rule_ids else inner
+
+    return Markup(_CODE.sub(code, html.escape(text, quote=False)))
+
+
+def traceability(file: Path, kb: KnowledgeBase) -> list[TraceSection]:
+    """rules/TRACEABILITY.md as sections of rows (its headings, paragraphs and tables)."""
+    ids = set(kb.rules) | set(kb.care)
+    sections: list[TraceSection] = []
+    for block in re.split(r"^## ", file.read_text(), flags=re.M)[1:]:
+        title, _, body = block.partition("\n")
+        table = [line for line in body.splitlines() if line.startswith("|")]
+        cells = [[inline(c.strip(), ids) for c in line.strip("|").split("|")] for line in table]
+        prose = [line for line in body.split("\n\n") if line.strip() and not line.lstrip().startswith("|")]
+        sections.append(
+            TraceSection(
+                title=title.strip(),
+                intro=[inline(" ".join(p.split()), ids) for p in prose],
+                header=cells[0] if cells else [],
+                rows=cells[2:],
+            )
+        )
+    return sections
