@@ -1,0 +1,55 @@
+"""The HTML pages without a browser: what they contain and that they need nothing from outside.
+
+The browser tests (tests/browser) show them rendering; these run everywhere, Chromium or not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import escape
+
+from service.knowledge.model import Layer
+
+
+def test_docs_load_only_assets_this_service_serves(client) -> None:
+    page = client.get("/docs").get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and not [a for a in assets if "//" in a]
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_the_knowledge_base_page_shows_every_rule_source_and_care_item(client, kb) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    for rule in kb.rules.values():
+        assert f'id="rule-{rule.id}"' in page
+        assert str(escape(rule.rationale)) in page
+    for source in kb.sources:
+        assert f'id="source-{source}"' in page
+    for item in kb.care:
+        assert f'id="care-{item}"' in page
+    for layer in Layer:
+        assert (f'id="layer-{layer}"' in page) == bool(kb.rules_in(layer))
+
+
+def test_care_lists_the_rules_that_can_remove_it(client, kb) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    for rule in kb.rules_in(Layer.CONTRAINDICATION):
+        for item in kb.care.values():
+            row = re.search(rf'<tr id="care-{item.id}">(.*?)</tr>', page, re.S).group(1)
+            assert (f'href="#rule-{rule.id}"' in row) == rule.removes(item)
+
+
+def test_the_chain_highlights_every_red_flag_finding(client, kb) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    highlighted = set(re.findall(r'class="node red-flag" data-id="([^"]+)"', page))
+    needed = {f for r in kb.rules_in(Layer.ESCALATION) if r.red_flag for f in r.when.present}
+    assert highlighted == needed
+
+
+def test_the_traceability_table_is_on_the_page(client) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    section = page[page.index('id="traceability"') :]
+    assert section.count("<h3>") >= 6
+    assert '<a href="#rule-CI-NSAID-FROM-WEEK-20"><code>CI-NSAID-FROM-WEEK-20</code></a>' in section
