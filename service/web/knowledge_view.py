@@ -93,7 +93,12 @@ def inline(text: str, rule_ids: set[str]) -> Markup:
 
 
 def traceability(file: Path, kb: KnowledgeBase) -> list[TraceSection]:
-    """rules/TRACEABILITY.md as sections of rows (its headings, paragraphs and tables)."""
+    """rules/TRACEABILITY.md as sections of rows (its headings, paragraphs and tables).
+
+    A knowledge base without the file (a custom RULES_DIR) has no table to show, not an error.
+    """
+    if not file.exists():
+        return []
     ids = set(kb.rules) | set(kb.care)
     sections: list[TraceSection] = []
     for block in re.split(r"^## ", file.read_text(), flags=re.M)[1:]:

@@ -10,26 +10,17 @@ removed by name at the end; nothing else is touched.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.container.conftest import ROOT, podman
 from tests.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-CONTAINERS_CONF = Path(__file__).with_name("containers.conf")
-BASE = "localhost/buttock-pain-cds-base:bookworm"
-IMAGE = "localhost/buttock-pain-cds:container-test"
 CONTAINER = "buttock-pain-cds-container-test"
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RECORD = {
     "patient": {"age": 30, "sex": "female", "pregnancy": {"gestational_week": 34}},
     "complaint": {"locations": ["buttock"]},
@@ -37,11 +28,6 @@ RECORD = {
 }
 
 pytestmark = pytest.mark.container
-
-
-def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    return subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=check)
 
 
 def wait_ready(port: int, seconds: float = 60) -> dict:
@@ -65,58 +51,6 @@ def assess(port: int) -> dict:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["X-Request-ID"] == "container-test-1"
         return json.load(response)
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    if shutil.which("podman") is None:
-        pytest.fail("podman is not installed (apt-get install podman runc debootstrap)")
-    if podman("image", "exists", BASE, check=False).returncode != 0:
-        rootfs = Path(tempfile.mkdtemp(prefix="cds-rootfs-", dir="/var/tmp"))
-        try:
-            subprocess.run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    "--include=python3,python3-venv",
-                    "bookworm",
-                    str(rootfs),
-                    "http://deb.debian.org/debian",
-                ],
-                check=True,
-                capture_output=True,
-                timeout=900,
-            )
-            tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-            subprocess.run(
-                ["podman", "import", "-", BASE],
-                stdin=tar.stdout,
-                check=True,
-                capture_output=True,
-                timeout=300,
-                env={**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)},
-            )
-            tar.wait(timeout=60)
-        finally:
-            shutil.rmtree(rootfs, ignore_errors=True)
-    build = [
-        "build",
-        "--format",
-        "docker",
-        "--pull=never",
-        "--build-arg",
-        f"BASE_IMAGE={BASE}",
-        "-t",
-        IMAGE,
-        str(ROOT),
-    ]
-    if CA_BUNDLE.exists():  # a TLS-inspecting proxy needs the host's CAs; never baked in
-        build[1:1] = ["--secret", f"id=ca,src={CA_BUNDLE}"]
-    podman(*build, timeout=900)
-    try:
-        yield IMAGE
-    finally:
-        podman("rmi", "-f", IMAGE, check=False)
 
 
 def test_the_image_runs_read_only_without_capabilities(image: str) -> None:
