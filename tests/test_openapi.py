@@ -30,3 +30,22 @@ def test_every_route_is_documented(app, client) -> None:
     documented = set(client.get("/openapi.json").get_json()["paths"])
     routes = {rule.rule for rule in app.url_map.iter_rules() if not rule.endpoint.endswith("static")}
     assert routes == documented
+
+
+def test_every_operation_is_described_tagged_secured_and_has_examples() -> None:
+    document = yaml.safe_load(OPENAPI_FILE.read_text())
+    assert document["info"]["license"]["identifier"] == "Apache-2.0" and document["info"]["contact"]
+    assert document["servers"]
+    tags = {tag["name"] for tag in document["tags"]}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation["summary"] and operation["description"] and operation["tags"], where
+            assert set(operation["tags"]) <= tags, where
+            assert "security" in operation, where
+            secured = path.startswith("/cds-services/")
+            assert (operation["security"] == [{"ehrJwt": []}]) == secured, where
+            if "requestBody" in operation:
+                assert operation["requestBody"]["content"]["application/json"]["examples"], where
+            answered = [c for r in operation["responses"].values() for c in r.get("content", {}).values()]
+            assert any("examples" in content for content in answered), where
