@@ -112,7 +112,7 @@ def _check_layer_contract(kb: KnowledgeBase, rule: Rule) -> None:
                 rule.id,
                 "escalation may not depend on absent findings (adding findings must never lower urgency)",
             )
-        if rule.red_flag and kb.levels[rule.level].rank > kb.levels["urgent"].rank:
+        if rule.red_flag and kb.levels[rule.level or ""].rank > kb.levels["urgent"].rank:
             raise KnowledgeBaseError(rule.file, rule.id, "a red flag must be at least 'urgent'")
         if rule.level == "self_care":
             raise KnowledgeBaseError(rule.file, rule.id, "escalation to self_care raises nothing")

@@ -127,6 +127,20 @@ class Rule:
     def supports(self) -> bool:
         return self.layer is Layer.EVIDENCE and self.weight > 0
 
+    @property
+    def cause_id(self) -> str:
+        """The cause an evidence rule speaks for or against (the loader guarantees one)."""
+        if self.cause is None:
+            raise TypeError(f"{self.id} is not an evidence rule")
+        return self.cause
+
+    @property
+    def level_id(self) -> str:
+        """The urgency an escalation rule raises to (the loader guarantees one)."""
+        if self.level is None:
+            raise TypeError(f"{self.id} is not an escalation rule")
+        return self.level
+
 
 @dataclass(frozen=True)
 class CareItem:

@@ -59,8 +59,7 @@ class _Gaps:
         if not self._kb.findings[finding].derived:
             return _NEVER if finding in self._known.absent else frozenset({finding})
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [self.of_rule(r) for r in self._kb.derivers.get(finding, ())]
-            options = [o for o in options if o is not _NEVER]
+            options = [o for r in self._kb.derivers.get(finding, ()) if (o := self.of_rule(r)) is not _NEVER]
             # the smallest set of questions that would conclude it; file order breaks ties
             self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
         return self._derived_gaps[finding]
@@ -78,8 +77,8 @@ def follow_up_questions(
     gaps = _Gaps(kb, known)
     current = kb.levels[level].rank
     escalations = sorted(
-        (r for r in kb.rules_in(Layer.ESCALATION) if r.id not in fired and kb.levels[r.level].rank < current),
-        key=lambda r: (not r.red_flag, kb.levels[r.level].rank),  # stable sort keeps file order
+        (r for r in kb.rules_in(Layer.ESCALATION) if r.id not in fired and kb.levels[r.level_id].rank < current),
+        key=lambda r: (not r.red_flag, kb.levels[r.level_id].rank),  # stable sort keeps file order
     )
     asked: dict[str, Question] = {}
     for rule in escalations:
@@ -89,12 +88,12 @@ def follow_up_questions(
     leader = causes[0] if causes else None
     by_cause: dict[str, list[Rule]] = {}
     for rule in evidence:
-        by_cause.setdefault(rule.cause, []).append(rule)
+        by_cause.setdefault(rule.cause_id, []).append(rule)
     challengers: list[tuple[float, str, Rule]] = []
     for rule in kb.rules_in(Layer.EVIDENCE):
         if not rule.supports or rule.id in fired or (leader and rule.cause == leader.id):
             continue
-        new_score = score([*by_cause.get(rule.cause, ()), rule])
+        new_score = score([*by_cause.get(rule.cause_id, ()), rule])
         if leader is not None and new_score <= leader.score:
             continue  # cheap test first: most rules could not change the leader anyway
         missing = gaps.of_rule(rule)
@@ -105,7 +104,7 @@ def follow_up_questions(
     for _, finding, rule in challengers:
         if added == kb.scoring.max_cause_questions:
             break
-        name = kb.causes[rule.cause].name
+        name = kb.causes[rule.cause_id].name
         added += _ask(kb, asked, finding, f"A 'yes' could make {name} the most likely cause.", rule.id)
     return tuple(asked.values())
 
