@@ -24,7 +24,7 @@ from service.reasoning.assessment import (
     Urgency,
 )
 from service.reasoning.engine import RuleEngine
-from service.reasoning.questions import KnownFindings, follow_up_questions
+from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import rank_causes
 from service.reasoning.record import Record
 from service.validation import validated
@@ -39,6 +39,7 @@ class Assessor:
         self.kb = kb
         self._engine = engine
         self._record_schema = record_schema
+        self._follow_up = FollowUp(kb)
 
     @property
     def record_schema(self) -> Schema:
@@ -81,8 +82,7 @@ class Assessor:
             care=care,
             suppressed_care=suppressed,
             referral=self._referral(urgency, causes),
-            questions=follow_up_questions(
-                kb,
+            questions=self._follow_up(
                 known=known,
                 fired={r.id for r in fired},
                 level=urgency.level,
