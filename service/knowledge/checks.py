@@ -194,7 +194,12 @@ def _implied(kb: KnowledgeBase, present: tuple[str, ...]) -> set[str]:
     while changed:
         changed = False
         for rule in kb.rules_in(Layer.DERIVED):
-            if rule.derive not in implied and not rule.when.absent and set(rule.when.present) <= implied:
+            if (
+                rule.derive
+                and rule.derive not in implied
+                and not rule.when.absent
+                and set(rule.when.present) <= implied
+            ):
                 implied.add(rule.derive)
                 changed = True
     return implied
