@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test test-container test-reliability test-browser lint openapi bench profile clean
+.PHONY: install run test test-container test-reliability test-browser lint openapi bench profile validate clean
 
 install: $(VENV)/.installed
 
@@ -34,8 +34,10 @@ test-reliability: install
 	$(BIN)/python -m pytest -m reliability -s tests/reliability
 
 lint: install
-	$(BIN)/ruff check service tests benchmarks deploy
-	$(BIN)/ruff format --check service tests benchmarks deploy
+	$(BIN)/ruff check service tests benchmarks deploy validation
+	$(BIN)/ruff format --check service tests benchmarks deploy validation
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.installed \
 	  && node_modules/.bin/redocly lint --format=summary openapi/openapi.yaml; \
 	else echo "lint: npm not found, skipping redocly lint of openapi/openapi.yaml"; fi
@@ -48,6 +50,9 @@ node_modules/.installed: package.json package-lock.json
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python -m benchmarks.run --seconds 10
+
+validate: install
+	$(BIN)/python -m validation.report
 
 profile: install
 	$(BIN)/python -m benchmarks.profile

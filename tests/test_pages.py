@@ -33,12 +33,12 @@ def test_the_knowledge_base_page_shows_every_rule_source_and_care_item(client, k
         assert (f'id="layer-{layer}"' in page) == bool(kb.rules_in(layer))
 
 
-def test_care_lists_the_rules_that_can_remove_it(client, kb) -> None:
+def test_care_lists_the_rules_that_remove_it_or_caution_on_it(client, kb) -> None:
     page = client.get("/knowledge-base").get_data(as_text=True)
     for rule in kb.rules_in(Layer.CONTRAINDICATION):
         for item in kb.care.values():
             row = re.search(rf'<tr id="care-{item.id}">(.*?)</tr>', page, re.S).group(1)
-            assert (f'href="#rule-{rule.id}"' in row) == rule.removes(item)
+            assert (f'href="#rule-{rule.id}"' in row) == (rule.removes(item) or rule.cautions(item))
 
 
 def test_the_chain_highlights_every_red_flag_finding(client, kb) -> None:

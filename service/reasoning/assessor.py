@@ -16,6 +16,7 @@ from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import (
     Assessment,
     Care,
+    Caution,
     FiredRule,
     RankedCause,
     Reason,
@@ -24,7 +25,7 @@ from service.reasoning.assessment import (
     Urgency,
 )
 from service.reasoning.engine import RuleEngine
-from service.reasoning.questions import KnownFindings, follow_up_questions
+from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import rank_causes
 from service.reasoning.record import Record
 from service.validation import validated
@@ -39,6 +40,7 @@ class Assessor:
         self.kb = kb
         self._engine = engine
         self._record_schema = record_schema
+        self._follow_up = FollowUp(kb)
 
     @property
     def record_schema(self) -> Schema:
@@ -46,7 +48,8 @@ class Assessor:
 
     def record(self, data: Any, detail: str = "The symptom record does not match the contract.") -> Record:
         """``data`` as a validated record, or :class:`~service.validation.InvalidInputError`."""
-        return validated(self._record_schema, data, detail)  # type: ignore[no-any-return]
+        record: Record = validated(self._record_schema, data, detail)
+        return record
 
     def fire(self, record: Record) -> list[str]:
         """The ids of the rules the record fires, in firing order."""
@@ -70,8 +73,9 @@ class Assessor:
             absent=frozenset(record["findings"]["absent"]),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
-        causes = rank_causes(kb, by_layer[Layer.EVIDENCE])
-        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes)
+        red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
+        causes = rank_causes(kb, by_layer[Layer.EVIDENCE], red_flags)
+        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         return Assessment(
             knowledge_base_version=kb.version,
             knowledge_base_sha256=kb.sha256,
@@ -80,8 +84,7 @@ class Assessor:
             care=care,
             suppressed_care=suppressed,
             referral=self._referral(urgency, causes),
-            questions=follow_up_questions(
-                kb,
+            questions=self._follow_up(
                 known=known,
                 fired={r.id for r in fired},
                 level=urgency.level,
@@ -94,17 +97,21 @@ class Assessor:
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
         levels = self.kb.levels
-        ordered = sorted(escalations, key=lambda r: levels[r.level].rank)  # type: ignore[index]  # stable
-        level = ordered[0].level if ordered else "self_care"
-        urgency = levels[level]  # type: ignore[index]
+        ordered = sorted(escalations, key=lambda r: levels[r.level_id].rank)  # stable
+        urgency = levels[ordered[0].level_id if ordered else "self_care"]
         advice = next((text for finding, text in urgency.advice_when.items() if finding in present), urgency.advice)
-        reasons = tuple(Reason(r.id, r.level, r.reason, r.sources, r.red_flag) for r in ordered)  # type: ignore[arg-type]
+        reasons = tuple(Reason(r.id, r.level_id, r.reason or "", r.sources, r.red_flag) for r in ordered)
         return Urgency(level=urgency.id, advice=advice, reasons=reasons)
 
     def _care(
-        self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause]
+        self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause], urgency: Urgency
     ) -> tuple[tuple[Care, ...], tuple[SuppressedCare, ...]]:
-        """Offered care minus what a contraindication removes, best-ranked causes first."""
+        """Offered care, best-ranked causes first, minus what is contraindicated or deferred.
+
+        A contraindication removes an item (or, as a caution, keeps it with a warning); the
+        urgency defers every item whose ``defer_from`` level it reaches, so an emergency or
+        an urgent case is never offered care that presumes a harmless cause.
+        """
         kb = self.kb
         rank = {c.id: c.rank for c in causes}
         items = sorted(
@@ -114,6 +121,8 @@ class Assessor:
                 _CARE_KIND_ORDER[i.kind],
             ),
         )  # stable: file order within
+        level = kb.levels[urgency.level]
+        deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
         for item in items:
@@ -127,6 +136,15 @@ class Assessor:
                         sources=tuple(sorted({s for r in blocking for s in r.sources})),
                     )
                 )
+            elif item.defer_from != "never" and level.rank <= kb.levels[item.defer_from].rank:
+                suppressed.append(
+                    SuppressedCare(
+                        id=item.id,
+                        reason=level.defers_care or "",
+                        rules=tuple(r.rule for r in deciding),
+                        sources=tuple(sorted({s for r in deciding for s in r.sources})),
+                    )
+                )
             else:
                 care.append(
                     Care(
@@ -137,6 +155,9 @@ class Assessor:
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
+                        cautions=tuple(
+                            Caution(r.id, r.reason or "", r.sources) for r in contraindications if r.cautions(item)
+                        ),
                     )
                 )
         return tuple(care), tuple(suppressed)

@@ -48,21 +48,30 @@ def conclusion(rule: Rule, kb: KnowledgeBase) -> str:
         return f"derives finding {rule.derive}"
     if rule.layer is Layer.EVIDENCE:
         direction = "supports" if rule.supports else "argues against"
-        return f"{direction} {kb.causes[rule.cause].name} ({rule.cause}), weight {rule.weight:g}"
+        return f"{direction} {kb.causes[rule.cause_id].name} ({rule.cause_id}), weight {rule.weight:g}"
     if rule.layer is Layer.ESCALATION:
         flag = "RED FLAG — " if rule.red_flag else ""
         refer = f"; refer to {', '.join(rule.refer)}" if rule.refer else ""
-        return f"{flag}urgency {rule.level}: {rule.reason}{refer}"
+        points = f"; points to {', '.join(rule.implicates)}" if rule.implicates else ""
+        return f"{flag}urgency {rule.level}: {rule.reason}{refer}{points}"
     if rule.layer is Layer.CARE:
         return f"offers care {rule.care}"
     removed = [*rule.drug_classes, *rule.modalities]
-    return f"removes {', '.join(removed)}: {rule.reason}"
+    cautioned = [*rule.caution_drug_classes, *rule.caution_modalities]
+    parts = ([f"removes {', '.join(removed)}"] if removed else []) + (
+        [f"cautions on {', '.join(cautioned)}"] if cautioned else []
+    )
+    return f"{'; '.join(parts)}: {rule.reason}"
 
 
-def contraindications(kb: KnowledgeBase) -> dict[str, list[Rule]]:
-    """For each care item, the contraindication rules that can remove it."""
+def contraindications(kb: KnowledgeBase) -> dict[str, list[tuple[Rule, str]]]:
+    """For each care item, the contraindication rules that remove it or caution on it."""
     rules = kb.rules_in(Layer.CONTRAINDICATION)
-    return {item.id: [r for r in rules if r.removes(item)] for item in kb.care.values()}
+    return {
+        item.id: [(r, "removed") for r in rules if r.removes(item)]
+        + [(r, "caution") for r in rules if r.cautions(item)]
+        for item in kb.care.values()
+    }
 
 
 def red_flag_findings(kb: KnowledgeBase) -> set[str]:

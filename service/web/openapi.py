@@ -48,6 +48,14 @@ _ERRORS = {
 }
 
 
+def _inline_nested(schema: type[Schema]) -> str:
+    """Nested schemas are written inline: only the schemas registered below get a name.
+
+    apispec treats a falsy name as "inline"; its annotation asks for ``str``.
+    """
+    return ""
+
+
 TAGS = [
     {"name": "assessment", "description": "Assess a symptom record: causes, urgency, care, questions."},
     {"name": "knowledge base", "description": "The rules, sources and vocabularies the service reasons with."},
@@ -57,7 +65,7 @@ TAGS = [
     {"name": "pages", "description": "HTML pages for people: the API documentation and the knowledge base."},
 ]
 PUBLIC: list[dict[str, list[str]]] = []  # no credentials: the assessment API sits behind the gateway
-EHR_JWT = [{"ehrJwt": []}]
+EHR_JWT: list[dict[str, list[str]]] = [{"ehrJwt": []}]
 
 
 def build_openapi(record_schema: Schema) -> dict[str, Any]:
@@ -65,7 +73,7 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
         title=TITLE,
         version=API_VERSION,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin(schema_name_resolver=lambda s: None)],
+        plugins=[MarshmallowPlugin(schema_name_resolver=_inline_nested)],
         info={
             "description": "Ranks possible causes of buttock and hip pain (pregnancy included), "
             "sets an urgency level with its reasons, suggests care with contraindicated "

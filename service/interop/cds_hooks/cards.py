@@ -64,7 +64,9 @@ class CardWriter:
             ]
         if assessment.care:
             lines += ["", "**Care**", ""]
-            lines += [f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}" for c in assessment.care]
+            for c in assessment.care:
+                lines.append(f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}")
+                lines += [f"  - Caution: {w.text} ({w.rule})" for w in c.cautions]
         if assessment.suppressed_care:
             lines += ["", "**Not suggested for this patient**", ""]
             lines += [f"- {_words(s.id)}: {s.reason}" for s in assessment.suppressed_care]

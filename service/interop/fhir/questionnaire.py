@@ -121,7 +121,8 @@ def build_code_system(kb: KnowledgeBase, terms: Terminology) -> dict[str, Any]:
         for value in dict.fromkeys((*vocab.LOCATIONS, *vocab.SIDES, *vocab.ONSETS, *vocab.COURSES))
     ]
     concepts += [
-        {"code": f, "display": f.replace("_", " "), "definition": kb.findings[f].question} for f in kb.input_findings
+        {"code": f, "display": f.replace("_", " "), "definition": kb.findings[f].question or ""}
+        for f in kb.input_findings
     ]
     concepts += [{"code": name, "display": name.replace("_", " ")} for name in terms.fields]
     code_system = {
