@@ -22,6 +22,16 @@ Record = dict[str, Any]
 """A record as the record schema loads it: every default filled, ids unique, values checked."""
 
 
+def record_context(record: Record) -> dict[str, Any]:
+    """What context rules test, flat: ``pregnant`` and each of ``vocab.CHOICE_FIELDS`` and
+    ``vocab.RANGE_FIELDS`` the record gives (an optional number left out is absent, not 0)."""
+    patient, complaint = record["patient"], record["complaint"]
+    pregnancy = patient.get("pregnancy") or {}
+    given = {**complaint, **patient, **pregnancy}
+    fields = (*vocab.CHOICE_FIELDS, *vocab.RANGE_FIELDS)
+    return {"pregnant": bool(pregnancy), **{f: given[f] for f in fields if given.get(f) is not None}}
+
+
 class JsonInteger(fields.Integer):
     """A JSON integer: no booleans, no strings, no fractions."""
 
