@@ -72,7 +72,8 @@ def triage() -> Response:
             "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server.",
         )
     parts = components()
-    intake = read_prefetch(prefetch, parts.fhir.terminology, dt.datetime.now(dt.UTC).date())
+    patient_id = call["context"]["patientId"]
+    intake = read_prefetch(prefetch, parts.fhir.terminology, dt.datetime.now(dt.UTC).date(), patient_id)
     writer = CardWriter(_source())
     if intake.missing and intake.missing != ["locations"]:
         cards = [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
@@ -82,7 +83,7 @@ def triage() -> Response:
     if assumed_location:
         raw["complaint"]["locations"] = [ASSUMED_LOCATION]
     record = parts.assessor.record(raw, "The data mapped from FHIR does not match the contract.")
-    cards = writer.cards(assess(record), intake, call["context"]["patientId"], assumed_location)
+    cards = writer.cards(assess(record), intake, patient_id, assumed_location)
     return _json({"cards": cards})
 
 
