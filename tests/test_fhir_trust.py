@@ -275,3 +275,8 @@ def test_a_line_break_in_fhir_text_cannot_start_markdown_blocks(cds: FlaskClient
     response["item"].append({"linkId": "x\n\n# Heading [link](http://evil.example)", "answer": [{"valueString": "y"}]})
     detail = cards(cds, ehr, {"questionnaireResponse": response})[-1]["detail"]
     assert "- `QuestionnaireResponse item 'x  # Heading [link](http://evil.example)'`" in detail.splitlines()
+
+
+def test_decimal_answers_are_read_as_numbers(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {**INTAKE, "severity": [{"valueDecimal": 6.5}], "duration_days": [{"valueDecimal": 2.5}]}
+    assert cards(cds, ehr, {"questionnaireResponse": questionnaire_response(answers, {})})[0]["summary"]

@@ -161,7 +161,7 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
         number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
         if number is not None:
             number = _bounded(number, label, link_id)
-            intake.complaint[link_id] = float(number) if link_id == "duration_days" else number
+            intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
     else:
         intake.unmapped.append(f"QuestionnaireResponse item '{link_id[:64]}'")
 
