@@ -1,8 +1,4 @@
-"""The README and docs/ stand on their own: every relative link resolves inside the repository.
-
-VALIDATION.md is the clinical validation report, written with the clinical issue; until it is
-in the repository its links are the only ones allowed to dangle.
-"""
+"""The README and docs/ stand on their own: every relative link resolves inside the repository."""
 
 from __future__ import annotations
 
@@ -14,7 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-PENDING = {"VALIDATION.md"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
@@ -26,7 +21,7 @@ def test_links_stay_inside_the_repository_and_resolve(page: Path) -> None:
             continue
         resolved = (page.parent / target).resolve()
         assert resolved.is_relative_to(ROOT), f"{page.name} links outside the repository: {target}"
-        assert resolved.exists() or resolved.name in PENDING, f"{page.name}: broken link {target}"
+        assert resolved.exists(), f"{page.name}: broken link {target}"
 
 
 def test_the_promised_notes_exist() -> None:

@@ -38,7 +38,7 @@ def ehr() -> Ehr:
 @pytest.fixture(scope="module")
 def live(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
     clients = ehr.write_clients(tmp_path_factory.mktemp("examples") / "clients.json")
-    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients)}).test_client()
+    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": ORIGIN}).test_client()
 
 
 def call(live: FlaskClient, ehr: Ehr, example: Example) -> tuple[int, Any]:

@@ -2,7 +2,8 @@
 
 A hook call's prefetched FHIR data is mapped to the contract's record
 (:mod:`service.interop.cds_hooks.prefetch`) and runs the very same assessment as
-``POST /v1/assessments``; every hook call must carry an EHR's signed JWT.
+``POST /v1/assessments``; every hook call must carry an EHR's signed JWT whose audience is
+``PUBLIC_BASE_URL`` + the path called (request headers never decide it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, current_app, json, request
 
 from service import metrics
 from service.interop.cds_hooks.cards import CardWriter
@@ -35,7 +36,7 @@ def authenticated(view: Callable[[], Response]) -> Callable[[], Response]:
 
     @wraps(view)
     def checked() -> Response:
-        components().token_verifier.verify(request.headers.get("Authorization"), request.base_url)
+        components().token_verifier.verify(request.headers.get("Authorization"), request.path)
         return view()
 
     return checked
@@ -71,7 +72,8 @@ def triage() -> Response:
             "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server.",
         )
     parts = components()
-    intake = read_prefetch(prefetch, parts.fhir.terminology, dt.datetime.now(dt.UTC).date())
+    patient_id = call["context"]["patientId"]
+    intake = read_prefetch(prefetch, parts.fhir.terminology, dt.datetime.now(dt.UTC).date(), patient_id)
     writer = CardWriter(_source())
     if intake.missing and intake.missing != ["locations"]:
         cards = [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
@@ -81,7 +83,7 @@ def triage() -> Response:
     if assumed_location:
         raw["complaint"]["locations"] = [ASSUMED_LOCATION]
     record = parts.assessor.record(raw, "The data mapped from FHIR does not match the contract.")
-    cards = writer.cards(assess(record), intake, call["context"]["patientId"], assumed_location)
+    cards = writer.cards(assess(record), intake, patient_id, assumed_location)
     return _json({"cards": cards})
 
 
@@ -89,5 +91,5 @@ def _source() -> dict[str, str]:
     kb = components().assessor.kb
     return {
         "label": f"Buttock pain decision support (knowledge base {kb.version})",
-        "url": request.host_url.rstrip("/") + "/v1/knowledge-base",
+        "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/knowledge-base",
     }

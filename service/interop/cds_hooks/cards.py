@@ -1,11 +1,14 @@
 """CDS Hooks cards from an assessment: what a clinician sees in the EHR.
 
 One summary card (urgency, reasons, causes, care, what was left out and why), a card with
-the questions worth asking next, and cards for what could not be used or is still missing.
+the questions worth asking next, and cards for findings recorded both ways and for what
+could not be used or is still missing. Text that came from FHIR (codes, link ids) is shown
+as a code span, never as live markdown: an EHR's data cannot add links or formatting to a card.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,18 @@ def _words(identifier: str) -> str:
     return identifier.replace("_", " ")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BACKTICKS = re.compile(r"`+")
+
+
+def code_span(text: str) -> str:
+    """``text`` as one CommonMark code span: shown literally, whatever markdown or HTML it holds."""
+    flat = _CONTROL.sub(" ", text)  # a line break could end the span's paragraph
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 @dataclass(frozen=True)
 class CardWriter:
     """Writes cards that all name the same source: this service and its knowledge-base version."""
@@ -33,6 +48,8 @@ class CardWriter:
 
     def cards(self, assessment: Assessment, intake: Intake, patient_id: str, assumed_location: bool) -> list[Card]:
         cards = [self.summary(assessment, patient_id, assumed_location)]
+        if intake.conflicts:
+            cards.append(self.conflicts(intake))
         if assessment.questions:
             cards.append(self.questions(assessment))
         if intake.unmapped:
@@ -108,12 +125,22 @@ class CardWriter:
             links=[_INTAKE_LINK],
         )
 
+    def conflicts(self, intake: Intake) -> Card:
+        lines = [f"- {_words(finding)}" for finding in intake.conflicts]
+        return self.card(
+            f"{len(intake.conflicts)} finding(s) recorded both present and absent: assessed as present",
+            "warning",
+            "The FHIR data says both yes and no to these findings. They were assessed as present, "
+            "the safe side for a red flag; check them with the patient:\n" + "\n".join(lines),
+        )
+
     def unmapped(self, intake: Intake) -> Card:
-        lines = [f"- {entry}" for entry in intake.unmapped[:50]]
+        lines = [f"- {code_span(entry)}" for entry in intake.unmapped[:50]]
         return self.card(
             f"{len(intake.unmapped)} FHIR item(s) were not used",
             "info",
-            "These codes have no mapping in this service and did not inform the assessment:\n" + "\n".join(lines),
+            "These items have no mapping in this service, or do not count (their status says so), "
+            "and did not inform the assessment:\n" + "\n".join(lines),
         )
 
 
