@@ -6,10 +6,12 @@ The browser tests (tests/browser) show them rendering; these run everywhere, Chr
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 from markupsafe import escape
 
-from service.knowledge.model import Layer
+from service.knowledge.model import Condition, Layer, Range
+from service.web.knowledge_view import CONDITION_LABELS, conditions
 
 
 def test_docs_load_only_assets_this_service_serves(client) -> None:
@@ -53,3 +55,16 @@ def test_the_traceability_table_is_on_the_page(client) -> None:
     section = page[page.index('id="traceability"') :]
     assert section.count("<h3>") >= 6
     assert '<a href="#rule-CI-NSAID-FROM-WEEK-20"><code>CI-NSAID-FROM-WEEK-20</code></a>' in section
+
+
+def test_every_kind_of_condition_is_shown() -> None:
+    """A rule condition the page leaves out would hide why a rule fires from the reviewer."""
+    when = Condition(
+        **{
+            spec.name: Range(1, 2) if "Range" in str(spec.type) else True if "bool" in str(spec.type) else ("x",)
+            for spec in fields(Condition)
+        }
+    )
+    shown = " | ".join(conditions(when))
+    for spec in fields(Condition):
+        assert spec.name in shown or CONDITION_LABELS.get(spec.name, "?") in shown, spec.name

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from markupsafe import Markup
 
 from service.knowledge.model import Condition, KnowledgeBase, Layer, Range, Rule
 
-_RECORD_FIELDS = ("sex", "locations", "side", "onset", "course")
-_RANGES = ("age", "gestational_week", "severity", "duration_days")
+CONDITION_LABELS = {"present": "present", "absent": "absent", "causes": "any supported cause of"}
 
 
 def _range(name: str, bound: Range) -> str:
@@ -27,18 +26,22 @@ def _range(name: str, bound: Range) -> str:
 
 
 def conditions(when: Condition) -> list[str]:
-    """A rule's conditions, one readable line each (all must hold)."""
+    """A rule's conditions, one readable line each (all must hold).
+
+    Read field by field from the :class:`Condition`, so a condition the model gains later shows
+    up here without a change.
+    """
     lines = []
-    if when.present:
-        lines.append("present: " + ", ".join(when.present))
-    if when.absent:
-        lines.append("absent: " + ", ".join(when.absent))
-    if when.causes:
-        lines.append("any supported cause of: " + ", ".join(when.causes))
-    if when.pregnant is not None:
-        lines.append("pregnant" if when.pregnant else "not pregnant")
-    lines += [f"{name}: " + ", ".join(getattr(when, name)) for name in _RECORD_FIELDS if getattr(when, name)]
-    lines += [_range(name, getattr(when, name)) for name in _RANGES if getattr(when, name) is not None]
+    for spec in fields(when):
+        value = getattr(when, spec.name)
+        if value is None or value == ():
+            continue
+        if isinstance(value, Range):
+            lines.append(_range(spec.name, value))
+        elif isinstance(value, bool):
+            lines.append(spec.name if value else f"not {spec.name}")
+        else:
+            lines.append(f"{CONDITION_LABELS.get(spec.name, spec.name)}: " + ", ".join(value))
     return lines
 
 
