@@ -37,6 +37,16 @@ ENGINE_TIME = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
 )
 CDS_FEEDBACK = Counter("cds_hooks_feedback_total", "CDS Hooks card feedback by outcome.", ["outcome"])
+CDS_OVERRIDES = Counter(
+    "cds_hooks_overrides_total",
+    "Overridden CDS Hooks cards by override reason code ('other' outside ours, 'none' when not given).",
+    ["reason"],
+)
+CDS_CARDS = Counter(
+    "cds_hooks_cards_total",
+    "CDS Hooks cards computed, by service and indicator (also counted in silent rollout, when none is shown).",
+    ["service", "indicator"],
+)
 KNOWLEDGE_BASE = Gauge(
     "cds_knowledge_base_info",
     "Knowledge base in use (value is always 1).",

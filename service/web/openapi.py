@@ -17,8 +17,8 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import Schema
 
 from service.interop.cds_hooks import schemas as hooks
-from service.interop.cds_hooks.discovery import SERVICE_ID
-from service.interop.fhir.questionnaire import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.interop.cds_hooks.discovery import MEDICATION_SERVICE_ID, SERVICE_ID
+from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
 from service.web import schemas
 from service.web.components import components
 
@@ -155,6 +155,7 @@ def _cds_hooks_paths(spec: APISpec) -> None:
     """The CDS Hooks 2.0 service and the FHIR intake resources (service.cds_hooks)."""
     for name, schema in (
         ("CdsHookRequest", hooks.HookRequestSchema),
+        ("CdsOrderSignRequest", hooks.OrderSignRequestSchema),
         ("CdsCards", hooks.CardsSchema),
         ("CdsFeedback", hooks.FeedbackSchema),
         ("CdsDiscovery", hooks.DiscoverySchema),
@@ -196,23 +197,52 @@ def _cds_hooks_paths(spec: APISpec) -> None:
         },
     )
     spec.path(
-        f"/cds-services/{SERVICE_ID}/feedback",
+        f"/cds-services/{MEDICATION_SERVICE_ID}",
         operations={
             "post": {
-                "operationId": "cdsFeedback",
-                "summary": "CDS Hooks card feedback (counted, never stored)",
+                "operationId": "cdsMedicationSafety",
+                "summary": "CDS Hooks order-sign: a card per contraindicated draft medication order",
                 "security": [{"ehrJwt": []}],
-                "requestBody": {"required": True, "content": _json("CdsFeedback")},
+                "requestBody": {"required": True, "content": _json("CdsOrderSignRequest")},
                 "responses": {
                     "200": {
-                        "description": "Accepted.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                        "description": "Cards; draft orders whose medication is not in the table are listed in "
+                        "`extension.unmapped_orders`.",
+                        "content": _json("CdsCards"),
                     },
                     **refused,
+                    "412": _problem("The Patient was not prefetched."),
                     **_ERRORS,
                 },
             }
         },
+    )
+    for service_id, operation_id in ((SERVICE_ID, "cdsFeedback"), (MEDICATION_SERVICE_ID, "cdsMedicationFeedback")):
+        spec.path(
+            f"/cds-services/{service_id}/feedback",
+            operations={
+                "post": {
+                    "operationId": operation_id,
+                    "summary": "CDS Hooks card feedback (counted, overrides by reason code; never stored)",
+                    "security": [{"ehrJwt": []}],
+                    "requestBody": {"required": True, "content": _json("CdsFeedback")},
+                    "responses": {
+                        "200": {
+                            "description": "Accepted.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **refused,
+                        **_ERRORS,
+                    },
+                }
+            },
+        )
+    _get(
+        spec,
+        "/fhir/metadata",
+        "fhirCapabilityStatement",
+        "The FHIR R4 CapabilityStatement: what this service serves",
+        {"200": {"description": "CapabilityStatement.", "content": fhir}},
     )
     _get(
         spec,

@@ -19,7 +19,6 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError as FhirValidationError
 
-from service.interop.fhir.questionnaire import QUESTIONNAIRE_URL
 from service.interop.fhir.terminology import Terminology
 
 _SEXES = {"female", "male", "other", "unknown"}
@@ -62,8 +61,8 @@ def _parse(model: type, resource: Any, label: str) -> Any:
 
 def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
     response = _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
-    if response.questionnaire and response.questionnaire.split("|")[0] != QUESTIONNAIRE_URL:
-        raise FhirInputError(f"QuestionnaireResponse answers {response.questionnaire}, not {QUESTIONNAIRE_URL}")
+    if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
+        raise FhirInputError(f"QuestionnaireResponse answers {response.questionnaire}, not {terms.questionnaire}")
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
