@@ -32,6 +32,8 @@ test-reliability: install
 lint: install
 	$(BIN)/ruff check service tests benchmarks deploy
 	$(BIN)/ruff format --check service tests benchmarks deploy
+	$(BIN)/ruff check scripts
+	$(BIN)/ruff format --check scripts
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)

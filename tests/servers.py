@@ -64,9 +64,10 @@ class Service:
 
 
 @contextmanager
-def gunicorn(workdir: Path, app: str = "service.wsgi:app", **env: str) -> Iterator[Service]:
-    """gunicorn with deploy/gunicorn.conf.py serving ``app``; its output goes to workdir/service.log."""
-    port = free_port()
+def gunicorn(workdir: Path, app: str = "service.wsgi:app", port: int | None = None, **env: str) -> Iterator[Service]:
+    """gunicorn with deploy/gunicorn.conf.py serving ``app`` (on ``port``, or a free one: give it when
+    a setting such as PUBLIC_BASE_URL must name it); its output goes to workdir/service.log."""
+    port = port or free_port()
     log = workdir / "service.log"
     environment = {
         **os.environ,
