@@ -25,8 +25,6 @@ from service.knowledge.model import Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
 
-CodingPair = tuple[str | None, str | None]
-
 
 @dataclass(frozen=True)
 class DraftOrder:
