@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test test-container test-reliability lint openapi bench profile clean
+.PHONY: install run test test-container test-reliability lint openapi bench profile validate clean
 
 install: $(VENV)/.installed
 
@@ -30,14 +30,19 @@ test-reliability: install
 	$(BIN)/python -m pytest -m reliability -s tests/reliability
 
 lint: install
-	$(BIN)/ruff check service tests benchmarks deploy
-	$(BIN)/ruff format --check service tests benchmarks deploy
+	$(BIN)/ruff check service tests benchmarks deploy validation
+	$(BIN)/ruff format --check service tests benchmarks deploy validation
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/ruff check scripts
 	$(BIN)/ruff format --check scripts
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python -m benchmarks.run --seconds 10
+
+validate: install
+	$(BIN)/python -m validation.report
 
 profile: install
 	$(BIN)/python -m benchmarks.profile

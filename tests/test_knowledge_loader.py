@@ -168,6 +168,48 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(for_causes=["sciatika"]),
         "unknown cause 'sciatika'",
     ),
+    (
+        "escalation.yaml",
+        "ESC-FEVER",
+        lambda d: rule(d, "ESC-FEVER")["then"].update(implicates=["sciatika"]),
+        "unknown cause 'sciatika'",
+    ),
+    (
+        "escalation.yaml",
+        "ESC-NIGHT-PAIN",
+        lambda d: rule(d, "ESC-NIGHT-PAIN")["then"].update(implicates=["bone_metastases"]),
+        "only a red flag implicates causes",
+    ),
+    (
+        "escalation.yaml",
+        "ESC-FEVER",
+        lambda d: rule(d, "ESC-FEVER")["then"].update(implicates=["cauda_equina_syndrome"]),
+        "no evidence rule supports 'cauda_equina_syndrome' whenever this rule fires",
+    ),
+    (
+        "escalation.yaml",
+        "ESC-FEVER",
+        lambda d: rule(d, "ESC-FEVER")["when"].update(causes=["sciatica"]),
+        "only care and contraindication rules may depend on causes",
+    ),
+    (
+        "causes.yaml",
+        "sacroiliac_joint_arthritis",
+        lambda d: d.update(specialty_population={"rheumatology": ["child"]}),
+        "lists rheumatology without its population",
+    ),
+    (
+        "contraindications.yaml",
+        "CI-COX2-PREGNANCY",
+        lambda d: rule(d, "CI-COX2-PREGNANCY")["then"].update(suppress={}),
+        "must suppress or caution something",
+    ),
+    (
+        "care.yaml",
+        "oral_nsaids",
+        lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(defer_from="never"),
+        "deferred in an emergency",
+    ),
 ]
 
 
@@ -209,6 +251,12 @@ def test_population_gating_is_added_to_every_rule_of_a_pregnancy_cause(kb) -> No
     for rule in kb.rules_in(Layer.EVIDENCE):
         for required in kb.causes[rule.cause].population:
             assert required in rule.when.present, rule.id
+
+
+def test_a_population_bound_referral_needs_its_population(rules_copy) -> None:
+    edit(rules_copy, "causes.yaml", lambda d: d.update(specialty_population={"neurology": ["child"]}))
+    with pytest.raises(KnowledgeBaseError, match="refers to neurology without its population"):
+        load_knowledge_base(rules_copy)
 
 
 def test_red_flags_are_at_least_urgent_and_escalation_is_monotone(kb) -> None:

@@ -76,30 +76,31 @@ def order_sign(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any], *orders: di
 
 
 @pytest.mark.parametrize(
-    ("coding", "week", "rules"),
+    ("coding", "week", "expected"),
     [
-        (IBUPROFEN, 12, []),
-        ((ATC, "M01AE01"), 12, []),
-        (IBUPROFEN, 20, ["CI-NSAID-FROM-WEEK-20"]),
-        ((ATC, "M01AE01"), 20, ["CI-NSAID-FROM-WEEK-20"]),
-        (IBUPROFEN, 36, ["CI-NSAID-FROM-WEEK-20"]),
-        ((ATC, "M01AE01"), 36, ["CI-NSAID-FROM-WEEK-20"]),
-        (CELECOXIB, 12, ["CI-COX2-PREGNANCY"]),
-        ((ATC, "M01AH01"), 12, ["CI-COX2-PREGNANCY"]),
-        (CELECOXIB, 20, ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"]),
-        ((ATC, "M01AH01"), 36, ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"]),
-        (PARACETAMOL, 30, []),
+        (IBUPROFEN, 12, ("warning", ["CI-NSAID-BEFORE-WEEK-20-CAUTION"])),
+        ((ATC, "M01AE01"), 12, ("warning", ["CI-NSAID-BEFORE-WEEK-20-CAUTION"])),
+        (IBUPROFEN, 20, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        ((ATC, "M01AE01"), 20, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        (IBUPROFEN, 36, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        ((ATC, "M01AE01"), 36, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        (CELECOXIB, 12, ("critical", ["CI-COX2-PREGNANCY"])),
+        ((ATC, "M01AH01"), 12, ("critical", ["CI-COX2-PREGNANCY"])),
+        (CELECOXIB, 20, ("critical", ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"])),
+        ((ATC, "M01AH01"), 36, ("critical", ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"])),
+        (PARACETAMOL, 30, (None, [])),
     ],
 )
 def test_nsaids_and_cox2_inhibitors_by_rxnorm_and_atc_through_pregnancy(
-    cds: FlaskClient, ehr: Ehr, coding: tuple[str, str], week: int, rules: list[str]
+    cds: FlaskClient, ehr: Ehr, coding: tuple[str, str], week: int, expected: tuple[str | None, list[str]]
 ) -> None:
+    indicator, rules = expected
     cards = order_sign(cds, ehr, pregnant_at(week), order("mr1", coding))["cards"]
     if not rules:
         assert cards == []
         return
     (card,) = cards
-    assert card["indicator"] == "critical"
+    assert card["indicator"] == indicator
     assert card["extension"]["rules"] == rules and card["extension"]["order"] == "MedicationRequest/mr1"
     assert all(rule in card["detail"] for rule in rules)
     deletes = [a for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"]
@@ -134,14 +135,36 @@ def test_nothing_contraindicates_an_nsaid_for_a_healthy_adult(cds: FlaskClient, 
     assert document == {"cards": []}
 
 
-@pytest.mark.xfail(reason="needs kb-safety-net", strict=False)
-def test_a_cox2_inhibitor_with_cardiovascular_disease(cds: FlaskClient, ehr: Ehr) -> None:
-    prefetch = {
-        "patient": patient(gender="male", birth="1960-01-01"),
-        "conditions": bundle(condition("49601007", "cv")),
-    }
-    (card,) = order_sign(cds, ehr, prefetch, order("cel", CELECOXIB))["cards"]
-    assert card["indicator"] in ("critical", "warning") and card["extension"]["medication"] == "celecoxib"
+def adult(*conditions: dict[str, Any], born: str = "1960-01-01") -> dict[str, Any]:
+    return {"patient": patient(gender="male", birth=born), "conditions": bundle(*conditions)}
+
+
+CARDIOVASCULAR = condition("49601007", "cv")
+KIDNEY = condition("90708001", "ckd")
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "coding", "rule"),
+    [
+        (adult(CARDIOVASCULAR), CELECOXIB, "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),
+        (adult(CARDIOVASCULAR), (ATC, "M01AH05"), "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),  # etoricoxib
+        (adult(CARDIOVASCULAR), (RXNORM, "3355"), "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),  # diclofenac
+        (adult(CARDIOVASCULAR), IBUPROFEN, None),
+        (adult(CARDIOVASCULAR), (ATC, "M02AA15"), None),  # diclofenac gel
+        (adult(KIDNEY), IBUPROFEN, "CI-NSAID-KIDNEY"),
+        (adult(born="2020-01-01"), CELECOXIB, "CI-CHILD-ADULT-MEDICINES"),
+        (adult(born="2020-01-01"), (ATC, "M05BA08"), "CI-CHILD-ADULT-MEDICINES"),
+    ],
+)
+def test_contraindications_outside_pregnancy(
+    cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any], coding: tuple[str, str], rule: str | None
+) -> None:
+    cards = order_sign(cds, ehr, prefetch, order("o1", coding))["cards"]
+    if rule is None:
+        assert cards == []
+        return
+    (card,) = cards
+    assert card["indicator"] == "critical" and rule in card["extension"]["rules"]
 
 
 def test_an_unknown_code_gets_no_card_and_is_reported(cds: FlaskClient, ehr: Ehr) -> None:

@@ -19,31 +19,46 @@ import pytest
 
 from tests.servers import ROOT, gunicorn
 
-QUIET_RECORD = {
+# the record of the bug report (an intake before any answer), and one that fires no rule at all
+REPORTED_RECORD = {
     "patient": {"age": 40, "sex": "male"},
     "complaint": {"locations": ["thigh"], "side": "unknown", "onset": "unknown", "course": "unknown"},
     "findings": {"present": [], "absent": []},
 }
+QUIET_RECORD = {
+    "patient": {"age": 46, "sex": "male"},
+    "complaint": {"locations": ["low_back"]},
+    "findings": {"present": [], "absent": []},
+}
 
-FIRST_REQUEST = f"""
+FIRST_REQUEST = """
+import json, sys
 from service.app import create_app
-client = create_app({{"TESTING": True}}).test_client()
-response = client.post("/v1/assessments", json={QUIET_RECORD!r})
+client = create_app({"TESTING": True}).test_client()
+response = client.post("/v1/assessments", json=json.loads(sys.argv[1]))
 print(response.status_code, response.get_json()["urgency"]["level"])
 """
 
 
 def test_the_quiet_record_fires_no_rule(assess) -> None:
-    """The premise of the tests below: a session that fires nothing (else they prove nothing)."""
+    """The premise of the tests below: a session that fires nothing (else they prove nothing).
+
+    If the knowledge base grows a rule this record fires, pick another that fires none."""
     assert assess(QUIET_RECORD)["trace"] == []
 
 
-def test_first_assessment_of_a_fresh_process_answers() -> None:
+@pytest.mark.parametrize("record", [QUIET_RECORD, REPORTED_RECORD], ids=["quiet", "reported"])
+def test_first_assessment_of_a_fresh_process_answers(record) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", FIRST_REQUEST], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", FIRST_REQUEST, json.dumps(record)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
-    assert result.stdout.split() == ["200", "self_care"]
+    assert result.stdout.split()[0] == "200"
 
 
 @pytest.mark.gateway

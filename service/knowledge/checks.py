@@ -20,9 +20,13 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
     _check_reachable(kb)
     _check_no_cycles(kb)
     _check_nothing_dead(kb)
+    _check_implicated_causes_are_listed(kb)
+    _check_specialty_population(kb)
     for item in kb.care.values():
         if item.kind == "medication" and not item.requires_clinician:
             raise KnowledgeBaseError("care.yaml", item.id, "medication must have requires_clinician: true")
+        if item.kind in ("medication", "therapy") and item.defer_from == "never":
+            raise KnowledgeBaseError("care.yaml", item.id, "medication and therapy are deferred in an emergency")
         if not item.for_causes and not kb.rules[item.rule].when.present:
             raise KnowledgeBaseError("care.yaml", item.id, "needs for_causes or when.present")
     for rule_id in kb.self_test_rules:
@@ -46,6 +50,7 @@ def _check_references(kb: KnowledgeBase) -> None:
         known(rule.file, rule.id, rule.sources, kb.sources, "source")
         known(rule.file, rule.id, rule.when.present + rule.when.absent, kb.findings, "finding")
         known(rule.file, rule.id, rule.when.causes, kb.causes, "cause")
+        known(rule.file, rule.id, rule.implicates, kb.causes, "cause")
         if rule.cause is not None:
             known(rule.file, rule.id, (rule.cause,), kb.causes, "cause")
         if rule.derive is not None:
@@ -103,6 +108,14 @@ def _check_rule_can_fire(kb: KnowledgeBase, rule: Rule) -> None:
 
 
 def _check_layer_contract(kb: KnowledgeBase, rule: Rule) -> None:
+    if rule.when.causes and rule.layer not in (Layer.CARE, Layer.CONTRAINDICATION):
+        raise KnowledgeBaseError(rule.file, rule.id, "only care and contraindication rules may depend on causes")
+    if rule.layer is Layer.CONTRAINDICATION and not (
+        rule.drug_classes or rule.modalities or rule.caution_drug_classes or rule.caution_modalities
+    ):
+        raise KnowledgeBaseError(rule.file, rule.id, "a contraindication must suppress or caution something")
+    if rule.implicates and not rule.red_flag:
+        raise KnowledgeBaseError(rule.file, rule.id, "only a red flag implicates causes")
     if rule.layer is Layer.EVIDENCE and rule.supports and not rule.when.present:
         raise KnowledgeBaseError(rule.file, rule.id, "supporting evidence needs at least one present finding")
     if rule.layer is Layer.ESCALATION:
@@ -112,7 +125,7 @@ def _check_layer_contract(kb: KnowledgeBase, rule: Rule) -> None:
                 rule.id,
                 "escalation may not depend on absent findings (adding findings must never lower urgency)",
             )
-        if rule.red_flag and kb.levels[rule.level].rank > kb.levels["urgent"].rank:
+        if rule.red_flag and kb.levels[rule.level or ""].rank > kb.levels["urgent"].rank:
             raise KnowledgeBaseError(rule.file, rule.id, "a red flag must be at least 'urgent'")
         if rule.level == "self_care":
             raise KnowledgeBaseError(rule.file, rule.id, "escalation to self_care raises nothing")
@@ -172,3 +185,52 @@ def _check_nothing_dead(kb: KnowledgeBase) -> None:
     for cause in kb.causes:
         if cause not in supported:
             raise KnowledgeBaseError("causes.yaml", cause, "no evidence rule supports this cause")
+
+
+def _implied(kb: KnowledgeBase, present: tuple[str, ...]) -> set[str]:
+    """The findings that ``present`` guarantees: itself plus what finding rules derive from it."""
+    implied = set(present)
+    changed = True
+    while changed:
+        changed = False
+        for rule in kb.rules_in(Layer.DERIVED):
+            if (
+                rule.derive
+                and rule.derive not in implied
+                and not rule.when.absent
+                and set(rule.when.present) <= implied
+            ):
+                implied.add(rule.derive)
+                changed = True
+    return implied
+
+
+def _check_implicated_causes_are_listed(kb: KnowledgeBase) -> None:
+    """Whenever a red flag fires, every cause it implicates is supported (so it can rank first)."""
+    evidence = [r for r in kb.rules_in(Layer.EVIDENCE) if r.supports]
+    for rule in kb.rules_in(Layer.ESCALATION):
+        implied = _implied(kb, rule.when.present)
+        for cause in rule.implicates:
+            if not any(e.cause == cause and set(e.when.present) <= implied for e in evidence):
+                raise KnowledgeBaseError(
+                    rule.file, rule.id, f"no evidence rule supports '{cause}' whenever this rule fires"
+                )
+
+
+def _check_specialty_population(kb: KnowledgeBase) -> None:
+    """A population-bound specialty is only referred to when its population is guaranteed."""
+    for specialty, population in kb.specialty_population.items():
+        for finding in population:
+            if finding not in kb.findings or not kb.findings[finding].derived:
+                raise KnowledgeBaseError("causes.yaml", specialty, f"population '{finding}' is not a derived finding")
+    for rule in kb.rules_in(Layer.ESCALATION):
+        implied = _implied(kb, rule.when.present)
+        for specialty in rule.refer:
+            if specialty in kb.specialty_population and not implied & set(kb.specialty_population[specialty]):
+                raise KnowledgeBaseError(rule.file, rule.id, f"refers to {specialty} without its population")
+    for cause in kb.causes.values():
+        for specialty in cause.specialties:
+            if specialty in kb.specialty_population and not set(cause.population) & set(
+                kb.specialty_population[specialty]
+            ):
+                raise KnowledgeBaseError("causes.yaml", cause.id, f"lists {specialty} without its population")

@@ -7,6 +7,7 @@ red flag cannot reach a clinician in patient wording or with no wording at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def load_clinician_texts(directory: Path, kb: KnowledgeBase) -> ClinicianTexts:
     )
 
 
-def _same_ids(given: dict[str, str], known: dict[str, object], section: str, what: str) -> None:
+def _same_ids(given: Mapping[str, object], known: Mapping[str, object], section: str, what: str) -> None:
     for missing in sorted(known.keys() - given.keys()):
         raise KnowledgeBaseError(FILE, f"{section}.{missing}", f"no clinician wording for this {what}")
     for unknown in sorted(given.keys() - known.keys()):

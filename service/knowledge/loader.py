@@ -86,6 +86,7 @@ class _ComplaintSchema(Schema):
 class _WhenSchema(Schema):
     present = _ids
     absent = _ids
+    causes = _ids  # contraindications only: any of these causes is supported
     patient = fields.Nested(_PatientSchema, load_default=dict)
     complaint = fields.Nested(_ComplaintSchema, load_default=dict)
 
@@ -110,6 +111,7 @@ class _EscalationThen(Schema):
     red_flag = fields.Boolean(load_default=False)
     reason = _id
     refer = _ids
+    implicates = _ids
 
 
 class _SuppressSchema(Schema):
@@ -118,7 +120,8 @@ class _SuppressSchema(Schema):
 
 
 class _ContraindicationThen(Schema):
-    suppress = fields.Nested(_SuppressSchema, required=True)
+    suppress = fields.Nested(_SuppressSchema, load_default=dict)
+    caution = fields.Nested(_SuppressSchema, load_default=dict)
     reason = _id
 
 
@@ -153,13 +156,14 @@ class _CareSchema(Schema):
     when = fields.Nested(_CareWhenSchema, load_default=dict)
     drug_class = fields.String(load_default=None)
     modality = fields.String(load_default=None)
+    defer_from = fields.String(load_default="emergency", validate=validate.OneOf(("emergency", "urgent", "never")))
     requires_clinician = fields.Boolean(required=True)
     sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
 
 
 class _SourceSchema(Schema):
     id = _id
-    kind = fields.String(required=True, validate=validate.OneOf(("document", "guideline")))
+    kind = fields.String(required=True, validate=validate.OneOf(("document", "guideline", "policy")))
     title = _id
     file = fields.String(load_default=None)
 
@@ -256,7 +260,7 @@ def _condition(when: Mapping, *, causes: Iterable[str] = (), extra_present: Iter
     return Condition(
         present=present,
         absent=tuple(when.get("absent", ())),
-        causes=tuple(causes),
+        causes=tuple(causes) or tuple(when.get("causes", ())),
         pregnant=patient.get("pregnant"),
         sex=tuple(patient.get("sex", ())),
         age=_range(patient.get("age")),
@@ -312,6 +316,7 @@ def _rules_from(name: str, layer: Layer, raw_rules: list[dict], causes: Mapping[
                     red_flag=then["red_flag"],
                     reason=then["reason"],
                     refer=tuple(then["refer"]),
+                    implicates=tuple(then["implicates"]),
                     **common,
                 )
             )
@@ -321,8 +326,10 @@ def _rules_from(name: str, layer: Layer, raw_rules: list[dict], causes: Mapping[
                     layer=layer,
                     when=_condition(raw["when"]),
                     reason=then["reason"],
-                    drug_classes=tuple(then["suppress"]["drug_classes"]),
-                    modalities=tuple(then["suppress"]["modalities"]),
+                    drug_classes=tuple(then["suppress"].get("drug_classes", ())),
+                    modalities=tuple(then["suppress"].get("modalities", ())),
+                    caution_drug_classes=tuple(then["caution"].get("drug_classes", ())),
+                    caution_modalities=tuple(then["caution"].get("modalities", ())),
                     **common,
                 )
             )
@@ -349,6 +356,7 @@ def _care_from(raw_items: list[dict]) -> tuple[list[CareItem], list[Rule]]:
                 rule=rule_id,
                 drug_class=raw["drug_class"],
                 modality=raw["modality"],
+                defer_from=raw["defer_from"],
             )
         )
         rules.append(
@@ -450,9 +458,20 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         },
         rules={r.id: r for r in rules},
         care={c.id: c for c in care},
+        specialty_population=_specialty_population(directory),
     )
     check_knowledge_base(knowledge_base)
     return knowledge_base
+
+
+def _specialty_population(directory: Path) -> dict[str, tuple[str, ...]]:
+    """``specialty_population`` in causes.yaml: specialty -> the derived findings it requires."""
+    raw = _read(directory, "causes.yaml").get("specialty_population", {})
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(f, str) for f in v) for v in raw.values()
+    ):
+        raise KnowledgeBaseError("causes.yaml", "specialty_population", "expected specialty: [derived finding ids]")
+    return {str(specialty): tuple(findings) for specialty, findings in raw.items()}
 
 
 def _digest(directory: Path) -> str:

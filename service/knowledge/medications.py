@@ -77,7 +77,7 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
     except ValidationError as error:
         raise KnowledgeBaseError(FILE, "file", str(error.messages)) from None
     classes = {c.drug_class for c in kb.care.values() if c.drug_class}
-    classes |= {d for r in kb.rules_in(Layer.CONTRAINDICATION) for d in r.drug_classes}
+    classes |= {d for r in kb.rules_in(Layer.CONTRAINDICATION) for d in (*r.drug_classes, *r.caution_drug_classes)}
     systems = raw.get("systems", {})
     medications: dict[str, Medication] = {}
     by_code: dict[tuple[str, str], Medication] = {}

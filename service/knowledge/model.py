@@ -119,13 +119,30 @@ class Rule:
     red_flag: bool = False
     reason: str | None = None  # escalation / contraindication
     refer: tuple[str, ...] = ()
+    implicates: tuple[str, ...] = ()  # red-flag escalation: the causes it points to (rank first)
     care: str | None = None  # care: the care item this rule offers
-    drug_classes: tuple[str, ...] = ()  # contraindication
+    drug_classes: tuple[str, ...] = ()  # contraindication: suppressed
     modalities: tuple[str, ...] = ()
+    caution_drug_classes: tuple[str, ...] = ()  # contraindication: kept, but with `reason` as a caution
+    caution_modalities: tuple[str, ...] = ()
 
     @property
     def supports(self) -> bool:
         return self.layer is Layer.EVIDENCE and self.weight > 0
+
+    @property
+    def cause_id(self) -> str:
+        """The cause an evidence rule speaks for or against (the loader guarantees one)."""
+        if self.cause is None:
+            raise TypeError(f"{self.id} is not an evidence rule")
+        return self.cause
+
+    @property
+    def level_id(self) -> str:
+        """The urgency an escalation rule raises to (the loader guarantees one)."""
+        if self.level is None:
+            raise TypeError(f"{self.id} is not an escalation rule")
+        return self.level
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,10 @@ class CareItem:
     rule: str
     drug_class: str | None = None
     modality: str | None = None
+    # The urgency from which the item is deferred (moved to suppressed_care until that is
+    # assessed): "emergency", "urgent" (it presumes a benign cause), or "never" (what to do
+    # now: referrals and safety advice).
+    defer_from: str = "emergency"
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,9 @@ class KnowledgeBase:
     levels: dict[str, UrgencyLevel]
     rules: dict[str, Rule]
     care: dict[str, CareItem]
+    # A referral specialty listed here suits only patients with one of these derived
+    # findings (paediatrics: children; obstetrics: pregnancy).
+    specialty_population: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def input_findings(self) -> list[str]:

@@ -24,7 +24,7 @@ from service.reasoning.assessment import (
     Urgency,
 )
 from service.reasoning.engine import RuleEngine
-from service.reasoning.questions import KnownFindings, follow_up_questions
+from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import rank_causes
 from service.reasoning.record import Record
 from service.validation import validated
@@ -39,6 +39,7 @@ class Assessor:
         self.kb = kb
         self._engine = engine
         self._record_schema = record_schema
+        self._follow_up = FollowUp(kb)
 
     @property
     def record_schema(self) -> Schema:
@@ -46,7 +47,8 @@ class Assessor:
 
     def record(self, data: Any, detail: str = "The symptom record does not match the contract.") -> Record:
         """``data`` as a validated record, or :class:`~service.validation.InvalidInputError`."""
-        return validated(self._record_schema, data, detail)  # type: ignore[no-any-return]
+        record: Record = validated(self._record_schema, data, detail)
+        return record
 
     def fire(self, record: Record) -> list[str]:
         """The ids of the rules the record fires, in firing order."""
@@ -80,8 +82,7 @@ class Assessor:
             care=care,
             suppressed_care=suppressed,
             referral=self._referral(urgency, causes),
-            questions=follow_up_questions(
-                kb,
+            questions=self._follow_up(
                 known=known,
                 fired={r.id for r in fired},
                 level=urgency.level,
@@ -94,11 +95,10 @@ class Assessor:
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
         levels = self.kb.levels
-        ordered = sorted(escalations, key=lambda r: levels[r.level].rank)  # type: ignore[index]  # stable
-        level = ordered[0].level if ordered else "self_care"
-        urgency = levels[level]  # type: ignore[index]
+        ordered = sorted(escalations, key=lambda r: levels[r.level_id].rank)  # stable
+        urgency = levels[ordered[0].level_id if ordered else "self_care"]
         advice = next((text for finding, text in urgency.advice_when.items() if finding in present), urgency.advice)
-        reasons = tuple(Reason(r.id, r.level, r.reason, r.sources, r.red_flag) for r in ordered)  # type: ignore[arg-type]
+        reasons = tuple(Reason(r.id, r.level_id, r.reason or "", r.sources, r.red_flag) for r in ordered)
         return Urgency(level=urgency.id, advice=advice, reasons=reasons)
 
     def _care(

@@ -11,7 +11,8 @@ A question is an input finding the record left unknown (in neither ``present`` n
 
 What a rule still needs is read off the rule's own conditions, following derived
 findings back to the input findings that would conclude them. The engine remains the only
-place where rules fire; this module only asks "what is missing?".
+place where rules fire; this module only asks "what is missing?". Everything that depends
+only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import Question, RankedCause
-from service.reasoning.ranking import score
 
 _NEVER = None
 
@@ -36,84 +36,112 @@ class _Gaps:
 
     def __init__(self, kb: KnowledgeBase, known: KnownFindings) -> None:
         self._kb = kb
-        self._known = known
+        self._present = known.present
+        self._absent = known.absent
         self._derived_gaps: dict[str, frozenset[str] | None] = {}
 
     def of_rule(self, rule: Rule) -> frozenset[str] | None:
         gaps: set[str] = set()
         for finding in rule.when.present:
+            if finding in self._present:
+                continue
             missing = self._present_gap(finding)
             if missing is _NEVER:
                 return _NEVER
             gaps |= missing
         for finding in rule.when.absent:
-            if finding in self._known.present:
+            if finding in self._present:
                 return _NEVER
-            if finding not in self._known.absent:
+            if finding not in self._absent:
                 gaps.add(finding)
         return frozenset(gaps)
 
     def _present_gap(self, finding: str) -> frozenset[str] | None:
-        if finding in self._known.present:
-            return frozenset()
         if not self._kb.findings[finding].derived:
-            return _NEVER if finding in self._known.absent else frozenset({finding})
+            return _NEVER if finding in self._absent else frozenset((finding,))
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [self.of_rule(r) for r in self._kb.derivers.get(finding, ())]
-            options = [o for o in options if o is not _NEVER]
+            options = [o for r in self._kb.derivers.get(finding, ()) if (o := self.of_rule(r)) is not _NEVER]
             # the smallest set of questions that would conclude it; file order breaks ties
             self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
         return self._derived_gaps[finding]
 
 
-def follow_up_questions(
-    kb: KnowledgeBase,
-    *,
-    known: KnownFindings,
-    fired: set[str],
-    level: str,
-    causes: list[RankedCause],
-    evidence: list[Rule],
-) -> tuple[Question, ...]:
-    gaps = _Gaps(kb, known)
-    current = kb.levels[level].rank
-    escalations = sorted(
-        (r for r in kb.rules_in(Layer.ESCALATION) if r.id not in fired and kb.levels[r.level].rank < current),
-        key=lambda r: (not r.red_flag, kb.levels[r.level].rank),  # stable sort keeps file order
-    )
-    asked: dict[str, Question] = {}
-    for rule in escalations:
-        for finding in sorted(gaps.of_rule(rule) or (), key=kb.finding_order.__getitem__):
-            _ask(kb, asked, finding, rule.reason or "", rule.id)
+class FollowUp:
+    """The follow-up questions for one knowledge base; build once, call per assessment."""
 
-    leader = causes[0] if causes else None
-    by_cause: dict[str, list[Rule]] = {}
-    for rule in evidence:
-        by_cause.setdefault(rule.cause, []).append(rule)
-    challengers: list[tuple[float, str, Rule]] = []
-    for rule in kb.rules_in(Layer.EVIDENCE):
-        if not rule.supports or rule.id in fired or (leader and rule.cause == leader.id):
-            continue
-        new_score = score([*by_cause.get(rule.cause, ()), rule])
-        if leader is not None and new_score <= leader.score:
-            continue  # cheap test first: most rules could not change the leader anyway
-        missing = gaps.of_rule(rule)
-        if missing is not _NEVER and len(missing) == 1:
-            challengers.append((new_score, next(iter(missing)), rule))
-    challengers.sort(key=lambda c: (-c[0], kb.finding_order[c[1]]))
-    added = 0
-    for _, finding, rule in challengers:
-        if added == kb.scoring.max_cause_questions:
-            break
-        name = kb.causes[rule.cause].name
-        added += _ask(kb, asked, finding, f"A 'yes' could make {name} the most likely cause.", rule.id)
-    return tuple(asked.values())
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._rank = {level: urgency.rank for level, urgency in kb.levels.items()}
+        # red flags first, then the most urgent; the stable sort keeps file order within
+        self._escalations = tuple(
+            sorted(kb.rules_in(Layer.ESCALATION), key=lambda r: (not r.red_flag, self._rank[r.level_id]))
+        )
+        # (rule id, cause, 1 - weight, rule) for each supporting evidence rule, in file order
+        self._challengers = tuple(
+            (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
+        )
+        self._text = {f.id: f.question or f.id for f in kb.findings.values()}
+        self._could_lead = {c.id: f"A 'yes' could make {c.name} the most likely cause." for c in kb.causes.values()}
+
+    def __call__(
+        self,
+        *,
+        known: KnownFindings,
+        fired: set[str],
+        level: str,
+        causes: list[RankedCause],
+        evidence: list[Rule],
+    ) -> tuple[Question, ...]:
+        gaps = _Gaps(self._kb, known)
+        order = self._kb.finding_order.__getitem__
+        asked: dict[str, tuple[str, list[str]]] = {}  # finding -> (why, rule ids)
+        current = self._rank[level]
+        for rule in self._escalations:
+            if rule.id in fired or self._rank[rule.level_id] >= current:
+                continue
+            for finding in sorted(gaps.of_rule(rule) or (), key=order):
+                _ask(asked, finding, rule.reason or "", rule.id)
+
+        added = 0
+        for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
+            if added == self._kb.scoring.max_cause_questions:
+                break
+            added += _ask(asked, finding, self._could_lead[rule.cause_id], rule.id)
+        return tuple(Question(f, self._text[f], why, tuple(rules)) for f, (why, rules) in asked.items())
+
+    def _challengers_of(
+        self, gaps: _Gaps, fired: set[str], causes: list[RankedCause], evidence: list[Rule]
+    ) -> list[tuple[str, Rule]]:
+        """Single unknown findings that would lift another cause above the leader, best first."""
+        leader = causes[0] if causes else None
+        # the noisy-OR of ranking.score, kept as running products so one more rule costs O(1)
+        unsupported: dict[str, float] = {}  # cause -> prod(1 - w) over its fired supporting rules
+        discount: dict[str, float] = {}  # cause -> prod(1 + w) over its fired rules against it
+        for rule in evidence:
+            if rule.weight > 0:
+                unsupported[rule.cause_id] = unsupported.get(rule.cause_id, 1.0) * (1 - rule.weight)
+            else:
+                discount[rule.cause_id] = discount.get(rule.cause_id, 1.0) * (1 + rule.weight)
+        leader_id, leader_score = (leader.id, leader.score) if leader else (None, -1.0)
+        found: list[tuple[float, int, str, Rule]] = []
+        for rule_id, cause, keeps, rule in self._challengers:
+            if cause == leader_id or rule_id in fired:
+                continue
+            new_score = round((1 - unsupported.get(cause, 1.0) * keeps) * discount.get(cause, 1.0), 3)
+            if new_score <= leader_score:
+                continue  # cheap test first: most rules could not change the leader anyway
+            missing = gaps.of_rule(rule)
+            if missing is not _NEVER and len(missing) == 1:
+                (finding,) = missing
+                found.append((-new_score, self._kb.finding_order[finding], finding, rule))
+        found.sort(key=lambda c: c[:2])
+        return [(finding, rule) for _, _, finding, rule in found]
 
 
-def _ask(kb: KnowledgeBase, asked: dict[str, Question], finding: str, why: str, rule_id: str) -> bool:
+def _ask(asked: dict[str, tuple[str, list[str]]], finding: str, why: str, rule_id: str) -> bool:
+    """Ask about ``finding`` (the first reason to ask is the one shown); True if it is new."""
     if finding in asked:
-        previous = asked[finding]
-        asked[finding] = Question(finding, previous.text, previous.why, (*previous.rules, rule_id))
+        asked[finding][1].append(rule_id)
         return False
-    asked[finding] = Question(finding, kb.findings[finding].question or finding, why, (rule_id,))
+    asked[finding] = (why, [rule_id])
     return True

@@ -35,7 +35,7 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause
     """Rank every cause that at least one fired rule supports."""
     by_cause: dict[str, list[Rule]] = defaultdict(list)
     for rule in evidence:
-        by_cause[rule.cause].append(rule)
+        by_cause[rule.cause_id].append(rule)
 
     candidates = []
     for cause_id, unordered in by_cause.items():

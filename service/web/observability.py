@@ -22,7 +22,7 @@ _log = logging.getLogger("service.requests")
 
 
 def request_id() -> str:
-    return g.get("request_id", "")
+    return str(g.get("request_id", ""))
 
 
 def note_urgency(level: str) -> None:

@@ -47,12 +47,20 @@ _ERRORS = {
 }
 
 
+def _inline_nested(schema: type[Schema]) -> str:
+    """Nested schemas are written inline: only the schemas registered below get a name.
+
+    apispec treats a falsy name as "inline"; its annotation asks for ``str``.
+    """
+    return ""
+
+
 def build_openapi(record_schema: Schema) -> dict[str, Any]:
     spec = APISpec(
         title=TITLE,
         version=API_VERSION,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin(schema_name_resolver=lambda s: None)],
+        plugins=[MarshmallowPlugin(schema_name_resolver=_inline_nested)],
         info={
             "description": "Ranks possible causes of buttock and hip pain (pregnancy included), "
             "sets an urgency level with its reasons, suggests care with contraindicated "

@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, json
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.interop.cds_hooks.auth import AuthError
 from service.interop.fhir.intake import FhirInputError
@@ -38,7 +38,7 @@ def register_problem_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         # werkzeug's descriptions are generic; ours (raised in the views) never quote input
         response = problem(error.code or 500, error.name, error.description or error.name)
-        if error.code == 405 and error.valid_methods:
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return response
 

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def load_clients(path: str | None) -> dict[str, Client]:
 
 
 class TokenVerifier:
-    def __init__(self, clients: dict[str, Client], fetch_jwks=None) -> None:
+    def __init__(self, clients: dict[str, Client], fetch_jwks: Callable[[str], dict[str, Any]] | None = None) -> None:
         self._clients = clients
         self._fetch = fetch_jwks or _fetch_jwks
         self._seen: dict[str, float] = {}  # jti -> expiry
@@ -65,7 +66,8 @@ class TokenVerifier:
             raise AuthError("malformed token") from None
         if header.get("alg") not in ALGORITHMS:
             raise AuthError("token algorithm must be RS384 or ES384")
-        client = self._clients.get(unverified.get("iss"))
+        issuer = unverified.get("iss")
+        client = self._clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
             raise AuthError("issuer is not on the allowlist")
         key = self._key(client, header)
@@ -111,4 +113,5 @@ class TokenVerifier:
 
 def _fetch_jwks(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
+        keys: dict[str, Any] = json.load(response)
+        return keys

@@ -6,7 +6,8 @@ resort). The patient's record, built from the prefetched Patient, Observations a
 Conditions, goes through the same rule engine as an assessment; the contraindication rules
 it fires are the ones that suppress care in ``POST /v1/assessments`` — one source of truth.
 An order whose drug class a fired rule suppresses gets a critical card proposing to delete
-it, or to replace it with the alternative the knowledge base names for that rule.
+it, or to replace it with the alternative the knowledge base names for that rule; one a fired
+rule only cautions against, a warning card with the same suggestions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import ValidationError as FhirValidationError
 
@@ -74,7 +76,7 @@ def _contained_medication_code(request: MedicationRequest) -> Any:
     reference = request.medicationReference.reference if request.medicationReference else None
     if not reference or not reference.startswith("#"):
         return None
-    contained = {r.id: r for r in request.contained or () if r.get_resource_type() == "Medication"}
+    contained = {r.id: r for r in request.contained or () if isinstance(r, FhirMedication)}
     medication = contained.get(reference[1:])
     return medication.code if medication is not None else None
 
@@ -88,7 +90,11 @@ def contraindication_rules(assessor: Assessor, record: Record) -> list[Rule]:
 
 @dataclass(frozen=True)
 class MedicationSafety:
-    """Cards for a set of draft orders, given the contraindication rules this patient fires."""
+    """Cards for a set of draft orders, given the contraindication rules this patient fires.
+
+    A rule that suppresses the order's drug class makes a critical card; a rule that only
+    cautions against it (kept, with its reason) a warning card.
+    """
 
     writer: CardWriter
     table: MedicationTable
@@ -97,63 +103,67 @@ class MedicationSafety:
     def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
         cards = []
         for order in orders:
-            blocking = self._blocking(order.medication)
-            if order.medication is not None and blocking:
-                cards.append(self._contraindicated(order, order.medication, blocking, patient_id))
+            if order.medication is None:
+                continue
+            if blocking := self._blocking(order.medication):
+                cards.append(self._card(order, order.medication, blocking, "critical", patient_id))
+            elif cautions := self._cautions(order.medication):
+                cards.append(self._card(order, order.medication, cautions, "warning", patient_id))
         return cards
 
-    def _blocking(self, medication: Medication | None) -> list[Rule]:
-        classes = set(medication.drug_classes) if medication else set()
-        return [r for r in self.rules if classes & set(r.drug_classes)]
+    def _blocking(self, medication: Medication) -> list[Rule]:
+        return [r for r in self.rules if set(medication.drug_classes) & set(r.drug_classes)]
 
-    def _contraindicated(
-        self, order: DraftOrder, medication: Medication, blocking: list[Rule], patient_id: str
+    def _cautions(self, medication: Medication) -> list[Rule]:
+        return [r for r in self.rules if set(medication.drug_classes) & set(r.caution_drug_classes)]
+
+    def _card(
+        self, order: DraftOrder, medication: Medication, rules: list[Rule], indicator: str, patient_id: str
     ) -> Card:
         kb = self.writer.kb
-        lines = [
-            f"**{medication.display}** ({', '.join(medication.drug_classes)}) is contraindicated for this patient:",
-            "",
-        ]
-        for rule in blocking:
+        critical = indicator == "critical"
+        verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
+        lines = [f"**{medication.display}** ({', '.join(medication.drug_classes)}) {verdict}:", ""]
+        for rule in rules:
             sources = "; ".join(kb.sources[s].title for s in rule.sources if s in kb.sources)
             lines.append(f"- {rule.rationale} {rule.reason} ({rule.id}; {sources})")
-        delete = {
+        delete: dict[str, Any] = {
             "type": "delete",
             "description": f"Remove the draft order for {medication.display}.",
             "resourceId": [order.reference],
         }
-        suggestions = [
+        suggestions: list[dict[str, Any]] = [
             {"label": f"Remove the {medication.display} order", "uuid": str(uuid.uuid4()), "actions": [delete]}
         ]
-        alternative = self._alternative(blocking)
+        alternative = self._alternative(rules)
         if alternative is not None:
             suggestions.insert(
                 0,
                 {
                     "label": f"Replace {medication.display} with {alternative.display}",
                     "uuid": str(uuid.uuid4()),
-                    "isRecommended": True,
+                    "isRecommended": critical,
                     "actions": [delete, self._create(alternative, patient_id)],
                 },
             )
             lines += ["", f"Alternative the knowledge base names: {alternative.display}."]
         return self.writer.card(
-            f"Contraindicated: {medication.display} — {blocking[0].reason}",
-            "critical",
+            f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].reason}",
+            indicator,
             "\n".join(lines),
             suggestions=suggestions,
             extension={
                 "order": order.reference,
                 "medication": medication.id,
                 "drug_classes": list(medication.drug_classes),
-                "rules": [r.id for r in blocking],
-                "sources": sorted({s for r in blocking for s in r.sources}),
+                "rules": [r.id for r in rules],
+                "sources": sorted({s for r in rules for s in r.sources}),
             },
         )
 
-    def _alternative(self, blocking: list[Rule]) -> Medication | None:
-        """The first alternative a blocking rule names that no fired rule suppresses in turn."""
-        for rule in blocking:
+    def _alternative(self, rules: list[Rule]) -> Medication | None:
+        """The first alternative one of ``rules`` names that no fired rule suppresses in turn."""
+        for rule in rules:
             name = self.table.alternatives.get(rule.id)
             if name is not None and not self._blocking(self.table.medications[name]):
                 return self.table.medications[name]

@@ -17,6 +17,7 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir_core.fhirabstractmodel import FHIRAbstractModel as FhirModel
 from pydantic import ValidationError as FhirValidationError
 
 from service.interop.fhir.terminology import Terminology
@@ -51,7 +52,7 @@ class Intake:
         }
 
 
-def _parse(model: type, resource: Any, label: str) -> Any:
+def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
     try:
         return model.model_validate(resource)
     except FhirValidationError as error:

@@ -23,10 +23,12 @@ functions itself. Decisions, each measured (see the README's architecture sectio
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import threading
+from dataclasses import dataclass
 
 import durable_rules_engine as engine
 
@@ -40,6 +42,14 @@ RULESET = "buttock_pain"
 
 # assert_fact's result codes (durable_rules src/rules/rules.h)
 HANDLED, NOT_HANDLED, ALREADY_OBSERVED, QUEUED = 0, 1, 2, 3
+
+
+@dataclass
+class _Session:
+    """How far a session got: the state handle, and whether an action is open on it."""
+
+    state: int | None = None
+    action: bool = False
 
 
 class DurableRulesEngine:
@@ -71,37 +81,56 @@ class DurableRulesEngine:
 
     def _session(self, handle: int, record: Record) -> list[str]:
         sid = f"{os.getpid()}-{next(self._sessions)}"
-        tail = f', "sid": "{sid}"}}'  # each serialised fact is "{...}" without its closing brace
-        fired: dict[str, None] = {}  # ordered set
-        consequences = self._consequences
+        session = _Session()
         try:
-            for fact in record_facts(record):
-                state = self._assert(handle, open_json(fact) + tail)
-                if state is None:
-                    continue
-                started = engine.start_action_for_state(handle, state)  # (state, message) or None
-                message = started[1] if started else None
-                while message:
-                    rule_id = message[2 : message.index('"', 2)]  # '{"RULE-ID": {...}}' names the rule
-                    if rule_id not in fired:
-                        fired[rule_id] = None
-                        for consequence in consequences[rule_id]:
-                            self._assert(handle, consequence + tail)
-                    message = engine.complete_and_start_action(handle, state)
-            return list(fired)
-        except EngineError:
-            raise
+            fired = self._chain(handle, record, f', "sid": "{sid}"}}', session)
         except Exception as error:  # the C extension raises bare Exceptions with error codes
+            # the session may be half-built: clean up what we can, report the first failure
+            with contextlib.suppress(Exception):
+                self._end(handle, sid, session)
             raise EngineError(f"durable_rules failed: {type(error).__name__}") from error
-        finally:
-            engine.delete_state(handle, sid)
+        try:
+            self._end(handle, sid, session)
+        except Exception as error:
+            raise EngineError(f"durable_rules could not end a session: {type(error).__name__}") from error
+        return fired
+
+    def _chain(self, handle: int, record: Record, tail: str, session: _Session) -> list[str]:
+        """Assert the record's facts and every consequence of every rule they fire.
+
+        ``tail`` closes each serialised fact with the session id.
+        """
+        fired: dict[str, None] = {}  # an ordered set
+        for fact in record_facts(record):
+            state = self._assert(handle, open_json(fact) + tail)
+            if state is None:
+                continue
+            session.state = state
+            started = engine.start_action_for_state(handle, state)  # (state, message) or None
+            session.action = started is not None
+            message = started[1] if started else None
+            while message:
+                rule_id = message[2 : message.index('"', 2)]  # '{"RULE-ID": {...}}' names the rule
+                if rule_id not in fired:
+                    fired[rule_id] = None
+                    for consequence in self._consequences[rule_id]:
+                        self._assert(handle, consequence + tail)
+                message = engine.complete_and_start_action(handle, state)
+                session.action = message is not None
+        return list(fired)
+
+    @staticmethod
+    def _end(handle: int, sid: str, session: _Session) -> None:
+        if session.action and session.state is not None:
+            engine.abandon_action(handle, session.state)
+        engine.delete_state(handle, sid)
 
     @staticmethod
     def _assert(handle: int, fact: str) -> int | None:
         """Assert one fact; the state handle to take actions from, or None if nothing matched."""
         code, state = engine.assert_fact(handle, fact)
         if code == HANDLED:
-            return state
+            return int(state)
         if code in (NOT_HANDLED, ALREADY_OBSERVED):  # nothing looks at it / concluded already
             return None
         raise EngineError(f"durable_rules answered assert_fact with code {code}")
