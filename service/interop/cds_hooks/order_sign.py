@@ -126,7 +126,8 @@ class MedicationSafety:
         lines = [f"**{medication.display}** ({', '.join(medication.drug_classes)}) {verdict}:", ""]
         for rule in rules:
             sources = "; ".join(kb.sources[s].title for s in rule.sources if s in kb.sources)
-            lines.append(f"- {rule.rationale} {rule.reason} ({rule.id}; {sources})")
+            lines.append(f"- {rule.rationale} ({rule.id}; {sources})")
+        lines += ["", f"_For the patient: {' '.join(r.reason for r in rules if r.reason)}_"]
         delete: dict[str, Any] = {
             "type": "delete",
             "description": f"Remove the draft order for {medication.display}.",
@@ -148,7 +149,7 @@ class MedicationSafety:
             )
             lines += ["", f"Alternative the knowledge base names: {alternative.display}."]
         return self.writer.card(
-            f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].reason}",
+            f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}",
             indicator,
             "\n".join(lines),
             suggestions=suggestions,
@@ -170,9 +171,7 @@ class MedicationSafety:
         return None
 
     def _create(self, medication: Medication, patient_id: str) -> dict[str, Any]:
-        coding = [
-            {"system": system, "code": code, "display": medication.display} for system, code in medication.codings
-        ]
+        coding = [{"system": system, "code": code} for system, code in medication.codings]  # the text names it
         return {
             "type": "create",
             "description": f"Draft an order for {medication.display} (dose and route to be set by the prescriber).",
