@@ -77,7 +77,7 @@ def feedback() -> Response:
             code = "none" if reason is None else reason.get("code", "none")
             known = reason is None or (reason.get("system"), reason.get("code")) in ours
             metrics.CDS_OVERRIDES.labels(code if known else "other").inc()
-    return _json({})
+    return Response(status=200)  # CDS Hooks 2.0 asks for 200 OK and defines no body (no empty {} either)
 
 
 @bp.post(f"/cds-services/{SERVICE_ID}")

@@ -235,10 +235,7 @@ def _cds_hooks_paths(spec: APISpec) -> None:
                     "security": [{"ehrJwt": []}],
                     "requestBody": {"required": True, "content": _json("CdsFeedback")},
                     "responses": {
-                        "200": {
-                            "description": "Accepted.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
+                        "200": {"description": "Accepted (no body)."},
                         **refused,
                         **_ERRORS,
                     },
