@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import metrics
 from service.interop.cds_hooks.auth import TokenVerifier, load_clients
+from service.interop.cds_hooks.replay import replay_store
 from service.interop.fhir.resources import FhirResources
 from service.knowledge.clinician import load_clinician_texts
 from service.knowledge.loader import load_knowledge_base
@@ -48,7 +49,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Components(
             assessor=assessor,
             fhir=FhirResources.build(rules_dir, kb, clinician.specialties),
-            token_verifier=TokenVerifier(load_clients(app.config["CDS_CLIENTS"])),
+            token_verifier=TokenVerifier(
+                load_clients(app.config["CDS_CLIENTS"]),
+                public_base_url=app.config["PUBLIC_BASE_URL"],
+                replay=replay_store(app.config["REPLAY_STORE"]),
+            ),
             openapi=openapi.build_openapi(assessor.record_schema),
             clinician=clinician,
             medications=load_medications(rules_dir, kb),

@@ -2,16 +2,20 @@
 
 Every door (the REST API, CDS Hooks, FHIR intake) validates through :func:`validated`; the
 web layer turns :class:`InvalidInputError` into the contract's 422 in one handler. Messages
-name the JSON path and the rule broken, never the submitted values.
+name the JSON path and the rule broken, never the submitted values, and at most
+:data:`MAX_REPORTED_ERRORS` of them: an answer is never much bigger than a fixed size,
+however many mistakes the input holds.
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from marshmallow import Schema, ValidationError
 
 MAX_ID_ECHO = 64  # longest submitted key or id an error message will repeat back
+MAX_REPORTED_ERRORS = 20  # JSON paths one error answer lists; the detail says how many there were
 
 
 class InvalidInputError(Exception):
@@ -28,7 +32,11 @@ def validated(schema: Schema, data: Any, detail: str) -> Any:
     try:
         return schema.load(data)
     except ValidationError as error:
-        raise InvalidInputError(detail, json_paths(error.messages)) from None
+        errors = json_paths(error.messages)
+        if len(errors) > MAX_REPORTED_ERRORS:
+            detail = f"{detail} The first {MAX_REPORTED_ERRORS} of {len(errors)} problems are listed."
+            errors = dict(islice(errors.items(), MAX_REPORTED_ERRORS))
+        raise InvalidInputError(detail, errors) from None
 
 
 def shortened(text: str) -> str:

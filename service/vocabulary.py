@@ -17,3 +17,9 @@ CARE_KINDS = ("self_care", "medication", "therapy", "referral", "monitoring")
 AGE_RANGE = (0, 120)
 GESTATIONAL_WEEK_RANGE = (1, 44)
 SEVERITY_RANGE = (0, 10)
+
+# The record's fields a context rule may test, declared once: the compiled patterns, the
+# engine's record fact and the reference chainer all iterate these (with ``pregnant`` and
+# the complaint's locations, which are tested apart).
+CHOICE_FIELDS: dict[str, tuple[str, ...]] = {"sex": SEXES, "side": SIDES, "onset": ONSETS, "course": COURSES}
+RANGE_FIELDS = ("age", "gestational_week", "severity", "duration_days")

@@ -12,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ISSUER = "https://ehr.example.invalid"
-BASE = "http://localhost"
+BASE = "https://cds.example.invalid"  # PUBLIC_BASE_URL: tests call on localhost, the audience is this
 TRIAGE = f"{BASE}/cds-services/buttock-pain-triage"
 
 
@@ -32,6 +32,10 @@ class Ehr:
     def write_clients(self, path: Path) -> Path:
         path.write_text(json.dumps({"clients": [{"iss": ISSUER, "jwks": self.jwks()}]}))
         return path
+
+    def app_config(self, path: Path) -> dict[str, str]:
+        """create_app settings for a service that trusts this EHR at the public URL ``BASE``."""
+        return {"CDS_CLIENTS": str(self.write_clients(path)), "PUBLIC_BASE_URL": BASE}
 
     def token(self, audience: str = TRIAGE, alg: str = "ES384", jku: str | None = None, **claims: Any) -> str:
         now = int(time.time())

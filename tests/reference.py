@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import vocabulary as vocab
 from service.knowledge.model import Condition, KnowledgeBase, Range
+from service.reasoning.record import record_context
 
 
 def _within(value: float | None, bound: Range | None) -> bool:
@@ -21,18 +23,12 @@ def _within(value: float | None, bound: Range | None) -> bool:
 
 
 def _record_matches(when: Condition, record: dict[str, Any]) -> bool:
-    patient, complaint = record["patient"], record["complaint"]
-    pregnancy = patient.get("pregnancy")
-    week = pregnancy["gestational_week"] if pregnancy else None
+    context = record_context(record)
     return (
-        (when.pregnant is None or when.pregnant == (pregnancy is not None))
-        and (not when.sex or patient["sex"] in when.sex)
-        and _within(patient["age"], when.age)
-        and _within(week, when.gestational_week)
-        and (not when.locations or bool(set(when.locations) & set(complaint["locations"])))
-        and all(not getattr(when, a) or complaint[a] in getattr(when, a) for a in ("side", "onset", "course"))
-        and _within(complaint.get("severity"), when.severity)
-        and _within(complaint.get("duration_days"), when.duration_days)
+        (when.pregnant is None or when.pregnant == context["pregnant"])
+        and all(not getattr(when, f) or context[f] in getattr(when, f) for f in vocab.CHOICE_FIELDS)
+        and all(_within(context.get(f), getattr(when, f)) for f in vocab.RANGE_FIELDS)
+        and (not when.locations or bool(set(when.locations) & set(record["complaint"]["locations"])))
     )
 
 

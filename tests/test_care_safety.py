@@ -7,7 +7,11 @@ causes the record happens to support:
 - nothing adult-only for a child under 12 (team policy, BNF for Children);
 - no preterm labour before week 24 (it is the early pregnancy pathway then);
 - traction is never offered (NICE NG59); bone medicines only with diagnosed osteoporosis;
-- in pregnancy the warning signs are always listed.
+- in pregnancy the warning signs are always listed;
+- an emergency offers only what to do now: no medication, therapy, exercise, massage or
+  traction, and nothing that presumes a harmless cause — all of it is listed as deferred;
+  an urgent case offers nothing that presumes a harmless cause;
+- a cause a fired red flag implicates leads the list of causes.
 """
 
 from __future__ import annotations
@@ -61,5 +65,31 @@ def test_care_fits_the_patient(kb, assess) -> None:
         assert "traction" not in modalities
         if "osteoporosis_diagnosed" not in present:
             assert not BONE_MEDICINES & {item.id for item in offered}
+
+    check()
+
+
+def test_care_fits_the_urgency_and_red_flags_lead(kb, assess) -> None:
+    @SETTINGS
+    @given(record=records(kb))
+    def check(record: dict[str, Any]) -> None:
+        result = assess(record)
+        level = result["urgency"]["level"]
+        offered = [kb.care[item["id"]] for item in result["care"]]
+        deferred = {s["id"] for s in result["suppressed_care"]} - {i.id for i in offered}
+        if level == "emergency":
+            assert all(item.defer_from == "never" for item in offered)
+            assert not {item.kind for item in offered} & {"medication", "therapy"}
+        if level == "urgent":
+            assert all(item.defer_from in ("never", "emergency") for item in offered)
+        if level in ("emergency", "urgent"):  # what was held back is said, with its reason
+            fired_care = {kb.rules[step["rule"]].care for step in result["trace"] if kb.rules[step["rule"]].care}
+            held_back = {c for c in fired_care if kb.care[c].defer_from != "never"} - {i.id for i in offered}
+            assert held_back <= deferred
+        implicated = {cause for flag in result["red_flags"] for cause in kb.rules[flag["id"]].implicates} & {
+            c["id"] for c in result["causes"]
+        }
+        if implicated:
+            assert result["causes"][0]["id"] in implicated
 
     check()

@@ -42,7 +42,7 @@ CASES = {
         "observations": bundle(observation(SNOMED, "267064002", "u1", valueBoolean=True)),
     },
     "self_care": {"patient": patient(gender="male")},
-    "missing_age": {"patient": {"resourceType": "Patient", "id": "1", "gender": "female"}},
+    "missing_age": {"patient": {"resourceType": "Patient", "id": "1288992", "gender": "female"}},
     "unmapped": {"patient": patient(), "observations": bundle(observation(SNOMED, "999999999", "x9"))},
     "pregnancy_fever": {
         "patient": patient(birth="1995-01-01"),

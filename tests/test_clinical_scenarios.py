@@ -36,6 +36,8 @@ def check(expect: dict[str, Any], result: dict[str, Any]) -> None:  # noqa: PLR0
             assert level == wanted
         elif key == "level_at_least":
             assert URGENCY_LEVELS.index(level) <= URGENCY_LEVELS.index(wanted)
+        elif key == "level_at_most":
+            assert URGENCY_LEVELS.index(level) >= URGENCY_LEVELS.index(wanted)
         elif key == "top_cause_in":
             assert causes and causes[0] in wanted, causes
         elif key == "causes_include":
@@ -48,6 +50,10 @@ def check(expect: dict[str, Any], result: dict[str, Any]) -> None:  # noqa: PLR0
             assert not set(wanted) & set(care)
         elif key == "suppressed_include":
             assert set(wanted) <= set(suppressed), sorted(suppressed)
+        elif key == "cautions_include":
+            offered = {item["id"]: item for item in result["care"]}
+            for item, rules in wanted.items():
+                assert set(rules) <= {w["rule"] for w in offered[item]["cautions"]}, offered.get(item)
         elif key == "suppressed_rules":
             for item, rules in wanted.items():
                 assert set(rules) <= set(suppressed[item]["rules"])

@@ -33,7 +33,7 @@ def test_api_conforms_to_its_contract(case) -> None:
 _EHR = Ehr()
 _CLIENTS = Path(tempfile.mkdtemp(prefix="cds-clients-")) / "clients.json"
 cds_schema = schemathesis.openapi.from_wsgi(
-    "/openapi.json", create_app({"TESTING": True, "CDS_CLIENTS": str(_EHR.write_clients(_CLIENTS))})
+    "/openapi.json", create_app({"TESTING": True, **_EHR.app_config(_CLIENTS)})
 ).include(path_regex="^/cds-services")
 
 

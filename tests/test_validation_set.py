@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from service.vocabulary import URGENCY_LEVELS
-from validation.report import Outcome, figures, load_vignettes, render
+from validation.report import SETS, Outcome, figures, load_vignettes, render
 
-VIGNETTES = load_vignettes()
+VIGNETTES = [v for _, path in SETS for v in load_vignettes(path)]
 
 
 def test_vignettes_are_well_formed(kb) -> None:
     ids = [v["id"] for v in VIGNETTES]
     assert len(ids) == len(set(ids)) >= 150
+    assert len(load_vignettes(SETS[0][1])) >= 80  # the held-out set
     for vignette in VIGNETTES:
         acceptable = vignette["acceptable_urgency"]
         positions = sorted(URGENCY_LEVELS.index(level) for level in acceptable)
@@ -40,5 +41,10 @@ def test_scoring_counts_under_and_over_triage_and_missed_emergencies() -> None:
     assert f["emergency_missed"] == 1
     assert f["refused"] == 1
     assert f["top3"] == 1 / 3
-    report = render(outcomes, "test")
+    report = render({"held-out": outcomes}, "test")
     assert "| emergencies answered below emergency | 1 | 0 |" in report
+
+
+def test_every_vignette_record_is_a_valid_request(assessor) -> None:
+    for vignette in VIGNETTES:
+        assessor.record(vignette["record"])  # raises InvalidInputError, naming the path

@@ -29,6 +29,8 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
             raise KnowledgeBaseError("care.yaml", item.id, "medication and therapy are deferred in an emergency")
         if not item.for_causes and not kb.rules[item.rule].when.present:
             raise KnowledgeBaseError("care.yaml", item.id, "needs for_causes or when.present")
+        if item.defer_from != "never" and not kb.levels[item.defer_from].defers_care:
+            raise KnowledgeBaseError("urgency.yaml", item.defer_from, f"defers '{item.id}' but gives no defers_care")
     for rule_id in kb.self_test_rules:
         if rule_id not in kb.rules:
             raise KnowledgeBaseError("meta.yaml", "self_test", f"unknown rule '{rule_id}'")

@@ -194,6 +194,7 @@ class _LevelSchema(Schema):
     advice = _id
     advice_when = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     referral = _id
+    defers_care = fields.String(load_default=None)
 
 
 class _ConfidenceSchema(Schema):
@@ -453,6 +454,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
                 advice=lv["advice"],
                 advice_when=lv["advice_when"],
                 referral=lv["referral"],
+                defers_care=lv["defers_care"],
             )
             for i, lv in enumerate(raw["levels"])
         },

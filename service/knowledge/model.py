@@ -100,6 +100,7 @@ class UrgencyLevel:
     advice: str
     referral: str
     advice_when: dict[str, str] = field(default_factory=dict)
+    defers_care: str | None = None  # why care is held back at this level (emergency, urgent)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,15 @@ class RankedCause:
 
 
 @dataclass(frozen=True, slots=True)
+class Caution:
+    """Care that stays on offer for this patient, but with a warning from a rule."""
+
+    rule: str
+    text: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Care:
     id: str
     kind: str
@@ -53,10 +62,13 @@ class Care:
     requires_clinician: bool
     rule: str
     sources: tuple[str, ...]
+    cautions: tuple[Caution, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class SuppressedCare:
+    """Care removed for this patient: contraindicated, or deferred by the urgency."""
+
     id: str
     reason: str
     rules: tuple[str, ...]

@@ -12,10 +12,11 @@ from typing import Any
 from marshmallow import Schema
 
 from service import metrics
-from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.knowledge.model import CareItem, KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import (
     Assessment,
     Care,
+    Caution,
     FiredRule,
     RankedCause,
     Reason,
@@ -30,6 +31,11 @@ from service.reasoning.record import Record
 from service.validation import validated
 
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
+
+
+def _names(item: CareItem, drug_classes: tuple[str, ...], modalities: tuple[str, ...]) -> bool:
+    """Whether a contraindication's lists name this care item's drug class or modality."""
+    return item.drug_class in drug_classes or item.modality in modalities
 
 
 class Assessor:
@@ -72,8 +78,9 @@ class Assessor:
             absent=frozenset(record["findings"]["absent"]),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
-        causes = rank_causes(kb, by_layer[Layer.EVIDENCE])
-        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes)
+        red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
+        causes = rank_causes(kb, by_layer[Layer.EVIDENCE], red_flags)
+        care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         return Assessment(
             knowledge_base_version=kb.version,
             knowledge_base_sha256=kb.sha256,
@@ -102,9 +109,14 @@ class Assessor:
         return Urgency(level=urgency.id, advice=advice, reasons=reasons)
 
     def _care(
-        self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause]
+        self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause], urgency: Urgency
     ) -> tuple[tuple[Care, ...], tuple[SuppressedCare, ...]]:
-        """Offered care minus what a contraindication removes, best-ranked causes first."""
+        """Offered care, best-ranked causes first, minus what is contraindicated or deferred.
+
+        A contraindication removes an item (or, as a caution, keeps it with a warning); the
+        urgency defers every item whose ``defer_from`` level it reaches, so an emergency or
+        an urgent case is never offered care that presumes a harmless cause.
+        """
         kb = self.kb
         rank = {c.id: c.rank for c in causes}
         items = sorted(
@@ -114,12 +126,12 @@ class Assessor:
                 _CARE_KIND_ORDER[i.kind],
             ),
         )  # stable: file order within
+        level = kb.levels[urgency.level]
+        deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
         for item in items:
-            blocking = [
-                r for r in contraindications if item.drug_class in r.drug_classes or item.modality in r.modalities
-            ]
+            blocking = [r for r in contraindications if _names(item, r.drug_classes, r.modalities)]
             if blocking:
                 suppressed.append(
                     SuppressedCare(
@@ -127,6 +139,15 @@ class Assessor:
                         reason=" ".join(r.reason for r in blocking if r.reason),
                         rules=tuple(r.id for r in blocking),
                         sources=tuple(sorted({s for r in blocking for s in r.sources})),
+                    )
+                )
+            elif item.defer_from != "never" and level.rank <= kb.levels[item.defer_from].rank:
+                suppressed.append(
+                    SuppressedCare(
+                        id=item.id,
+                        reason=level.defers_care or "",
+                        rules=tuple(r.rule for r in deciding),
+                        sources=tuple(sorted({s for r in deciding for s in r.sources})),
                     )
                 )
             else:
@@ -139,6 +160,11 @@ class Assessor:
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
+                        cautions=tuple(
+                            Caution(r.id, r.reason or "", r.sources)
+                            for r in contraindications
+                            if _names(item, r.caution_drug_classes, r.caution_modalities)
+                        ),
                     )
                 )
         return tuple(care), tuple(suppressed)

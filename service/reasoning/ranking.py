@@ -6,6 +6,11 @@ Each weight reads as "how strongly this pattern alone points to the cause", extr
 always helps and never pushes a score past 1. Ties break on the number of supporting
 findings, then on the cause's position in ``rules/causes.yaml`` — never on dict or set
 order — so the same input always ranks the same way.
+
+A cause that a fired red flag implicates (``implicates`` in rules/escalation.yaml) ranks
+before every other: it is the one that must be ruled out first. So that the scores still
+fall with rank, its score is raised to the best score of the list, and the red-flag rules
+join its rules and sources, so the reason it leads is in the answer.
 """
 
 from __future__ import annotations
@@ -31,32 +36,36 @@ def confidence(kb: KnowledgeBase, value: float) -> str:
     return "moderate" if value >= kb.scoring.moderate else "low"
 
 
-def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule]) -> list[RankedCause]:
-    """Rank every cause that at least one fired rule supports."""
+def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule], red_flags: Iterable[Rule] = ()) -> list[RankedCause]:
+    """Rank every cause that at least one fired rule supports; red-flag causes first."""
     by_cause: dict[str, list[Rule]] = defaultdict(list)
     for rule in evidence:
         by_cause[rule.cause_id].append(rule)
+    implicated: dict[str, list[Rule]] = defaultdict(list)
+    for flag in red_flags:
+        for cause_id in flag.implicates:
+            implicated[cause_id].append(flag)
 
     candidates = []
     for cause_id, unordered in by_cause.items():
         if not any(r.supports for r in unordered):
             continue
         rules = sorted(unordered, key=lambda r: kb.rule_order[r.id])
-        supporting = _findings(kb, (f for r in rules if r.supports for f in r.when.present))
-        against = _findings(kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent)))
-        sources = sorted({*kb.causes[cause_id].sources, *(s for r in rules for s in r.sources)})
+        flags = implicated.get(cause_id, [])
         candidates.append(
             (
                 score(rules),
                 cause_id,
-                supporting,
-                against,
-                tuple(r.id for r in rules),
-                tuple(sources),
+                _findings(kb, (f for r in rules if r.supports for f in r.when.present)),
+                _findings(kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent))),
+                tuple(r.id for r in (*rules, *flags)),
+                tuple(sorted({*kb.causes[cause_id].sources, *(s for r in (*rules, *flags) for s in r.sources)})),
             )
         )
-
-    candidates.sort(key=lambda c: (-c[0], -len(c[2]), kb.cause_order[c[1]]))
+    # red-flag causes first, among them (and among the rest) the stronger evidence first
+    candidates.sort(key=lambda c: (c[1] not in implicated, -c[0], -len(c[2]), kb.cause_order[c[1]]))
+    best = max((c[0] for c in candidates), default=0.0)
+    candidates = [(best, *c[1:]) if c[1] in implicated else c for c in candidates]
     return [
         RankedCause(
             id=cause_id,

@@ -4,7 +4,9 @@ Built from the knowledge base (the finding vocabulary is knowledge, not code), a
 source of the request part of the OpenAPI document (:mod:`service.web.openapi`), so
 validation and documentation cannot drift apart. Validation is strict: unknown keys,
 booleans posing as numbers, numeric strings and non-finite numbers are all rejected,
-because a silently dropped or coerced field could hide a red flag.
+because a silently dropped or coerced field could hide a red flag. Lists are capped at the
+size of their vocabulary (a longer list must repeat itself) and refused whole before their
+items are read, so a long list of bad ids costs one error, not one per id.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ Record = dict[str, Any]
 """A record as the record schema loads it: every default filled, ids unique, values checked."""
 
 
+def record_context(record: Record) -> dict[str, Any]:
+    """What context rules test, flat: ``pregnant`` and each of ``vocab.CHOICE_FIELDS`` and
+    ``vocab.RANGE_FIELDS`` the record gives (an optional number left out is absent, not 0)."""
+    patient, complaint = record["patient"], record["complaint"]
+    pregnancy = patient.get("pregnancy") or {}
+    given = {**complaint, **patient, **pregnancy}
+    fields = (*vocab.CHOICE_FIELDS, *vocab.RANGE_FIELDS)
+    return {"pregnant": bool(pregnancy), **{f: given[f] for f in fields if given.get(f) is not None}}
+
+
 class JsonInteger(fields.Integer):
     """A JSON integer: no booleans, no strings, no fractions."""
 
@@ -37,9 +49,31 @@ class JsonNumber(fields.Float):
     """A finite JSON number: no booleans, no strings, no NaN or infinity."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite_float(value):
             raise ValidationError("Must be a finite number.")
         return value
+
+
+def _finite_float(value: int | float) -> bool:
+    """Whether ``value`` is a finite number as a float too (a 400-digit integer is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+class CappedList(fields.List):
+    """A list of at most ``max_items``, refused whole before any item is read when longer."""
+
+    def __init__(self, inner: fields.Field, *, max_items: int, min_items: int | None = None, **kwargs: Any) -> None:
+        lengths = [validate.Length(min=min_items)] if min_items else []
+        super().__init__(inner, validate=[*lengths, validate.Length(max=max_items)], **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise ValidationError(f"Longer than maximum length {self.max_items}.")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class VocabularyId:
@@ -83,7 +117,7 @@ class PatientSchema(Schema):
 
 
 class ComplaintSchema(Schema):
-    locations = fields.List(_choice(vocab.LOCATIONS), required=True, validate=validate.Length(min=1))
+    locations = CappedList(_choice(vocab.LOCATIONS), required=True, min_items=1, max_items=len(vocab.LOCATIONS))
     side = _choice(vocab.SIDES, load_default="unknown")
     onset = _choice(vocab.ONSETS, load_default="unknown")
     duration_days = JsonNumber(validate=validate.Range(min=0), metadata={"description": "Days since onset."})
@@ -105,8 +139,8 @@ def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:
     finding = fields.String(validate=VocabularyId("finding", vocabulary), metadata={"enum": list(vocabulary)})
 
     class FindingsSchema(Schema):
-        present = fields.List(finding, load_default=list)
-        absent = fields.List(finding, load_default=list)
+        present = CappedList(finding, max_items=len(vocabulary), load_default=list)
+        absent = CappedList(finding, max_items=len(vocabulary), load_default=list)
 
         @validates_schema(skip_on_field_errors=False)
         def _not_both(self, data: dict, **_: Any) -> None:

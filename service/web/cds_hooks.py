@@ -3,7 +3,8 @@
 A hook call's prefetched FHIR data is mapped to the contract's record
 (:mod:`service.interop.cds_hooks.prefetch`): the triage runs the very same assessment as
 ``POST /v1/assessments``; the medication-safety check (``order-sign``) runs the same rules
-and reads the contraindications they fire. Every hook call must carry an EHR's signed JWT.
+and reads the contraindications they fire. Every hook call must carry an EHR's signed JWT
+whose audience is ``PUBLIC_BASE_URL`` + the path called (request headers never decide it).
 With ``CDS_SILENT_ROLLOUT`` the cards are computed and counted but not shown.
 """
 
@@ -49,7 +50,7 @@ def authenticated(view: Callable[[], Response]) -> Callable[[], Response]:
 
     @wraps(view)
     def checked() -> Response:
-        components().token_verifier.verify(request.headers.get("Authorization"), request.base_url)
+        components().token_verifier.verify(request.headers.get("Authorization"), request.path)
         return view()
 
     return checked
@@ -87,8 +88,8 @@ def triage() -> Response:
     prefetch = call.get("prefetch") or {}
     if not has_patient_data(prefetch):
         return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
-    writer = _writer()
-    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date())
+    writer, patient_id = _writer(), call["context"]["patientId"]
+    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     if intake.missing and intake.missing != ["locations"]:
         return _answer(
             SERVICE_ID, [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
@@ -97,7 +98,7 @@ def triage() -> Response:
     record = components().assessor.record(
         _with_location(intake), "The data mapped from FHIR does not match the contract."
     )
-    return _answer(SERVICE_ID, writer.cards(assess(record), intake, call["context"]["patientId"], assumed_location))
+    return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
 
 
 @bp.post(f"/cds-services/{MEDICATION_SERVICE_ID}")
@@ -113,7 +114,8 @@ def medication_safety() -> Response:
     extension = {"unmapped_orders": unmapped}
     if not any(o.medication for o in orders):
         return _answer(MEDICATION_SERVICE_ID, [], extension)
-    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date())
+    patient_id = call["context"]["patientId"]
+    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     missing = [m for m in intake.missing if m != "locations"]
     if "pregnancy" in intake.patient and "gestational_week" not in intake.patient["pregnancy"]:
         missing.append("gestational week")
@@ -121,7 +123,7 @@ def medication_safety() -> Response:
         return _answer(MEDICATION_SERVICE_ID, [not_checked(writer, missing, orders)], extension)
     record = parts.assessor.record(_with_location(intake), "The data mapped from FHIR does not match the contract.")
     safety = MedicationSafety(writer, parts.medications, contraindication_rules(parts.assessor, record))
-    return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, call["context"]["patientId"]), extension)
+    return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)
 
 
 def _hook_call(service_id: str, schema: Schema) -> dict[str, Any]:

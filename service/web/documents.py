@@ -45,6 +45,7 @@ def assessment_document(a: Assessment, *, explain: bool) -> Document:
                 "requires_clinician": c.requires_clinician,
                 "rule": c.rule,
                 "sources": list(c.sources),
+                "cautions": [{"rule": w.rule, "text": w.text, "sources": list(w.sources)} for w in c.cautions],
             }
             for c in a.care
         ],

@@ -40,7 +40,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 _ERRORS = {
-    "400": _problem("Malformed JSON."),
+    "400": _problem("Malformed JSON, a key given twice in one object, or nesting deeper than 64."),
     "413": _problem("Body larger than the limit (64 KiB by default)."),
     "415": _problem("Body is not application/json."),
     "422": _problem("The body breaks the contract; `errors` is keyed by JSON path."),
@@ -175,10 +175,14 @@ def _cds_hooks_paths(spec: APISpec) -> None:
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "CDS Hooks 2.0: RS384/ES384, signed by an allow-listed EHR (CDS_CLIENTS).",
+            "description": "CDS Hooks 2.0: RS384/ES384, signed by an allow-listed EHR (CDS_CLIENTS), "
+            "aud = PUBLIC_BASE_URL + the path called, lifetime at most 5 minutes, each jti once.",
         },
     )
-    refused = {"401": _problem("Missing, invalid, expired or replayed token.")}
+    refused = {
+        "401": _problem("Missing, invalid, expired or replayed token."),
+        "503": _problem("The replay store (REPLAY_STORE) cannot be reached: refused, retry later."),
+    }
     fhir = {"application/fhir+json": {"schema": {"type": "object"}}}
     _get(
         spec,
@@ -200,6 +204,10 @@ def _cds_hooks_paths(spec: APISpec) -> None:
                     **refused,
                     "412": _problem("Neither the Patient nor the intake QuestionnaireResponse was prefetched."),
                     **_ERRORS,
+                    "400": _problem(
+                        "Malformed JSON, or prefetched FHIR that is malformed, out of range or about another "
+                        "patient than context.patientId; the detail names the resource."
+                    ),
                 },
             }
         },

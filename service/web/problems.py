@@ -17,6 +17,7 @@ from flask import Flask, Response, g, has_request_context, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.interop.cds_hooks.auth import AuthError
+from service.interop.cds_hooks.replay import ReplayStoreUnavailableError
 from service.interop.fhir.intake import FhirInputError
 from service.validation import InvalidInputError
 
@@ -54,6 +55,13 @@ def register_problem_handlers(app: Flask) -> None:
     def _unauthenticated(error: AuthError) -> Response:
         response = problem(401, "Unauthorized", str(error))
         response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
+        return response
+
+    @app.errorhandler(ReplayStoreUnavailableError)
+    def _replay_unknown(error: ReplayStoreUnavailableError) -> Response:
+        _log.error("replay store unavailable: %s", error)  # fails closed: no token is let through unchecked
+        response = problem(503, "Service Unavailable", "The call cannot be checked for replay now; retry shortly.")
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

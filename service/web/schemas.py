@@ -54,6 +54,10 @@ class CauseSchema(Schema):
     sources = fields.List(fields.String(), required=True)
 
 
+class CautionSchema(SourcedTextSchema):
+    rule = fields.String(required=True)
+
+
 class CareSchema(Schema):
     id = fields.String(required=True)
     kind = _choice(vocab.CARE_KINDS, required=True)
@@ -62,9 +66,17 @@ class CareSchema(Schema):
     requires_clinician = fields.Boolean(required=True)
     rule = fields.String(required=True)
     sources = fields.List(fields.String(), required=True)
+    cautions = fields.List(
+        fields.Nested(CautionSchema),
+        required=True,
+        metadata={"description": "Warnings from rules that keep the item on offer for this patient."},
+    )
 
 
 class SuppressedCareSchema(Schema):
+    """Care removed for this patient: contraindicated, or held back until an urgent or
+    emergency assessment (then ``rules`` are the escalation rules that set the urgency)."""
+
     id = fields.String(required=True)
     reason = fields.String(required=True)
     rules = fields.List(fields.String(), required=True)

@@ -152,5 +152,5 @@ def test_arbitrary_fhir_prefetch_never_causes_a_server_error(cds_client, prefetc
 @pytest.fixture(scope="module")
 def cds_client(tmp_path_factory):
     ehr = Ehr()
-    clients = ehr.write_clients(tmp_path_factory.mktemp("fuzz") / "clients.json")
-    return create_app({"TESTING": True, "CDS_CLIENTS": str(clients)}).test_client(), ehr
+    config = ehr.app_config(tmp_path_factory.mktemp("fuzz") / "clients.json")
+    return create_app({"TESTING": True, **config}).test_client(), ehr

@@ -1,7 +1,9 @@
 """CDS Hooks cards from an assessment: what a clinician sees in the EHR.
 
 One summary card (urgency, reasons, causes, care, what was left out and why), a card with
-the questions worth asking next, and cards for what could not be used or is still missing.
+the questions worth asking next, and cards for findings recorded both ways and for what
+could not be used or is still missing. Text that came from FHIR (codes, link ids) is shown
+as a code span, never as live markdown: an EHR's data cannot add links or formatting to a card.
 Cards speak to clinicians (``rules/clinician.yaml``), cite rule ids and sources, and follow
 CDS Hooks 2.0 to the letter: ``selectionBehavior`` wherever there are suggestions,
 ``overrideReasons`` on warning and critical cards, and no null, empty list or empty object.
@@ -9,6 +11,7 @@ CDS Hooks 2.0 to the letter: ``selectionBehavior`` wherever there are suggestion
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +49,18 @@ def compact(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BACKTICKS = re.compile(r"`+")
+
+
+def code_span(text: str) -> str:
+    """``text`` as one CommonMark code span: shown literally, whatever markdown or HTML it holds."""
+    flat = _CONTROL.sub(" ", text)  # a line break could end the span's paragraph
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 @dataclass(frozen=True)
 class CardWriter:
     """Writes cards that all name the same source: this service and its knowledge-base version.
@@ -67,6 +82,8 @@ class CardWriter:
 
     def cards(self, assessment: Assessment, intake: Intake, patient_id: str, assumed_location: bool) -> list[Card]:
         cards = [self.summary(assessment, patient_id, assumed_location)]
+        if intake.conflicts:
+            cards.append(self.conflicts(intake))
         if assessment.questions:
             cards.append(self.questions(assessment))
         if intake.unmapped:
@@ -103,7 +120,9 @@ class CardWriter:
             ]
         if assessment.care:
             lines += ["", "**Care** (as worded for the patient)", ""]
-            lines += [f"- {c.text}{' *(prescriber)*' if c.requires_clinician else ''}" for c in assessment.care]
+            for c in assessment.care:
+                lines.append(f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}")
+                lines += [f"  - Caution: {self.kb.rules[w.rule].rationale} ({w.rule})" for w in c.cautions]
         if assessment.suppressed_care:
             lines += ["", "**Not suggested for this patient**", ""]
             lines += [
@@ -148,12 +167,22 @@ class CardWriter:
             links=[self._intake_link()],
         )
 
+    def conflicts(self, intake: Intake) -> Card:
+        lines = [f"- {_words(finding)}" for finding in intake.conflicts]
+        return self.card(
+            f"{len(intake.conflicts)} finding(s) recorded both present and absent: assessed as present",
+            "warning",
+            "The FHIR data says both yes and no to these findings. They were assessed as present, "
+            "the safe side for a red flag; check them with the patient:\n" + "\n".join(lines),
+        )
+
     def unmapped(self, intake: Intake) -> Card:
-        lines = [f"- {entry}" for entry in intake.unmapped[:50]]
+        lines = [f"- {code_span(entry)}" for entry in intake.unmapped[:50]]
         return self.card(
             f"{len(intake.unmapped)} FHIR item(s) were not used",
             "info",
-            "These codes have no mapping in this service and did not inform the assessment:\n" + "\n".join(lines),
+            "These items have no mapping in this service, or do not count (their status says so), "
+            "and did not inform the assessment:\n" + "\n".join(lines),
         )
 
     def _intake_link(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Prefetched FHIR data → an :class:`~service.interop.fhir.intake.Intake`.
 
 This service never queries the FHIR server: it reads only what the EHR prefetched, so the
-Patient or the intake QuestionnaireResponse must be there.
+Patient or the intake QuestionnaireResponse must be there, and all of it must be about the
+patient in the hook's context (``context.patientId``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
     return bool(prefetch.get("patient") or prefetch.get("questionnaireResponse"))
 
 
-def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date) -> Intake:
-    intake = Intake()
+def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
+    intake = Intake(patient_id)
     if prefetch.get("questionnaireResponse"):
         response = _first_entry(prefetch["questionnaireResponse"], "QuestionnaireResponse")
         if response is not None:

@@ -2,15 +2,23 @@
 
 Two inputs are understood: a QuestionnaireResponse to our intake Questionnaire, and a
 Patient with Observations and Conditions coded as in rules/fhir.yaml. Whatever cannot be
-mapped is reported back (``unmapped``), never silently dropped; what the record still needs
-is reported too (``missing``). The record then goes through the same validation as
-``POST /v1/assessments``.
+mapped, or does not count (an entered-in-error or in-progress response, a cancelled
+Observation, a resolved Condition), is reported back (``unmapped``), never silently dropped;
+what the record still needs is reported too (``missing``). The record then goes through the
+same validation as ``POST /v1/assessments``.
+
+Data is trusted only as far as it is checked: every resource must be about the patient in
+context (400 naming the resource otherwise), numbers are range-checked before they are
+converted, and a finding answered both ways is taken as present (the safe side for a red
+flag) and reported as a conflict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from fhir.resources.R4B.condition import Condition
@@ -23,6 +31,12 @@ from pydantic import ValidationError as FhirValidationError
 from service.interop.fhir.terminology import Terminology
 
 _SEXES = {"female", "male", "other", "unknown"}
+FHIR_NUMBER_LIMIT = 10**6  # no number this service reads is anywhere near; checked before converting
+_UNCOUNTED_RESPONSES = {"in-progress", "entered-in-error"}
+_UNCOUNTED_OBSERVATIONS = {"cancelled", "entered-in-error"}
+_PAST_CONDITIONS = {"inactive", "remission", "resolved"}  # clinicalStatus: not present now
+_WEEKS = {"wk", "week", "weeks"}
+_DAYS = {"d", "day", "days"}
 
 
 class FhirInputError(ValueError):
@@ -31,6 +45,7 @@ class FhirInputError(ValueError):
 
 @dataclass
 class Intake:
+    patient_id: str  # context.patientId: every resource read must be about this patient
     patient: dict[str, Any] = field(default_factory=dict)
     complaint: dict[str, Any] = field(default_factory=dict)
     present: list[str] = field(default_factory=list)
@@ -42,6 +57,11 @@ class Intake:
         needed = [("age", self.patient), ("sex", self.patient), ("locations", self.complaint)]
         return [name for name, part in needed if name not in part]
 
+    @property
+    def conflicts(self) -> list[str]:
+        """Findings recorded both present and absent; the record takes them as present."""
+        return [f for f in dict.fromkeys(self.present) if f in self.absent]
+
     def record(self) -> dict[str, Any]:
         present = list(dict.fromkeys(self.present))
         absent = [f for f in dict.fromkeys(self.absent) if f not in present]  # a yes outweighs a no
@@ -52,64 +72,104 @@ class Intake:
         }
 
 
+def _about_the_patient(reference: Any, intake: Intake, label: str) -> None:
+    """Refuse a resource whose subject is not ``Patient/<context.patientId>`` (relative or absolute)."""
+    target = (reference.reference or "") if reference is not None else ""
+    target = target.split("/_history/")[0]
+    wanted = f"Patient/{intake.patient_id}"
+    if target != wanted and not target.endswith(f"/{wanted}"):
+        raise FhirInputError(f"{label} is not about the patient in context (context.patientId)")
+
+
+def _bounded(value: Any, label: str, what: str) -> Decimal | int | float:
+    """``value`` if it is a finite number of sane size; checked before any conversion, because
+    converting a number like 1e999999 to an integer takes a worker minutes."""
+    finite = value.is_finite() if isinstance(value, Decimal) else not isinstance(value, float) or math.isfinite(value)
+    if not finite or abs(value) > FHIR_NUMBER_LIMIT:
+        raise FhirInputError(f"{label}: {what} is out of range")
+    return value  # type: ignore[no-any-return]
+
+
 def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
     try:
         return model.model_validate(resource)
     except FhirValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
-        raise FhirInputError(f"{label} is not a valid R4 {model.__name__}: {problems}") from None
+        raise FhirInputError(f"{label} is not a valid R4 {model.__name__}: {problems}"[:500]) from None
+    except RecursionError:
+        raise FhirInputError(f"{label} nests too deeply") from None
 
 
 def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
     response = _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
+    label = f"QuestionnaireResponse/{response.id or '?'}"
     if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
-        raise FhirInputError(f"QuestionnaireResponse answers {response.questionnaire}, not {terms.questionnaire}")
+        raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
+    _about_the_patient(response.subject, intake, label)
+    if response.status in _UNCOUNTED_RESPONSES:
+        intake.unmapped.append(f"{label}: status {response.status}, not counted")
+        return
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
         for item in items or ():
-            answers[item.linkId] = list(item.answer or ())
+            answers.setdefault(item.linkId, []).extend(item.answer or ())  # an item given twice keeps both
             walk(item.item)
 
     walk(response.item)
     for link_id, values in answers.items():
         if values:
-            _answer(link_id, values, terms, intake)
+            _answer(link_id, values, terms, intake, label)
 
 
-def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake) -> None:  # noqa: PLR0912
-    first = values[0]
+def _one(link_id: str, values: list[Any], label: str) -> Any:
+    """The one answer a single-valued item has; different answers to it are refused, not guessed."""
+    if any(value != values[0] for value in values[1:]):  # compared as models: never serialised
+        raise FhirInputError(f"{label}: item '{link_id}' has conflicting answers")
+    return values[0]
+
+
+def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:  # noqa: PLR0912
     if link_id == "findings":
         return
+    if terms.finding_for(terms.local, link_id):
+        for value in values:  # every answer counts: a yes and a no make a conflict, taken as present
+            answer = value.valueCoding.code if value.valueCoding is not None else value.valueBoolean
+            if answer in ("Y", True):
+                intake.present.append(link_id)
+            elif answer in ("N", False):
+                intake.absent.append(link_id)
+        return
+    if link_id == "pregnant":  # the safe side: pregnant if any answer says so
+        if any(v.valueBoolean for v in values):
+            intake.patient.setdefault("pregnancy", {})
+        return
+    if link_id == "locations":
+        intake.complaint["locations"] = [v.valueCoding.code for v in values if v.valueCoding is not None]
+        return
+    first = _one(link_id, values, label)
     if link_id == "age" and first.valueInteger is not None:
-        intake.patient["age"] = first.valueInteger
+        intake.patient["age"] = _bounded(first.valueInteger, label, "age")
     elif link_id == "sex" and first.valueCoding is not None:
         intake.patient["sex"] = first.valueCoding.code
-    elif link_id == "pregnant" and first.valueBoolean is not None:
-        if first.valueBoolean:
-            intake.patient.setdefault("pregnancy", {})
     elif link_id == "gestational_week" and first.valueInteger is not None:
-        intake.patient.setdefault("pregnancy", {})["gestational_week"] = first.valueInteger
-    elif link_id == "locations":
-        intake.complaint["locations"] = [v.valueCoding.code for v in values if v.valueCoding is not None]
+        week = _bounded(first.valueInteger, label, "gestational week")
+        intake.patient.setdefault("pregnancy", {})["gestational_week"] = week
     elif link_id in ("side", "onset", "course") and first.valueCoding is not None:
         intake.complaint[link_id] = first.valueCoding.code
     elif link_id in ("duration_days", "severity"):
         number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
         if number is not None:
-            intake.complaint[link_id] = float(number) if link_id == "duration_days" else number
-    elif terms.finding_for(terms.local, link_id):
-        answer = first.valueCoding.code if first.valueCoding is not None else first.valueBoolean
-        if answer in ("Y", True):
-            intake.present.append(link_id)
-        elif answer in ("N", False):
-            intake.absent.append(link_id)
+            number = _bounded(number, label, link_id)
+            intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
     else:
         intake.unmapped.append(f"QuestionnaireResponse item '{link_id[:64]}'")
 
 
 def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> None:
     patient = _parse(Patient, resource, "Patient")
+    if patient.id != intake.patient_id:
+        raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
         intake.patient.setdefault("age", age_on(today, patient.birthDate))
     if patient.gender in _SEXES:
@@ -132,23 +192,45 @@ def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, 
         intake.unmapped.append(f"{str(kind)[:40]} resource")
         return
     parsed = _parse(Observation if kind == "Observation" else Condition, resource, kind)
-    label = f"{kind}/{parsed.id or '?'}"
-    if kind == "Observation" and parsed.status == "entered-in-error":
-        return
-    if kind == "Condition" and _status(parsed.verificationStatus) == "entered-in-error":
+    label = f"{kind}/{(parsed.id or '?')[:64]}"
+    _about_the_patient(parsed.subject, intake, label)
+    if reason := _not_counted(parsed, kind, terms):
+        intake.unmapped.append(f"{label}: {reason}, not counted")
         return
     for coding in (parsed.code.coding if parsed.code else None) or ():
-        if _apply(system=coding.system, code=coding.code, parsed=parsed, kind=kind, terms=terms, intake=intake):
+        if _apply(
+            system=coding.system, code=coding.code, parsed=parsed, kind=kind, label=label, terms=terms, intake=intake
+        ):
             return
     codes = [f"{c.system}|{c.code}" for c in ((parsed.code.coding if parsed.code else None) or ())]
     intake.unmapped.append(f"{label}: {', '.join(codes) or 'no code'}"[:200])
+
+
+def _not_counted(parsed: Any, kind: str, terms: Terminology) -> str | None:
+    """Why this Observation or Condition says nothing about the patient now, if it does not.
+
+    A past Condition still counts for a finding about the past (``history`` in fhir.yaml)."""
+    if kind == "Observation":
+        return f"status {parsed.status}" if parsed.status in _UNCOUNTED_OBSERVATIONS else None
+    verification = _status(parsed.verificationStatus)
+    if verification == "entered-in-error":
+        return "entered in error"
+    clinical = _status(parsed.clinicalStatus)
+    if clinical in _PAST_CONDITIONS and verification != "refuted":  # refuted still says "absent"
+        codings = (parsed.code.coding if parsed.code else None) or ()
+        if any(terms.finding_for(c.system, c.code) in terms.history for c in codings):
+            return None
+        return f"clinical status {clinical}"
+    return None
 
 
 def _status(concept: Any) -> str | None:
     return concept.coding[0].code if concept is not None and concept.coding else None
 
 
-def _apply(*, system: str | None, code: str | None, parsed: Any, kind: str, terms: Terminology, intake: Intake) -> bool:
+def _apply(
+    *, system: str | None, code: str | None, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake
+) -> bool:
     if terms.field_is("pregnant", system, code):
         negated = kind == "Condition" and _status(parsed.verificationStatus) == "refuted"
         if not negated:
@@ -156,7 +238,9 @@ def _apply(*, system: str | None, code: str | None, parsed: Any, kind: str, term
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
         if parsed.valueQuantity is not None and parsed.valueQuantity.value is not None:
-            intake.patient.setdefault("pregnancy", {})["gestational_week"] = int(parsed.valueQuantity.value)
+            intake.patient.setdefault("pregnancy", {})["gestational_week"] = _gestational_week(
+                parsed.valueQuantity, label
+            )
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
         value = (
@@ -165,13 +249,25 @@ def _apply(*, system: str | None, code: str | None, parsed: Any, kind: str, term
             else (parsed.valueQuantity.value if parsed.valueQuantity is not None else None)
         )
         if value is not None:
-            intake.complaint["severity"] = float(value)
+            intake.complaint["severity"] = float(_bounded(value, label, "severity"))
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
         return False
     (intake.absent if _negated(parsed, kind) else intake.present).append(finding)
     return True
+
+
+def _gestational_week(quantity: Any, label: str) -> int:
+    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit: weeks, as
+    the LOINC code says); any other unit is refused rather than taken as weeks."""
+    value = _bounded(quantity.value, label, "gestational age")
+    unit = (quantity.code or quantity.unit or "wk").strip().lower()
+    if unit in _WEEKS:
+        return int(value)
+    if unit in _DAYS:
+        return int(value) // 7
+    raise FhirInputError(f"{label}: gestational age must be in weeks (wk) or days (d)")
 
 
 def _negated(parsed: Any, kind: str) -> bool:

@@ -20,6 +20,7 @@ class Terminology:
     fields: dict[str, Coding]
     findings: dict[str, Coding]  # every input finding: SNOMED CT where known, else local
     pregnancy_only: tuple[str, ...]
+    history: frozenset[str]  # findings a resolved Condition still makes present
     questionnaire: str = ""  # canonical URL of the intake Questionnaire answers must name
 
     @property
@@ -71,7 +72,7 @@ def load_terminology(rules_dir: Path, kb: KnowledgeBase) -> Terminology:
             "display": entry["display"],
         }
 
-    for finding in [*raw["findings"], *raw["pregnancy_only"]]:
+    for finding in [*raw["findings"], *raw["pregnancy_only"], *raw["history"]]:
         if finding not in kb.input_findings:
             raise KnowledgeBaseError("fhir.yaml", finding, "unknown input finding")
     findings = {
@@ -85,4 +86,5 @@ def load_terminology(rules_dir: Path, kb: KnowledgeBase) -> Terminology:
         fields={name: coding(entry, name) for name, entry in raw["fields"].items()},
         findings=findings,
         pregnancy_only=tuple(raw["pregnancy_only"]),
+        history=frozenset(raw["history"]),
     )

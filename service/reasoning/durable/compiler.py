@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service import vocabulary as vocab
 from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
 from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN
 
@@ -44,8 +45,7 @@ def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
 
 def _check_thresholds(rule: Rule) -> None:
     """Thresholds must keep comparisons exact against numbers moved by ``engine_number``."""
-    when = rule.when
-    for bound in (when.age, when.gestational_week, when.severity, when.duration_days):
+    for bound in (getattr(rule.when, attribute) for attribute in vocab.RANGE_FIELDS):
         for value in (bound.min, bound.max) if bound else ():
             if value is not None and value != 0 and not ENGINE_MIN < value < ENGINE_MAX:
                 raise KnowledgeBaseError(rule.file, rule.id, f"threshold {value} outside the engine's range")
@@ -77,10 +77,10 @@ def _patterns(when: Condition) -> list[Pattern]:
         tests: list[Pattern] = [{"t": "record"}]
         if when.pregnant is not None:
             tests.append({"pregnant": when.pregnant})
-        for attribute in ("sex", "side", "onset", "course"):
+        for attribute in vocab.CHOICE_FIELDS:
             if values := getattr(when, attribute):
                 tests.append(_any_of(attribute, values))
-        for attribute in ("age", "gestational_week", "severity", "duration_days"):
+        for attribute in vocab.RANGE_FIELDS:
             tests += _bounds(attribute, getattr(when, attribute))
         patterns = [{"record": {"$and": tests}}]
         if when.locations:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from service.reasoning.record import Record
+from service import vocabulary as vocab
+from service.reasoning.record import Record, record_context
 
 Fact = dict[str, Any]
 
@@ -42,26 +43,10 @@ def open_json(fact: Fact) -> str:
 
 
 def record_facts(record: Record) -> list[Fact]:
-    patient, complaint, findings = record["patient"], record["complaint"], record["findings"]
-    pregnancy = patient.get("pregnancy")
-    facts: list[Fact] = [
-        {
-            "t": "record",
-            "age": patient["age"],
-            "sex": patient["sex"],
-            "pregnant": pregnancy is not None,
-            **({"gestational_week": pregnancy["gestational_week"]} if pregnancy else {}),
-            "side": complaint["side"],
-            "onset": complaint["onset"],
-            "course": complaint["course"],
-            **{
-                key: engine_number(complaint[key])
-                for key in ("severity", "duration_days")
-                if complaint.get(key) is not None
-            },
-        }
-    ]
-    facts += [{"t": "location", "id": location} for location in complaint["locations"]]
+    context = {k: engine_number(v) if k in vocab.RANGE_FIELDS else v for k, v in record_context(record).items()}
+    facts: list[Fact] = [{"t": "record", **context}]
+    facts += [{"t": "location", "id": location} for location in record["complaint"]["locations"]]
+    findings = record["findings"]
     facts += [{"t": "finding", "id": f, "status": "present"} for f in findings["present"]]
     facts += [{"t": "finding", "id": f, "status": "absent"} for f in findings["absent"]]
     return facts

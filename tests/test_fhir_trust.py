@@ -1,0 +1,292 @@
+"""FHIR data is trusted only as far as it is checked: the right patient, statuses that count,
+conflicts on the safe side, units converted, numbers bounded, and text kept inert in cards."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.app import create_app
+from tests.cds_tokens import Ehr
+from tests.test_cds_hooks import (
+    LOCAL,
+    NO,
+    SNOMED,
+    YES,
+    bundle,
+    call,
+    condition,
+    hook_request,
+    observation,
+    patient,
+    questionnaire_response,
+)
+
+UCUM = "http://unitsofmeasure.org"
+RETENTION = (SNOMED, "267064002")  # urinary retention: an emergency red flag
+INTAKE = {
+    "age": [{"valueInteger": 40}],
+    "sex": [{"valueCoding": {"code": "female"}}],
+    "locations": [{"valueCoding": {"system": LOCAL, "code": "buttock"}}],
+}
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Ehr:
+    return Ehr()
+
+
+@pytest.fixture(scope="module")
+def cds(ehr: Ehr, tmp_path_factory) -> FlaskClient:
+    config = ehr.app_config(tmp_path_factory.mktemp("fhir") / "clients.json")
+    return create_app({"TESTING": True, **config}).test_client()
+
+
+def cards(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any]) -> list[dict[str, Any]]:
+    response = call(cds, ehr, hook_request(prefetch))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["cards"]  # type: ignore[no-any-return]
+
+
+def refused(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any]) -> str:
+    response = call(cds, ehr, hook_request(prefetch))
+    assert response.status_code == 400 and response.mimetype == "application/problem+json", response.get_json()
+    return response.get_json()["detail"]  # type: ignore[no-any-return]
+
+
+def about(resource: dict[str, Any], reference: str | None) -> dict[str, Any]:
+    changed = copy.deepcopy(resource)
+    if reference is None:
+        changed.pop("subject", None)
+    else:
+        changed["subject"] = {"reference": reference}
+    return changed
+
+
+# --- the patient in context --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "named"),
+    [
+        ({"patient": {**patient(), "id": "someone-else"}}, "Patient/someone-else"),
+        (
+            {
+                "patient": patient(),
+                "observations": bundle(about(observation(*RETENTION, "u1", valueBoolean=True), "Patient/2")),
+            },
+            "Observation/u1",
+        ),
+        (
+            {
+                "patient": patient(),
+                "observations": bundle(about(observation(*RETENTION, "u2", valueBoolean=True), None)),
+            },
+            "Observation/u2",
+        ),
+        (
+            {"patient": patient(), "conditions": bundle(about(condition("363346000", "c1"), "Patient/12889920"))},
+            "Condition/c1",
+        ),
+        (
+            {
+                "questionnaireResponse": {
+                    **questionnaire_response(INTAKE, {}),
+                    "id": "q1",
+                    "subject": {"reference": "Patient/2"},
+                }
+            },
+            "QuestionnaireResponse/q1",
+        ),
+    ],
+)
+def test_data_about_another_patient_is_a_400_naming_the_resource(
+    cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any], named: str
+) -> None:
+    detail = refused(cds, ehr, prefetch)
+    assert named in detail and "not" in detail and "patient in context" in detail
+
+
+def test_absolute_references_to_the_patient_in_context_are_accepted(cds: FlaskClient, ehr: Ehr) -> None:
+    retention = about(
+        observation(*RETENTION, "u1", valueBoolean=True), "https://fhir.example.invalid/r4/Patient/1288992"
+    )
+    summary = cards(cds, ehr, {"patient": patient(), "observations": bundle(retention)})[0]
+    assert summary["extension"]["urgency"] == "emergency"
+
+
+# --- conflicts and statuses ----------------------------------------------------------------
+
+
+def test_yes_then_no_to_the_same_item_is_taken_as_present_and_reported(cds: FlaskClient, ehr: Ehr) -> None:
+    response = questionnaire_response(INTAKE, {})
+    response["item"][-1]["item"] = [
+        {"linkId": "saddle_anesthesia", "answer": [{"valueCoding": YES}]},
+        {"linkId": "saddle_anesthesia", "answer": [{"valueCoding": NO}]},  # the last answer no longer wins
+        {"linkId": "fever", "answer": [{"valueCoding": NO}, {"valueCoding": YES}]},
+    ]
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "ESC-CES-SADDLE" in found[0]["extension"].get("red_flags", [])
+    conflict = next(c for c in found if "both present and absent" in c["summary"])
+    assert conflict["indicator"] == "warning"
+    assert "- saddle anesthesia" in conflict["detail"] and "- fever" in conflict["detail"]
+
+
+def test_a_no_in_the_questionnaire_and_a_yes_in_an_observation_conflict(cds: FlaskClient, ehr: Ehr) -> None:
+    response = questionnaire_response(INTAKE, {"urinary_retention": False})
+    found = cards(
+        cds,
+        ehr,
+        {"questionnaireResponse": response, "observations": bundle(observation(*RETENTION, "u1", valueBoolean=True))},
+    )
+    assert "ESC-CES-RETENTION" in found[0]["extension"].get("red_flags", [])
+    assert any("both present and absent" in c["summary"] for c in found)
+
+
+@pytest.mark.parametrize("status", ["in-progress", "entered-in-error"])
+def test_a_questionnaire_response_that_does_not_count_informs_nothing(cds: FlaskClient, ehr: Ehr, status: str) -> None:
+    response = {**questionnaire_response(INTAKE, {"saddle_anesthesia": True}), "status": status, "id": "q1"}
+    found = cards(cds, ehr, {"patient": patient(), "questionnaireResponse": response})
+    assert "location not recorded" in found[0]["detail"]  # nothing was read from it
+    assert found[0]["extension"]["urgency"] != "emergency"
+    assert f"QuestionnaireResponse/q1: status {status}, not counted" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("status", ["cancelled", "entered-in-error"])
+def test_a_cancelled_observation_is_not_present(cds: FlaskClient, ehr: Ehr, status: str) -> None:
+    retention = {**observation(*RETENTION, "u1", valueBoolean=True), "status": status}
+    found = cards(cds, ehr, {"patient": patient(), "observations": bundle(retention)})
+    assert "ESC-CES-RETENTION" not in found[0]["extension"].get("red_flags", [])
+    assert f"Observation/u1: status {status}, not counted" in found[-1]["detail"]
+
+
+def _past(resource: dict[str, Any], clinical: str) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    return {**resource, "clinicalStatus": {"coding": [{"system": system, "code": clinical}]}}
+
+
+@pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
+def test_a_past_condition_is_not_present(cds: FlaskClient, ehr: Ehr, clinical: str) -> None:
+    fever = _past(condition("386661006", "f1"), clinical)
+    found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(fever)})
+    assert "ESC-FEVER" not in found[0]["extension"].get("red_flags", [])
+    assert f"Condition/f1: clinical status {clinical}, not counted" in found[-1]["detail"]
+    active = cards(cds, ehr, {"patient": patient(), "conditions": bundle(condition("386661006", "f2"))})
+    assert "ESC-FEVER" in active[0]["extension"].get("red_flags", [])  # the control
+
+
+@pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
+def test_a_past_cancer_is_still_a_history_of_cancer(cds: FlaskClient, ehr: Ehr, clinical: str) -> None:
+    """A cancer in remission is exactly the history the red flag asks about (fhir.yaml ``history``)."""
+    cancer = _past(condition("363346000", "c1"), clinical)
+    found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(cancer)})
+    assert "ESC-CANCER-HISTORY" in found[0]["extension"].get("red_flags", [])
+
+
+def test_a_refuted_condition_is_not_present(cds: FlaskClient, ehr: Ehr) -> None:
+    found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(condition("363346000", "c1", "refuted"))})
+    assert "ESC-CANCER-HISTORY" not in found[0]["extension"].get("red_flags", [])
+
+
+def test_conflicting_answers_to_a_single_valued_item_are_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {**INTAKE, "age": [{"valueInteger": 40}, {"valueInteger": 70}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1"}
+    assert "QuestionnaireResponse/q1: item 'age' has conflicting answers" in refused(
+        cds, ehr, {"questionnaireResponse": response}
+    )
+
+
+# --- units and numbers ---------------------------------------------------------------------
+
+
+def pregnant_with(quantity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "patient": patient(birth="1990-01-01"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(
+            observation("http://loinc.org", "49051-6", "g1", valueQuantity=quantity),
+            observation(LOCAL, "pain_radiates_below_knee", "r1", valueBoolean=True),  # care that names NSAIDs
+        ),
+    }
+
+
+NSAIDS_FROM_WEEK_20 = "oral nsaids: NSAIDs from week 20 can impair fetal kidneys"  # the clinician wording
+
+
+@pytest.mark.parametrize(
+    ("quantity", "from_week_20"),
+    [
+        ({"value": 20, "unit": "days", "system": UCUM, "code": "d"}, False),  # 20 days is week 2, not week 20
+        ({"value": 140, "unit": "days", "system": UCUM, "code": "d"}, True),
+        ({"value": 20, "unit": "wk", "system": UCUM, "code": "wk"}, True),
+        ({"value": 20}, True),  # no unit: weeks, as the LOINC code says
+    ],
+)
+def test_gestational_age_in_days_is_converted_to_weeks(
+    cds: FlaskClient, ehr: Ehr, quantity: dict[str, Any], from_week_20: bool
+) -> None:
+    summary = cards(cds, ehr, pregnant_with(quantity))[0]
+    assert (NSAIDS_FROM_WEEK_20 in summary["detail"]) is from_week_20
+
+
+def test_gestational_age_in_another_unit_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    detail = refused(cds, ehr, pregnant_with({"value": 5, "unit": "months", "system": UCUM, "code": "mo"}))
+    assert "Observation/g1" in detail and "weeks (wk) or days (d)" in detail
+
+
+@pytest.mark.parametrize("value", ["1e999999", "-1e999999", 1e308, 10**400])
+def test_a_huge_gestational_age_is_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr, value: Any) -> None:
+    detail = refused(cds, ehr, pregnant_with({"value": value, "unit": "wk"}))
+    assert "Observation/g1: gestational age is out of range" in detail
+
+
+def test_huge_questionnaire_numbers_are_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {**INTAKE, "severity": [{"valueDecimal": "1e999999"}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1"}
+    detail = refused(cds, ehr, {"questionnaireResponse": response})
+    assert "QuestionnaireResponse/q1: severity is out of range" in detail
+
+
+def test_a_questionnaire_nested_120_levels_deep_is_a_400(cds: FlaskClient, ehr: Ehr) -> None:
+    response = questionnaire_response(INTAKE, {})
+    inner: dict[str, Any] = {"linkId": "deep"}
+    for level in range(120):
+        inner = {"linkId": f"group-{level}", "item": [inner]}
+    response["item"].append(inner)
+    assert refused(cds, ehr, {"questionnaireResponse": response})
+
+
+# --- text from FHIR in cards ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "[Click here](http://evil.example/phish)",
+        "**URGENT** <img src=x onerror=alert(1)>",
+        "a`b``c",
+        "#Heading",
+    ],
+)
+def test_text_from_fhir_reaches_a_card_only_as_a_code_span(cds: FlaskClient, ehr: Ehr, code: str) -> None:
+    found = cards(cds, ehr, {"patient": patient(), "observations": bundle(observation("urn:x", code, "x1"))})
+    detail = found[-1]["detail"]
+    line = next(line for line in detail.splitlines() if "Observation/x1" in line)
+    fence = "```" if "``" in code else "`"
+    assert line == f"- {fence}Observation/x1: urn:x|{code}{fence}"
+
+
+def test_a_line_break_in_fhir_text_cannot_start_markdown_blocks(cds: FlaskClient, ehr: Ehr) -> None:
+    response = questionnaire_response(INTAKE, {})
+    response["item"].append({"linkId": "x\n\n# Heading [link](http://evil.example)", "answer": [{"valueString": "y"}]})
+    detail = cards(cds, ehr, {"questionnaireResponse": response})[-1]["detail"]
+    assert "- `QuestionnaireResponse item 'x  # Heading [link](http://evil.example)'`" in detail.splitlines()
+
+
+def test_decimal_answers_are_read_as_numbers(cds: FlaskClient, ehr: Ehr) -> None:
+    answers = {**INTAKE, "severity": [{"valueDecimal": 6.5}], "duration_days": [{"valueDecimal": 2.5}]}
+    assert cards(cds, ehr, {"questionnaireResponse": questionnaire_response(answers, {})})[0]["summary"]
