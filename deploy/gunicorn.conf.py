@@ -48,7 +48,7 @@ errorlog = "-"
 
 timeout = 30  # a worker silent this long is killed and replaced
 graceful_timeout = 20  # on SIGTERM: finish in-flight requests, then exit
-keepalive = 5
+keepalive = 5  # > 0: the worker then applies its head deadline (each connection still serves one request)
 max_requests = _settings.max_requests  # leak guard: recycle workers ...
 max_requests_jitter = max_requests // 10  # ... but not all at once
 limit_request_line = 4096
