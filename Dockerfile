@@ -31,7 +31,8 @@ COPY requirements.lock pyproject.toml README.md ./
 COPY service ./service
 # Dependencies: exactly the locked versions, every file hash-checked, none fetched unchecked
 # (no build isolation: durable-rules builds with the venv's own setuptools). Then the
-# project itself, from this source, with nothing from the index.
+# project itself, from this source, with nothing from the index, built by the locked
+# setuptools the first step installed.
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
  && /opt/venv/bin/pip install --no-compile --require-hashes --no-deps --no-build-isolation -r requirements.lock \
