@@ -85,3 +85,16 @@ def test_slow_sockets_starve_nothing_and_are_cut_with_408(service: Service) -> N
         assert 9 <= when <= 13
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert b"application/problem+json" in answer
+
+
+def test_a_body_that_stalls_is_answered_and_closed_after_the_deadline(service: Service) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/assessments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"pat'
+        )
+        started = time.monotonic()
+        answer = sock.recv(4096)
+        waited = time.monotonic() - started
+    assert 9 <= waited <= 13
+    assert answer.startswith(b"HTTP/1.1 4") and b"application/problem+json" in answer
