@@ -7,6 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
 .PHONY: install run test test-container test-reliability lint openapi bench profile validate clean
+.PHONY: lock sbom
 
 install: $(VENV)/.installed
 
@@ -50,5 +51,18 @@ profile: install
 openapi: install
 	$(BIN)/flask --app service.app openapi > openapi/openapi.yaml
 
+# requirements.lock: every runtime dependency pinned with its hashes; the image installs
+# exactly these (pip --require-hashes). Run after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4'
+	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-emit-find-links \
+	  --no-emit-index-url --output-file requirements.lock pyproject.toml
+
+# build/sbom.json: CycloneDX SBOM of what the image installs (requirements.lock).
+sbom: install
+	mkdir -p build
+	$(BIN)/cyclonedx-py requirements --pyproject pyproject.toml --of JSON --output-reproducible \
+	  -o build/sbom.json requirements.lock
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info build

@@ -41,7 +41,10 @@ pytestmark = pytest.mark.container
 
 def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    return subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=check)
+    result = subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:  # podman's own words, or a failure here says nothing
+        pytest.fail(f"podman {' '.join(args)} exited {result.returncode}:\n{result.stderr[-4000:]}")
+    return result
 
 
 def wait_ready(port: int, seconds: float = 60) -> dict:
