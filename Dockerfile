@@ -3,6 +3,12 @@
 #   build:   compiles durable-rules' C engine into a virtualenv (needs a compiler)
 #   runtime: the virtualenv and the app only; no compiler, non-root, read-only friendly
 # BASE_IMAGE must provide python3 (>= 3.11) with venv; the default is the official slim image.
+# Supply chain: third-party packages come only from requirements.lock, each checked against
+# its hashes (make lock writes it); the base image is pinned by digest where the registry is
+# reachable — resolve the tag once and build with the result, e.g.
+#   digest="$(skopeo inspect --format '{{.Digest}}' docker://docker.io/library/python:3.11-slim-bookworm)"
+#   podman build --build-arg BASE_IMAGE="docker.io/library/python:3.11-slim-bookworm@${digest}" .
+# (or write that reference into the ARG below; Renovate/Dependabot keep such pins current).
 # Behind a TLS-inspecting proxy, pass its CA bundle as a build secret (never baked in):
 #   podman build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
 ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm
@@ -21,11 +27,17 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY requirements.lock pyproject.toml README.md ./
 COPY service ./service
+# Dependencies: exactly the locked versions, every file hash-checked, none fetched unchecked
+# (no build isolation: durable-rules builds with the venv's own setuptools). Then the
+# project itself, from this source, with nothing from the index, built by the locked
+# setuptools the first step installed.
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
- && /opt/venv/bin/pip install --no-compile . \
+ && /opt/venv/bin/pip install --no-compile --require-hashes --no-deps --no-build-isolation -r requirements.lock \
+ && /opt/venv/bin/pip install --no-compile --no-deps --no-build-isolation --no-index . \
+ && /opt/venv/bin/pip check \
  && /opt/venv/bin/python -c "import durable.engine"
 
 FROM ${BASE_IMAGE} AS runtime

@@ -7,6 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
 .PHONY: install run test test-container test-reliability test-browser lint openapi bench profile validate clean
+.PHONY: lock sbom
 
 install: $(VENV)/.installed
 
@@ -38,6 +39,8 @@ lint: install
 	$(BIN)/ruff format --check service tests benchmarks deploy validation
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/ruff check scripts
+	$(BIN)/ruff format --check scripts
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.installed \
 	  && node_modules/.bin/redocly lint --format=summary openapi/openapi.yaml; \
 	else echo "lint: npm not found, skipping redocly lint of openapi/openapi.yaml"; fi
@@ -61,5 +64,18 @@ openapi: install
 	UPDATE_EXAMPLES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_examples.py -k answers
 	$(BIN)/flask --app service.app openapi > openapi/openapi.yaml
 
+# requirements.lock: every runtime dependency pinned with its hashes; the image installs
+# exactly these (pip --require-hashes). Run after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4'
+	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-emit-find-links \
+	  --no-emit-index-url --output-file requirements.lock pyproject.toml
+
+# build/sbom.json: CycloneDX SBOM of what the image installs (requirements.lock).
+sbom: install
+	mkdir -p build
+	$(BIN)/cyclonedx-py requirements --pyproject pyproject.toml --of JSON --output-reproducible \
+	  -o build/sbom.json requirements.lock
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info node_modules .schemathesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info build node_modules .schemathesis

@@ -65,7 +65,7 @@ def wrk(port: int, connections: int, seconds: int, bodies: Path) -> dict[str, fl
         env={**os.environ, "BODIES": str(bodies)},
         timeout=seconds + 60,
     ).stdout
-    latency = {p: float(v) * UNIT[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    latency = {p: float(v) * UNIT[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s) *$", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -129,7 +129,7 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` on {machine}.",
-        f"gunicorn with deploy/gunicorn.conf.py, {args.workers} sync workers, production log level; "
+        f"gunicorn with deploy/gunicorn.conf.py, {args.workers} workers (service.worker.Worker), production log level; "
         f"wrk {args.seconds} s per level, {RECORDS:,} different valid records in turn. "
         "The load generator shares the cores with the server.",
         "",

@@ -19,6 +19,17 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+# Label values come from fixed sets, so a client cannot mint series: 300 made-up methods
+# once made 307 request counters and a 7.5 MB /metrics page.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+
+
+def method_label(method: str) -> str:
+    """The request method as a label value: a standard method, or ``other``."""
+    return method if method in METHODS else OTHER
+
+
 REQUESTS = Counter(
     "cds_http_requests_total",
     "HTTP requests by route, method and status.",
@@ -30,6 +41,11 @@ LATENCY = Histogram(
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+IN_FLIGHT = Gauge(
+    "cds_http_requests_in_flight",
+    "Requests being answered now.",
+    multiprocess_mode="livesum",  # a killed worker's count is dropped with it (gunicorn child_exit)
+)
 ASSESSMENTS = Counter("cds_assessments_total", "Assessments by urgency level.", ["urgency"])
 ENGINE_TIME = Histogram(
     "cds_rule_engine_seconds",
@@ -37,11 +53,21 @@ ENGINE_TIME = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
 )
 CDS_FEEDBACK = Counter("cds_hooks_feedback_total", "CDS Hooks card feedback by outcome.", ["outcome"])
+CDS_OVERRIDES = Counter(
+    "cds_hooks_overrides_total",
+    "Overridden CDS Hooks cards by override reason code ('other' outside ours, 'none' when not given).",
+    ["reason"],
+)
+CDS_CARDS = Counter(
+    "cds_hooks_cards_total",
+    "CDS Hooks cards computed, by service and indicator (also counted in silent rollout, when none is shown).",
+    ["service", "indicator"],
+)
 KNOWLEDGE_BASE = Gauge(
     "cds_knowledge_base_info",
     "Knowledge base in use (value is always 1).",
     ["version", "sha256"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",  # a dead worker's sample goes with it (gunicorn child_exit)
 )
 
 

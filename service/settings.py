@@ -76,6 +76,12 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _boolean(raw: str) -> bool:
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise SettingsError("must be true or false")
+    return raw.lower() in ("true", "1")
+
+
 def _replay_store(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss"):
         raise SettingsError("must be a redis:// or rediss:// URL")
@@ -96,6 +102,7 @@ class Settings:
     public_base_url: str = ""  # the origin EHRs call; JWT aud and canonical URLs; empty: hook calls refused
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call; empty: none
     replay_store: str = ""  # redis:// URL for seen JWT ids across workers and pods; empty: per process
+    cds_silent_rollout: bool = False  # CDS Hooks cards computed and counted, but not shown
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,4 +133,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "public_base_url": _public_base_url,
     "cors_origins": _origins,
     "replay_store": _replay_store,
+    "cds_silent_rollout": _boolean,
 }

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_HOST = "cds.example.invalid"  # the server_name of deploy/gateway/nginx.conf; other Hosts get 421
 BIN = Path(sys.executable).parent
 
 
@@ -64,16 +65,16 @@ class Service:
 
 
 @contextmanager
-def gunicorn(workdir: Path, app: str = "service.wsgi:app", **env: str) -> Iterator[Service]:
-    """gunicorn with deploy/gunicorn.conf.py serving ``app``; its output goes to workdir/service.log."""
-    port = free_port()
+def gunicorn(workdir: Path, app: str = "service.wsgi:app", port: int | None = None, **env: str) -> Iterator[Service]:
+    """gunicorn with deploy/gunicorn.conf.py serving ``app`` (on ``port``, or a free one: give it when
+    a setting such as PUBLIC_BASE_URL must name it); its output goes to workdir/service.log."""
+    port = port or free_port()
     log = workdir / "service.log"
     environment = {
         **os.environ,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WORKERS": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
         **env,
     }
     with log.open("w") as out:
@@ -103,6 +104,7 @@ def nginx_binary() -> str | None:
 def render_gateway(conf: str, *, port: int, upstream: int, tls: Path, run: Path) -> str:
     """The reference config with this test's ports, certificate and pid file; nothing else."""
     replacements = {
+        "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{port} ssl http2 default_server;",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{port} ssl http2;",
         "/etc/nginx/tls/tls.crt": str(tls / "tls.crt"),
         "/etc/nginx/tls/tls.key": str(tls / "tls.key"),
@@ -112,7 +114,7 @@ def render_gateway(conf: str, *, port: int, upstream: int, tls: Path, run: Path)
     for old, new in replacements.items():
         if old not in conf:
             raise AssertionError(f"nginx.conf no longer contains {old!r}")
-        conf = conf.replace(old, new)
+        conf = conf.replace(old, new)  # every occurrence: both servers
     return conf
 
 

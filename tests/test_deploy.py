@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -72,11 +74,23 @@ def test_every_configmap_key_is_a_validated_setting() -> None:
     assert {k.lower() for k in data} <= set(vars(settings))
 
 
-def test_shutdown_grace_outlasts_gunicorn_graceful_timeout() -> None:
+def test_shutdown_grace_outlasts_the_prestop_delay_and_gunicorn_graceful_timeout() -> None:
     conf = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
     graceful = int(re.search(r"^graceful_timeout = (\d+)", conf, re.M).group(1))
     grace = manifests()["deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    assert grace > graceful
+    command = container()["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep" and int(command[1]) >= 5  # endpoints removed before SIGTERM
+    assert grace > int(command[1]) + graceful
+
+
+def test_the_replay_store_option_matches_its_manifest() -> None:
+    documents = list(yaml.safe_load_all((K8S / "replay-store" / "redis.yaml").read_text()))
+    service = next(d for d in documents if d["kind"] == "Service")
+    commented = re.search(r"^  # REPLAY_STORE: \"(.+)\"$", (K8S / "configmap.yaml").read_text(), re.M).group(1)
+    url = Settings.from_env({"REPLAY_STORE": commented}).replay_store
+    assert url == f"redis://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/0"
+    egress = next(d for d in documents if d["metadata"]["name"] == "buttock-pain-cds-to-replay-store")
+    assert egress["spec"]["egress"][0]["ports"][0]["port"] == service["spec"]["ports"][0]["port"]
 
 
 def test_dockerfile_passes_hadolint() -> None:
@@ -90,7 +104,7 @@ def test_dockerfile_passes_hadolint() -> None:
 
 
 def test_manifests_validate_strictly_offline(tmp_path: Path) -> None:
-    files = sorted(str(p) for p in K8S.glob("*.yaml") if p.stem != "kustomization")
+    files = sorted(str(p) for p in K8S.glob("**/*.yaml") if p.stem != "kustomization")
     if shutil.which("kubectl"):  # also the rendered kustomization, as it would be applied
         rendered = tmp_path / "rendered.yaml"
         rendered.write_text(
@@ -132,10 +146,43 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, messa
         env={
             "PATH": str(BIN),
             name: value,
-            "PROMETHEUS_MULTIPROC_DIR": "/tmp/cds-metrics-config-test",
         },
         cwd=ROOT,
     )
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def locked() -> dict[str, list[str]]:
+    """requirements.lock as {name: [hashes]}."""
+    pins: dict[str, list[str]] = {}
+    name = ""
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if pin := re.match(r"^([A-Za-z0-9_.-]+)==\S+ \\$", line):
+            name = pin.group(1).lower()
+            pins[name] = []
+        elif digest := re.match(r"^\s+--hash=(sha256:[0-9a-f]{64})", line):
+            pins[name].append(digest.group(1))
+    return pins
+
+
+def test_the_image_installs_only_locked_hash_checked_packages() -> None:
+    assert re.search(r"pip install .*--require-hashes .*-r requirements\.lock", dockerfile())
+    assert re.search(r"pip install .*--no-deps .*--no-index \.", dockerfile())  # the project, nothing fetched
+    pins = locked()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-") for d in project}
+    assert wanted <= set(pins), f"not in requirements.lock (make lock): {wanted - set(pins)}"
+    assert all(pins.values()), "every pin carries its hashes"
+
+
+def test_make_sbom_writes_a_cyclonedx_document_of_the_image_packages() -> None:
+    result = subprocess.run(["make", "sbom"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    sbom = json.loads((ROOT / "build" / "sbom.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    components = {c["name"].lower(): c["version"] for c in sbom["components"]}
+    assert {"flask", "durable-rules"} <= set(components)
+    assert components["durable-rules"] == "2.0.28"
+    assert set(components) == set(locked())

@@ -23,7 +23,7 @@ from service.web.examples import Example, load_examples, write_example
 from tests.cds_tokens import Ehr
 
 ORIGIN = "https://cds.example.org"  # where the examples pretend the service is served
-MINTED = {"assessment_id", "uuid"}
+MINTED = {"assessment_id", "uuid", "request_id"}
 KEEP = 2  # entries an abridged list keeps when recorded
 UPDATE = os.environ.get("UPDATE_EXAMPLES") == "1"
 EXAMPLES = load_examples()

@@ -130,7 +130,7 @@ def test_yes_then_no_to_the_same_item_is_taken_as_present_and_reported(cds: Flas
     ]
     found = cards(cds, ehr, {"questionnaireResponse": response})
     assert found[0]["extension"]["urgency"] == "emergency"
-    assert "ESC-CES-SADDLE" in found[0]["extension"]["red_flags"]
+    assert "ESC-CES-SADDLE" in found[0]["extension"].get("red_flags", [])
     conflict = next(c for c in found if "both present and absent" in c["summary"])
     assert conflict["indicator"] == "warning"
     assert "- saddle anesthesia" in conflict["detail"] and "- fever" in conflict["detail"]
@@ -143,7 +143,7 @@ def test_a_no_in_the_questionnaire_and_a_yes_in_an_observation_conflict(cds: Fla
         ehr,
         {"questionnaireResponse": response, "observations": bundle(observation(*RETENTION, "u1", valueBoolean=True))},
     )
-    assert "ESC-CES-RETENTION" in found[0]["extension"]["red_flags"]
+    assert "ESC-CES-RETENTION" in found[0]["extension"].get("red_flags", [])
     assert any("both present and absent" in c["summary"] for c in found)
 
 
@@ -160,7 +160,7 @@ def test_a_questionnaire_response_that_does_not_count_informs_nothing(cds: Flask
 def test_a_cancelled_observation_is_not_present(cds: FlaskClient, ehr: Ehr, status: str) -> None:
     retention = {**observation(*RETENTION, "u1", valueBoolean=True), "status": status}
     found = cards(cds, ehr, {"patient": patient(), "observations": bundle(retention)})
-    assert "ESC-CES-RETENTION" not in found[0]["extension"]["red_flags"]
+    assert "ESC-CES-RETENTION" not in found[0]["extension"].get("red_flags", [])
     assert f"Observation/u1: status {status}, not counted" in found[-1]["detail"]
 
 
@@ -173,10 +173,10 @@ def _past(resource: dict[str, Any], clinical: str) -> dict[str, Any]:
 def test_a_past_condition_is_not_present(cds: FlaskClient, ehr: Ehr, clinical: str) -> None:
     fever = _past(condition("386661006", "f1"), clinical)
     found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(fever)})
-    assert "ESC-FEVER" not in found[0]["extension"]["red_flags"]
+    assert "ESC-FEVER" not in found[0]["extension"].get("red_flags", [])
     assert f"Condition/f1: clinical status {clinical}, not counted" in found[-1]["detail"]
     active = cards(cds, ehr, {"patient": patient(), "conditions": bundle(condition("386661006", "f2"))})
-    assert "ESC-FEVER" in active[0]["extension"]["red_flags"]  # the control
+    assert "ESC-FEVER" in active[0]["extension"].get("red_flags", [])  # the control
 
 
 @pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
@@ -184,12 +184,12 @@ def test_a_past_cancer_is_still_a_history_of_cancer(cds: FlaskClient, ehr: Ehr, 
     """A cancer in remission is exactly the history the red flag asks about (fhir.yaml ``history``)."""
     cancer = _past(condition("363346000", "c1"), clinical)
     found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(cancer)})
-    assert "ESC-CANCER-HISTORY" in found[0]["extension"]["red_flags"]
+    assert "ESC-CANCER-HISTORY" in found[0]["extension"].get("red_flags", [])
 
 
 def test_a_refuted_condition_is_not_present(cds: FlaskClient, ehr: Ehr) -> None:
     found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(condition("363346000", "c1", "refuted"))})
-    assert "ESC-CANCER-HISTORY" not in found[0]["extension"]["red_flags"]
+    assert "ESC-CANCER-HISTORY" not in found[0]["extension"].get("red_flags", [])
 
 
 def test_conflicting_answers_to_a_single_valued_item_are_refused(cds: FlaskClient, ehr: Ehr) -> None:
@@ -214,7 +214,7 @@ def pregnant_with(quantity: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-NSAIDS_FROM_WEEK_20 = "oral nsaids: NSAIDs and COX-2 inhibitors are avoided from week 20"
+NSAIDS_FROM_WEEK_20 = "oral nsaids: NSAIDs from week 20 can impair fetal kidneys"  # the clinician wording
 
 
 @pytest.mark.parametrize(

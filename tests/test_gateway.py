@@ -2,7 +2,9 @@
 
 Proves: the request id round-trips to the response and the service log; the gateway
 answers 413 for a large body and 429 when the rate is exceeded; the client address in the
-service log comes from X-Forwarded-For only through the trusted hop. nginx comes from
+service log comes from X-Forwarded-For only through the trusted hop; /metrics is not public;
+API answers carry no-store, nosniff and HSTS (the 429 page too); an unknown Host gets 421;
+only the Mozilla "intermediate" ciphers are offered. nginx comes from
 Debian's packages (.ci/run installs it); both processes are stopped by the test.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -19,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_record
-from tests.servers import gateway, gunicorn, nginx_binary
+from tests.servers import GATEWAY_HOST, gateway, gunicorn, nginx_binary
 
 pytestmark = pytest.mark.gateway
 
@@ -41,7 +44,7 @@ class Stack:
     ) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._tls, timeout=10)
         try:
-            connection.request(method, path, body=body, headers=headers or {})
+            connection.request(method, path, body=body, headers={"Host": GATEWAY_HOST, **(headers or {})})
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
@@ -102,7 +105,56 @@ def test_the_gateway_refuses_a_large_body_with_413(stack: Stack) -> None:
     assert not any(e["request_id"] == "big-1" for e in stack.service_entries())  # never reached it
 
 
-def test_the_gateway_limits_the_rate_with_429(stack: Stack) -> None:
-    statuses = [stack.request("GET", "/healthz")[0] for _ in range(120)]  # bounded loop
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000",
+}
+
+
+def test_api_answers_carry_no_store_nosniff_and_hsts(stack: Stack) -> None:
+    for status, headers, _ in (post(stack, make_record()), stack.request("GET", "/no/such/path")):
+        assert status in (200, 404)
+        assert {k: headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def test_metrics_are_not_public(stack: Stack) -> None:
+    status, headers, body = stack.request("GET", "/metrics")
+    assert status == 404 and headers["Content-Type"].startswith("application/problem+json")
+    assert b"cds_http_requests_total" not in body
+
+
+def test_an_unknown_host_is_refused_with_421(stack: Stack) -> None:
+    for host in ("evil.example", "127.0.0.1"):
+        status, headers, body = stack.request("GET", "/healthz", headers={"Host": host, "X-Request-ID": "host-1"})
+        assert status == 421 and json.loads(body)["status"] == 421
+        assert headers["Strict-Transport-Security"] == SECURITY_HEADERS["Strict-Transport-Security"]
+    assert not any(e["request_id"] == "host-1" for e in stack.service_entries())  # never reached it
+
+
+def test_only_intermediate_ciphers_are_offered(stack: Stack) -> None:
+    def handshake(cipher: str) -> bool:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(cipher)
+        try:
+            with socket.create_connection(("127.0.0.1", stack.port), timeout=5) as raw:
+                context.wrap_socket(raw, server_hostname=GATEWAY_HOST).close()
+            return True
+        except ssl.SSLError:
+            return False
+
+    assert handshake("ECDHE-RSA-AES128-GCM-SHA256")
+    assert not handshake("ECDHE-RSA-AES128-SHA")  # CBC with SHA-1: not in the list
+    assert not handshake("AES128-GCM-SHA256")  # no forward secrecy
+
+
+# Last: it leaves this client's rate limit exhausted for a moment.
+def test_the_gateway_limits_the_rate_with_429_and_keeps_the_security_headers(stack: Stack) -> None:
+    answers = [stack.request("GET", "/healthz") for _ in range(120)]  # bounded loop
+    statuses = [status for status, _, _ in answers]
     assert 429 in statuses
     assert statuses[0] == 200
+    limited = next(headers for status, headers, _ in answers if status == 429)
+    assert {k: limited.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS

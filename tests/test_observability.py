@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import re
+import string
 
 import pytest
 
+from service import metrics
 from service.app import create_app
 from service.logs import JsonFormatter
 from service.settings import Settings, SettingsError
@@ -69,7 +73,7 @@ def test_one_log_line_per_request_with_urgency_and_no_record(client, caplog) -> 
 def test_unknown_routes_are_logged_by_template_not_by_path(client, caplog) -> None:
     with caplog.at_level(logging.INFO):
         client.get("/v1/patients/alice-smith")
-    assert request_logs(caplog)[-1]["route"] == "unmatched"
+    assert request_logs(caplog)[-1]["route"] == "other"
     assert "alice" not in caplog.text
 
 
@@ -142,3 +146,22 @@ def test_max_body_bytes_sets_the_413_limit(monkeypatch) -> None:
     record = make_record()
     record["padding"] = "x" * 3000
     assert client.post("/v1/assessments", json=record).status_code == 413
+
+
+def _request_series(client) -> list[str]:
+    text = client.get("/metrics").get_data(as_text=True)
+    return re.findall(r"^cds_http_requests_total\{(.*)\} ", text, re.M)
+
+
+def test_made_up_methods_and_paths_do_not_mint_metric_series(app, client) -> None:
+    before = set(_request_series(client))
+    rng = random.Random(300)
+    for i in range(300):
+        method = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(3, 12)))
+        client.open(f"/made/up/{i}", method=method)
+        client.open("/healthz", method=method)
+    series = _request_series(client)
+    labels = [dict(re.findall(r'(\w+)="([^"]*)"', s)) for s in series]
+    assert {entry["method"] for entry in labels} <= metrics.METHODS | {"other"}
+    assert {entry["route"] for entry in labels} <= {rule.rule for rule in app.url_map.iter_rules()} | {"other"}
+    assert len(set(series) - before) < 10  # 600 made-up requests, a handful of new series

@@ -47,6 +47,8 @@ KNOWLEDGE_FILES = (
     "urgency.yaml",
     "care.yaml",
     *RULE_FILES,
+    "clinician.yaml",
+    "medications.yaml",
 )
 
 
@@ -225,6 +227,11 @@ def _read(directory: Path, name: str) -> Any:
         raise KnowledgeBaseError(name, "file", "missing") from None
     except yaml.YAMLError as error:
         raise KnowledgeBaseError(name, "file", f"not valid YAML ({error})") from None
+
+
+def read_knowledge_file(directory: Path, name: str) -> Any:
+    """One YAML file of the knowledge base, for the modules that check their own file."""
+    return _read(directory, name)
 
 
 def _load_list(directory: Path, name: str, key: str, schema: Schema) -> list[dict]:

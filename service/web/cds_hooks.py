@@ -1,9 +1,11 @@
-"""HL7 CDS Hooks 2.0 over HTTP: discovery, the triage service and card feedback.
+"""HL7 CDS Hooks 2.0 over HTTP: discovery, the triage and medication-safety services, feedback.
 
 A hook call's prefetched FHIR data is mapped to the contract's record
-(:mod:`service.interop.cds_hooks.prefetch`) and runs the very same assessment as
-``POST /v1/assessments``; every hook call must carry an EHR's signed JWT whose audience is
-``PUBLIC_BASE_URL`` + the path called (request headers never decide it).
+(:mod:`service.interop.cds_hooks.prefetch`): the triage runs the very same assessment as
+``POST /v1/assessments``; the medication-safety check (``order-sign``) runs the same rules
+and reads the contraindications they fire. Every hook call must carry an EHR's signed JWT
+whose audience is ``PUBLIC_BASE_URL`` + the path called (request headers never decide it).
+With ``CDS_SILENT_ROLLOUT`` the cards are computed and counted but not shown.
 """
 
 from __future__ import annotations
@@ -14,14 +16,23 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, json, request
+from marshmallow import Schema
 
 from service import metrics
-from service.interop.cds_hooks.cards import CardWriter
-from service.interop.cds_hooks.discovery import SERVICE_ID, discovery
+from service.interop.cds_hooks.cards import Card, CardWriter, compact
+from service.interop.cds_hooks.discovery import HOOKS, MEDICATION_SERVICE_ID, SERVICE_ID, discovery
+from service.interop.cds_hooks.order_sign import (
+    MedicationSafety,
+    contraindication_rules,
+    draft_medication_orders,
+    not_checked,
+)
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
-from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema
-from service.validation import validated
+from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
+from service.interop.fhir.intake import Intake
+from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess
+from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
 from service.web.problems import problem
@@ -29,6 +40,9 @@ from service.web.problems import problem
 bp = Blueprint("cds_hooks", __name__)
 
 ASSUMED_LOCATION = "buttock"  # the complaint this service is called for
+_NO_PATIENT_DATA = (
+    "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server."
+)
 
 
 def authenticated(view: Callable[[], Response]) -> Callable[[], Response]:
@@ -48,48 +62,98 @@ def _json(document: dict[str, Any]) -> Response:
 
 @bp.get("/cds-services")
 def cds_discovery() -> Response:
-    return _json(discovery())
+    return _json(discovery(public_base_url()))
 
 
 @bp.post(f"/cds-services/{SERVICE_ID}/feedback")
+@bp.post(f"/cds-services/{MEDICATION_SERVICE_ID}/feedback")
 @authenticated
 def feedback() -> Response:
     items = validated(FeedbackSchema(), read_json_body(), "The feedback does not match CDS Hooks 2.0.")["feedback"]
+    ours = {(c["system"], c["code"]) for c in components().clinician.override_reasons}
     for item in items:
         metrics.CDS_FEEDBACK.labels(item["outcome"]).inc()
-    return _json({})
+        if item["outcome"] == "overridden":
+            reason = item.get("overrideReason", {}).get("reason")
+            code = "none" if reason is None else reason.get("code", "none")
+            known = reason is None or (reason.get("system"), reason.get("code")) in ours
+            metrics.CDS_OVERRIDES.labels(code if known else "other").inc()
+    return Response(status=200)  # CDS Hooks 2.0 asks for 200 OK and defines no body (no empty {} either)
 
 
 @bp.post(f"/cds-services/{SERVICE_ID}")
 @authenticated
 def triage() -> Response:
-    call = validated(HookRequestSchema(), read_json_body(), "The request does not match CDS Hooks 2.0.")
+    call = _hook_call(SERVICE_ID, HookRequestSchema())
     prefetch = call.get("prefetch") or {}
     if not has_patient_data(prefetch):
-        return problem(
-            412,
-            "Precondition Failed",
-            "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server.",
-        )
-    parts = components()
-    patient_id = call["context"]["patientId"]
-    intake = read_prefetch(prefetch, parts.fhir.terminology, dt.datetime.now(dt.UTC).date(), patient_id)
-    writer = CardWriter(_source())
+        return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
+    writer, patient_id = _writer(), call["context"]["patientId"]
+    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     if intake.missing and intake.missing != ["locations"]:
-        cards = [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
-        return _json({"cards": cards})
+        return _answer(
+            SERVICE_ID, [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
+        )
     assumed_location = "locations" in intake.missing
+    record = components().assessor.record(
+        _with_location(intake), "The data mapped from FHIR does not match the contract."
+    )
+    return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
+
+
+@bp.post(f"/cds-services/{MEDICATION_SERVICE_ID}")
+@authenticated
+def medication_safety() -> Response:
+    call = _hook_call(MEDICATION_SERVICE_ID, OrderSignRequestSchema())
+    prefetch = call.get("prefetch") or {}
+    if not prefetch.get("patient"):
+        return problem(412, "Precondition Failed", "Prefetch the Patient; this service does not query the FHIR server.")
+    parts, writer = components(), _writer()
+    orders = draft_medication_orders(call["context"]["draftOrders"], parts.medications)
+    unmapped = [f"{o.reference}: {o.described_as}" for o in orders if o.medication is None]
+    extension = {"unmapped_orders": unmapped}
+    if not any(o.medication for o in orders):
+        return _answer(MEDICATION_SERVICE_ID, [], extension)
+    patient_id = call["context"]["patientId"]
+    intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
+    missing = [m for m in intake.missing if m != "locations"]
+    if "pregnancy" in intake.patient and "gestational_week" not in intake.patient["pregnancy"]:
+        missing.append("gestational week")
+    if missing:
+        return _answer(MEDICATION_SERVICE_ID, [not_checked(writer, missing, orders)], extension)
+    record = parts.assessor.record(_with_location(intake), "The data mapped from FHIR does not match the contract.")
+    safety = MedicationSafety(writer, parts.medications, contraindication_rules(parts.assessor, record))
+    return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)
+
+
+def _hook_call(service_id: str, schema: Schema) -> dict[str, Any]:
+    """The validated call; a hook this service does not answer is a 422 that names it."""
+    body = read_json_body()
+    hook, expected = body.get("hook") if isinstance(body, dict) else None, HOOKS[service_id]
+    if isinstance(hook, str) and hook != expected:
+        raise InvalidInputError(
+            f"The service '{service_id}' answers the '{expected}' hook, not '{shortened(hook)}'.",
+            {"$.hook": [f"Must be '{expected}'."]},
+        )
+    return validated(schema, body, "The request does not match CDS Hooks 2.0.")  # type: ignore[no-any-return]
+
+
+def _writer() -> CardWriter:
+    parts, base = components(), public_base_url()
+    return CardWriter(kb=parts.assessor.kb, clinician=parts.clinician, terms=parts.fhir.at(base).terminology, base=base)
+
+
+def _with_location(intake: Intake) -> dict[str, Any]:
+    """The intake's record; without a recorded location, the complaint this service is called for."""
     raw = intake.record()
-    if assumed_location:
+    if "locations" in intake.missing:
         raw["complaint"]["locations"] = [ASSUMED_LOCATION]
-    record = parts.assessor.record(raw, "The data mapped from FHIR does not match the contract.")
-    cards = writer.cards(assess(record), intake, patient_id, assumed_location)
-    return _json({"cards": cards})
+    return raw
 
 
-def _source() -> dict[str, str]:
-    kb = components().assessor.kb
-    return {
-        "label": f"Buttock pain decision support (knowledge base {kb.version})",
-        "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/knowledge-base",
-    }
+def _answer(service_id: str, cards: list[Card], extension: dict[str, Any] | None = None) -> Response:
+    """The response; in silent rollout the cards are counted but the EHR is shown none."""
+    for card in cards:
+        metrics.CDS_CARDS.labels(service_id, card["indicator"]).inc()
+    shown = [] if current_app.config["CDS_SILENT_ROLLOUT"] else cards
+    return _json({"cards": shown, **compact({"extension": extension or {}})})

@@ -13,6 +13,8 @@ from flask import Flask, current_app
 
 from service.interop.cds_hooks.auth import TokenVerifier
 from service.interop.fhir.resources import FhirResources
+from service.knowledge.clinician import ClinicianTexts
+from service.knowledge.medications import MedicationTable
 from service.reasoning.assessor import Assessor
 
 _KEY = "buttock_pain_cds"
@@ -24,6 +26,8 @@ class Components:
     fhir: FhirResources
     token_verifier: TokenVerifier
     openapi: dict[str, Any]
+    clinician: ClinicianTexts
+    medications: MedicationTable
 
 
 def install(app: Flask, parts: Components) -> None:

@@ -1,4 +1,5 @@
-"""The FHIR R4 resources this service publishes: the intake Questionnaire and its CodeSystem."""
+"""The FHIR R4 resources this service publishes: the intake Questionnaire, its CodeSystem and
+the CapabilityStatement, with canonical URLs under the public base URL."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, json
 
-from service.interop.fhir.questionnaire import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.interop.fhir.resources import PublishedFhir
+from service.web.base_url import public_base_url
 from service.web.components import components
 
 bp = Blueprint("fhir", __name__)
@@ -18,11 +21,20 @@ def _fhir(resource: dict[str, Any]) -> Response:
     return Response(json.dumps(resource), mimetype=FHIR_JSON)
 
 
+def _published() -> PublishedFhir:
+    return components().fhir.at(public_base_url())
+
+
+@bp.get("/fhir/metadata")
+def capability_statement() -> Response:
+    return _fhir(_published().capability_statement)
+
+
 @bp.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}")
 def questionnaire() -> Response:
-    return _fhir(components().fhir.questionnaire)
+    return _fhir(_published().questionnaire)
 
 
 @bp.get(f"/fhir/CodeSystem/{CODE_SYSTEM_ID}")
 def code_system() -> Response:
-    return _fhir(components().fhir.code_system)
+    return _fhir(_published().code_system)

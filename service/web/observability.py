@@ -1,8 +1,9 @@
 """Request ids, one JSON log line per request, and the HTTP metrics.
 
-A log line carries the request id, method, route template, status, duration, client
-address and, for assessments, the urgency level — never the body, the findings, the age
-or anything else from the record.
+A log line carries the request id, method (cut to 64 characters), route template (never
+the path a client sent, which could name a patient, nor the query string), status,
+duration, client address and, for assessments, the urgency level — never the body, the
+findings, the age or anything else from the record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from flask import Flask, Response, g, request
 
 from service import metrics
+from service.validation import shortened
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # what a gateway may pass on
@@ -37,18 +39,25 @@ def install(app: Flask) -> None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        metrics.IN_FLIGHT.inc()
+        g.in_flight = True
+
+    @app.teardown_request
+    def _done(_error: BaseException | None) -> None:
+        if g.pop("in_flight", False):
+            metrics.IN_FLIGHT.dec()
 
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = request_id()
-        route = request.url_rule.rule if request.url_rule else "unmatched"
+        route = request.url_rule.rule if request.url_rule else metrics.OTHER  # templates: a fixed set
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        metrics.REQUESTS.labels(route, metrics.method_label(request.method), str(response.status_code)).inc()
         metrics.LATENCY.labels(route).observe(elapsed)
         if _log.isEnabledFor(logging.INFO):
             fields = {
                 "request_id": request_id(),
-                "method": request.method,
+                "method": shortened(request.method),
                 "route": route,
                 "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 3),

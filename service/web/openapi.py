@@ -17,8 +17,8 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import Schema
 
 from service.interop.cds_hooks import schemas as hooks
-from service.interop.cds_hooks.discovery import SERVICE_ID
-from service.interop.fhir.questionnaire import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.interop.cds_hooks.discovery import MEDICATION_SERVICE_ID, SERVICE_ID
+from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
 from service.web import schemas
 from service.web.components import components
 from service.web.examples import Example, load_examples
@@ -249,13 +249,14 @@ class _Operations:
             content["application/json"]["examples"] = {"example": {"summary": example.summary, "value": example.body}}
             operation["requestBody"] = {"required": True, "content": content}
         answered = responses[str(example.status)]
-        media = next(iter(answered["content"]))
-        answered["content"][media]["examples"] = {
-            "example": {
-                "summary": example.summary + (" (abridged)" if example.abridged else ""),
-                "value": example.response,
+        if "content" in answered:  # an answer with no body has nothing to show
+            media = next(iter(answered["content"]))
+            answered["content"][media]["examples"] = {
+                "example": {
+                    "summary": example.summary + (" (abridged)" if example.abridged else ""),
+                    "value": example.response,
+                }
             }
-        }
         operation["responses"] = responses
         self.spec.path(path, operations={method: operation})
 
@@ -264,6 +265,7 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
     """The CDS Hooks 2.0 service and the FHIR intake resources (service.cds_hooks)."""
     for name, schema in (
         ("CdsHookRequest", hooks.HookRequestSchema),
+        ("CdsOrderSignRequest", hooks.OrderSignRequestSchema),
         ("CdsCards", hooks.CardsSchema),
         ("CdsFeedback", hooks.FeedbackSchema),
         ("CdsDiscovery", hooks.DiscoverySchema),
@@ -320,22 +322,50 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
     )
     operation.add(
         "post",
-        f"/cds-services/{SERVICE_ID}/feedback",
-        "cdsFeedback",
+        f"/cds-services/{MEDICATION_SERVICE_ID}",
+        "cdsMedicationSafety",
         tag="CDS Hooks",
-        summary="CDS Hooks card feedback (counted, never stored)",
-        description="Accepts the EHR's feedback on cards and counts it by outcome "
-        "(`cds_hooks_feedback_total`); nothing is stored or logged.",
-        request="CdsFeedback",
+        summary="CDS Hooks order-sign: a card per contraindicated draft medication order",
+        description="Checks each draft MedicationRequest against the contraindication rules for this "
+        "patient (pregnancy, gestational week, conditions) and answers with a card per order that a rule "
+        "removes or cautions on, with the rule's clinical rationale; draft orders whose medication is "
+        "not in the table are listed in `extension.unmapped_orders`.",
+        request="CdsOrderSignRequest",
         security=EHR_JWT,
         responses={
             "200": {
-                "description": "Accepted.",
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "description": "Cards; draft orders whose medication is not in the table are listed in "
+                "`extension.unmapped_orders`.",
+                "content": _json("CdsCards"),
             },
             **refused,
+            "412": _problem("The Patient was not prefetched."),
             **_ERRORS,
         },
+    )
+    for service_id, operation_id in ((SERVICE_ID, "cdsFeedback"), (MEDICATION_SERVICE_ID, "cdsMedicationFeedback")):
+        operation.add(
+            "post",
+            f"/cds-services/{service_id}/feedback",
+            operation_id,
+            tag="CDS Hooks",
+            summary="CDS Hooks card feedback (counted, overrides by reason code; never stored)",
+            description="Accepts the EHR's feedback on cards and counts it by outcome and override reason "
+            "(`cds_hooks_feedback_total`); nothing is stored or logged. Answers 200 with no body, as CDS "
+            "Hooks 2.0 defines it.",
+            request="CdsFeedback",
+            security=EHR_JWT,
+            responses={"200": {"description": "Accepted (no body)."}, **refused, **_ERRORS},
+        )
+    operation.add(
+        "get",
+        "/fhir/metadata",
+        "fhirCapabilityStatement",
+        tag="FHIR",
+        summary="The FHIR R4 CapabilityStatement: what this service serves",
+        description="The FHIR R4 CapabilityStatement of this service: the Questionnaire and CodeSystem it "
+        "serves and the CDS Hooks services beside them.",
+        responses={"200": {"description": "CapabilityStatement.", "content": fhir}},
     )
     operation.add(
         "get",

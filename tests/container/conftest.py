@@ -28,7 +28,10 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    return subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=check)
+    result = subprocess.run(["podman", *args], env=env, text=True, capture_output=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:  # podman's own words, or a failure here says nothing
+        pytest.fail(f"podman {' '.join(args)} exited {result.returncode}:\n{result.stderr[-4000:]}")
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ import pytest
 
 from service.web.documents import assessment_document
 from tests.reliability.records import varied_records
-from tests.servers import ROOT, Service, gateway, gunicorn
+from tests.servers import GATEWAY_HOST, ROOT, Service, gateway, gunicorn
 
 pytestmark = pytest.mark.reliability
 
@@ -60,7 +60,7 @@ def service(tmp_path_factory) -> Iterator[Service]:
         yield running
 
 
-def test_64_concurrent_clients_never_see_each_others_facts(service: Service, assessor, kb) -> None:
+def test_64_concurrent_clients_never_see_each_others_facts(service: Service, app, assessor, kb) -> None:
     records = varied_records(kb, 640)
     expected = [without_id(assessment_document(assessor.assess(assessor.record(r)), explain=False)) for r in records]
     with ThreadPoolExecutor(max_workers=64) as pool:
@@ -162,7 +162,9 @@ def test_slow_clients_do_not_starve_workers_and_are_cut_off(gateway_port: int) -
     slow = []
     for _ in range(40):  # more slow clients than gunicorn has workers
         conn = tls_socket(gateway_port)
-        conn.sendall(b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+        conn.sendall(
+            b"POST /v1/assessments HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" % GATEWAY_HOST.encode()
+        )
         slow.append(conn)
     started = time.monotonic()
     try:
@@ -170,7 +172,9 @@ def test_slow_clients_do_not_starve_workers_and_are_cut_off(gateway_port: int) -
         conn = http.client.HTTPSConnection(
             "127.0.0.1", gateway_port, timeout=5, context=ssl._create_unverified_context()
         )
-        conn.request("POST", "/v1/assessments", json.dumps(record), {"Content-Type": "application/json"})
+        conn.request(
+            "POST", "/v1/assessments", json.dumps(record), {"Content-Type": "application/json", "Host": GATEWAY_HOST}
+        )
         assert conn.getresponse().status == 200  # served while 40 clients dawdle
         assert time.monotonic() - started < 5
         slow[0].settimeout(20)
@@ -189,7 +193,7 @@ def test_oversized_chunked_bodies_are_refused_at_the_gateway(gateway_port: int) 
         "POST",
         "/v1/assessments",
         body=chunks,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Host": GATEWAY_HOST},
         encode_chunked=True,
     )
     assert conn.getresponse().status == 413

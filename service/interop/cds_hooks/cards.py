@@ -4,6 +4,9 @@ One summary card (urgency, reasons, causes, care, what was left out and why), a 
 the questions worth asking next, and cards for findings recorded both ways and for what
 could not be used or is still missing. Text that came from FHIR (codes, link ids) is shown
 as a code span, never as live markdown: an EHR's data cannot add links or formatting to a card.
+Cards speak to clinicians (``rules/clinician.yaml``), cite rule ids and sources, and follow
+CDS Hooks 2.0 to the letter: ``selectionBehavior`` wherever there are suggestions,
+``overrideReasons`` on warning and critical cards, and no null, empty list or empty object.
 """
 
 from __future__ import annotations
@@ -14,18 +17,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.interop.fhir.intake import Intake
-from service.interop.fhir.questionnaire import QUESTIONNAIRE_URL
-from service.reasoning.assessment import Assessment
+from service.interop.fhir.terminology import Coding, Terminology
+from service.knowledge.clinician import ClinicianTexts, Specialty
+from service.knowledge.model import KnowledgeBase
+from service.reasoning.assessment import Assessment, Reason
 
 Card = dict[str, Any]
 
 INDICATOR = {"emergency": "critical", "urgent": "warning", "routine": "info", "self_care": "info"}
 SUMMARY_MAX = 140  # CDS Hooks 2.0: a card summary SHOULD be under 140 characters
-_INTAKE_LINK = {"label": "Open the intake questionnaire", "url": QUESTIONNAIRE_URL, "type": "absolute"}
+SNOMED = "http://snomed.info/sct"
+REFERRAL = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
+PRIORITY = {"emergency": "stat", "urgent": "urgent"}  # ServiceRequest.priority; otherwise routine
 
 
 def _words(identifier: str) -> str:
     return identifier.replace("_", " ")
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def compact(value: Any) -> Any:
+    """``value`` without nulls, empty lists and empty objects, at any depth (CDS Hooks 2.0)."""
+    if isinstance(value, dict):
+        pruned = {k: compact(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [v for v in (compact(item) for item in value) if not _empty(v)]
+    return value
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -42,9 +63,22 @@ def code_span(text: str) -> str:
 
 @dataclass(frozen=True)
 class CardWriter:
-    """Writes cards that all name the same source: this service and its knowledge-base version."""
+    """Writes cards that all name the same source: this service and its knowledge-base version.
 
-    source: dict[str, str]
+    ``terms`` is the coding table served at ``base``, the public base URL links point under.
+    """
+
+    kb: KnowledgeBase
+    clinician: ClinicianTexts
+    terms: Terminology
+    base: str
+
+    @property
+    def source(self) -> dict[str, str]:
+        return {
+            "label": f"Buttock pain decision support (knowledge base {self.kb.version})",
+            "url": f"{self.base}/v1/knowledge-base",
+        }
 
     def cards(self, assessment: Assessment, intake: Intake, patient_id: str, assumed_location: bool) -> list[Card]:
         cards = [self.summary(assessment, patient_id, assumed_location)]
@@ -58,7 +92,7 @@ class CardWriter:
 
     def card(self, summary: str, indicator: str, detail: str, **extra: Any) -> Card:
         short = summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
-        return {
+        card = {
             "uuid": str(uuid.uuid4()),
             "summary": short,
             "indicator": indicator,
@@ -66,13 +100,18 @@ class CardWriter:
             "source": self.source,
             **extra,
         }
+        if card.get("suggestions"):
+            card["selectionBehavior"] = "at-most-one"
+        if indicator != "info":
+            card["overrideReasons"] = list(self.clinician.override_reasons)
+        return compact(card)  # type: ignore[no-any-return]
 
     def summary(self, assessment: Assessment, patient_id: str, assumed_location: bool) -> Card:
         urgency = assessment.urgency
         level = urgency.level
         top = assessment.causes[0].name if assessment.causes else "no leading cause"
-        lines = [f"**Urgency: {_words(level)}** — {urgency.advice}", ""]
-        lines += [f"- {r.text} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
+        lines = [f"**{self.clinician.level(level)}**", ""]
+        lines += [f"- {self.clinician.reason(r.rule)} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
         if assessment.causes:
             lines += ["", "**Possible causes**", ""]
             lines += [
@@ -80,16 +119,19 @@ class CardWriter:
                 for c in assessment.causes
             ]
         if assessment.care:
-            lines += ["", "**Care**", ""]
+            lines += ["", "**Care** (as worded for the patient)", ""]
             for c in assessment.care:
                 lines.append(f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}")
-                lines += [f"  - Caution: {w.text} ({w.rule})" for w in c.cautions]
+                lines += [f"  - Caution: {self.kb.rules[w.rule].rationale} ({w.rule})" for w in c.cautions]
         if assessment.suppressed_care:
             lines += ["", "**Not suggested for this patient**", ""]
-            lines += [f"- {_words(s.id)}: {s.reason}" for s in assessment.suppressed_care]
+            lines += [
+                f"- {_words(s.id)}: {' '.join(self.kb.rules[r].rationale for r in s.rules)} ({', '.join(s.rules)})"
+                for s in assessment.suppressed_care
+            ]
         if assumed_location:
             lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
-        lines += ["", f"_{assessment.disclaimer}_"]
+        lines += ["", f"_{self.clinician.disclaimer}_"]
         red_flags = urgency.red_flags
         extra: dict[str, Any] = {
             "extension": {
@@ -104,7 +146,7 @@ class CardWriter:
         }
         specialties = assessment.referral.specialties
         if level != "self_care" and specialties:
-            extra["suggestions"] = [_referral_suggestion(level, specialties, patient_id)]
+            extra["suggestions"] = [self._referral(level, specialties, urgency.reasons, patient_id)]
         flags = f" — {len(red_flags)} red flag(s)" if red_flags else ""
         return self.card(f"{_words(level).capitalize()}: {top}{flags}", INDICATOR[level], "\n".join(lines), **extra)
 
@@ -114,7 +156,7 @@ class CardWriter:
             f"Ask next: {len(assessment.questions)} question(s), red flags first",
             "info",
             "\n".join(lines),
-            links=[_INTAKE_LINK],
+            links=[self._intake_link()],
         )
 
     def missing(self, missing: list[str]) -> Card:
@@ -122,7 +164,7 @@ class CardWriter:
             f"Cannot assess yet: record the patient's {' and '.join(missing)}",
             "warning",
             "The triage needs the patient's age and sex. Complete the intake questionnaire and call again.",
-            links=[_INTAKE_LINK],
+            links=[self._intake_link()],
         )
 
     def conflicts(self, intake: Intake) -> Card:
@@ -143,25 +185,59 @@ class CardWriter:
             "and did not inform the assessment:\n" + "\n".join(lines),
         )
 
+    def _intake_link(self) -> dict[str, str]:
+        return {"label": "Open the intake questionnaire", "url": self.terms.questionnaire, "type": "absolute"}
 
-def _referral_suggestion(level: str, specialties: tuple[str, ...], patient_id: str) -> dict[str, Any]:
-    names = ", ".join(_words(s) for s in specialties)
-    return {
-        "label": f"Refer ({_words(level)}): {names}",
-        "uuid": str(uuid.uuid4()),
-        "isRecommended": level in ("emergency", "urgent"),
-        "actions": [
-            {
-                "type": "create",
-                "description": f"Draft a referral to {names}.",
-                "resource": {
-                    "resourceType": "ServiceRequest",
-                    "status": "draft",
-                    "intent": "proposal",
-                    "priority": {"emergency": "stat", "urgent": "urgent"}.get(level, "routine"),
-                    "subject": {"reference": f"Patient/{patient_id}"},
-                    "code": {"text": f"Referral: {names}"},
-                },
-            }
-        ],
-    }
+    def _referral(
+        self, level: str, specialties: tuple[str, ...], reasons: tuple[Reason, ...], patient_id: str
+    ) -> dict[str, Any]:
+        """One suggestion: a draft ServiceRequest per specialty, coded, with its reasons."""
+        names = ", ".join(_words(s) for s in specialties)
+        return {
+            "label": f"Refer ({_words(level)}): {names}",
+            "uuid": str(uuid.uuid4()),
+            "isRecommended": level in ("emergency", "urgent"),
+            "actions": [
+                {
+                    "type": "create",
+                    "description": f"Draft a referral to {_words(specialty)}.",
+                    "resource": self._service_request(
+                        level, self.clinician.specialties[specialty], reasons, patient_id
+                    ),
+                }
+                for specialty in specialties
+            ],
+        }
+
+    def _service_request(
+        self, level: str, specialty: Specialty, reasons: tuple[Reason, ...], patient_id: str
+    ) -> dict[str, Any]:
+        # the reasons that send the patient to this specialty; a cause-led referral has all of them
+        own = [r for r in reasons if specialty.id in self.kb.rules[r.rule].refer] or list(reasons)
+        return {
+            "resourceType": "ServiceRequest",
+            "status": "draft",
+            "intent": "proposal",
+            "priority": PRIORITY.get(level, "routine"),
+            "code": {"coding": [REFERRAL], "text": f"Referral to {specialty.display}"},
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "performerType": {"coding": [self._specialty_coding(specialty)], "text": specialty.display},
+            "reasonCode": [
+                {"coding": self._finding_codings(r.rule), "text": self.clinician.reason(r.rule)} for r in own
+            ],
+            "note": [
+                {
+                    "text": f"Rules: {', '.join(r.rule for r in own)} "
+                    f"(buttock pain decision support, knowledge base {self.kb.version})."
+                }
+            ],
+        }
+
+    def _specialty_coding(self, specialty: Specialty) -> Coding:
+        if specialty.snomed:
+            return {"system": SNOMED, "code": specialty.snomed, "display": specialty.display}
+        return {"system": self.terms.local, "code": specialty.id, "display": specialty.display}
+
+    def _finding_codings(self, rule: str) -> list[Coding]:
+        """The codings of the recorded findings that fired an escalation rule."""
+        return [self.terms.findings[f] for f in self.kb.rules[rule].when.present if f in self.terms.findings]

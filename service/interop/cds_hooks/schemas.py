@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from service.interop.cds_hooks.discovery import HOOK
+from service.interop.cds_hooks.discovery import HOOK, MEDICATION_HOOK
 from service.reasoning.record import JsonInteger
+
+# FHIR R4 ``instant``: a date and time to the second, with a time zone
+FHIR_INSTANT = (
+    r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$"
+)
 
 
 class _Open(Schema):
@@ -33,6 +39,8 @@ class FhirAuthorizationSchema(_Open):
 
 
 class HookRequestSchema(_Open):
+    """A ``patient-view`` call (another hook is refused first, naming it: see the view)."""
+
     hook = fields.String(required=True, validate=validate.Equal(HOOK))
     hookInstance = fields.String(required=True, validate=validate.Length(min=1, max=128))  # noqa: N815
     context = fields.Nested(HookContextSchema, required=True)
@@ -41,12 +49,37 @@ class HookRequestSchema(_Open):
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema)  # noqa: N815
 
 
+class OrderSignContextSchema(HookContextSchema):
+    draftOrders = fields.Dict(required=True)  # noqa: N815 (a FHIR Bundle of draft orders)
+
+
+class OrderSignRequestSchema(HookRequestSchema):
+    """An ``order-sign`` call: the draft orders the clinician is about to sign."""
+
+    hook = fields.String(required=True, validate=validate.Equal(MEDICATION_HOOK))
+    context = fields.Nested(OrderSignContextSchema, required=True)
+
+
+class CodingSchema(_Open):
+    system = fields.String()
+    code = fields.String()
+    display = fields.String()
+
+
+class OverrideReasonSchema(_Open):
+    reason = fields.Nested(CodingSchema)
+    userComment = fields.String()  # noqa: N815
+
+
 class FeedbackItemSchema(_Open):
     card = fields.String(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "overridden")))
-    outcomeTimestamp = fields.String(required=True)  # noqa: N815
+    outcomeTimestamp = fields.String(  # noqa: N815
+        required=True,
+        validate=validate.Regexp(FHIR_INSTANT, error="Must be a FHIR instant, e.g. 2026-11-21T10:00:00Z."),
+    )
     acceptedSuggestions = fields.List(fields.Dict())  # noqa: N815
-    overrideReason = fields.Dict()  # noqa: N815
+    overrideReason = fields.Nested(OverrideReasonSchema)  # noqa: N815
 
 
 class FeedbackSchema(_Open):
@@ -64,11 +97,18 @@ class SourceSchema(Schema):
     url = fields.String()
 
 
+class ActionSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(("create", "update", "delete")))
+    description = fields.String(required=True)
+    resource = fields.Dict()
+    resourceId = fields.List(fields.String())  # noqa: N815
+
+
 class SuggestionSchema(Schema):
     label = fields.String(required=True)
     uuid = fields.String()
     isRecommended = fields.Boolean()  # noqa: N815
-    actions = fields.List(fields.Dict())
+    actions = fields.List(fields.Nested(ActionSchema))
 
 
 class CardSchema(Schema):
@@ -78,13 +118,15 @@ class CardSchema(Schema):
     indicator = fields.String(required=True, validate=validate.OneOf(("info", "warning", "critical")))
     source = fields.Nested(SourceSchema, required=True)
     suggestions = fields.List(fields.Nested(SuggestionSchema))
-    selectionBehavior = fields.String()  # noqa: N815
+    selectionBehavior = fields.String(validate=validate.OneOf(("at-most-one", "any")))  # noqa: N815
+    overrideReasons = fields.List(fields.Nested(CodingSchema))  # noqa: N815
     links = fields.List(fields.Nested(LinkSchema))
     extension = fields.Dict()
 
 
 class CardsSchema(Schema):
     cards = fields.List(fields.Nested(CardSchema), required=True)
+    extension = fields.Dict()
 
 
 class DiscoverySchema(Schema):

@@ -28,7 +28,6 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir_core.fhirabstractmodel import FHIRAbstractModel as FhirModel
 from pydantic import ValidationError as FhirValidationError
 
-from service.interop.fhir.questionnaire import QUESTIONNAIRE_URL
 from service.interop.fhir.terminology import Terminology
 
 _SEXES = {"female", "male", "other", "unknown"}
@@ -104,8 +103,8 @@ def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
 def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
     response = _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
     label = f"QuestionnaireResponse/{response.id or '?'}"
-    if response.questionnaire and response.questionnaire.split("|")[0] != QUESTIONNAIRE_URL:
-        raise FhirInputError(f"{label} answers another Questionnaire, not {QUESTIONNAIRE_URL}")
+    if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
+        raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
     if response.status in _UNCOUNTED_RESPONSES:
         intake.unmapped.append(f"{label}: status {response.status}, not counted")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from service.interop.fhir.canonical import code_system_url, questionnaire_url
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError
 
 Coding = dict[str, str]
@@ -20,10 +21,26 @@ class Terminology:
     findings: dict[str, Coding]  # every input finding: SNOMED CT where known, else local
     pregnancy_only: tuple[str, ...]
     history: frozenset[str]  # findings a resolved Condition still makes present
+    questionnaire: str = ""  # canonical URL of the intake Questionnaire answers must name
 
     @property
     def local(self) -> str:
         return self.systems["local"]
+
+    def served_at(self, base: str) -> Terminology:
+        """This table with our own code system and Questionnaire at their canonical URLs under ``base``."""
+        local, served = self.local, code_system_url(base)
+
+        def moved(coding: Coding) -> Coding:
+            return {**coding, "system": served} if coding["system"] == local else coding
+
+        return replace(
+            self,
+            systems={**self.systems, "local": served},
+            fields={name: moved(c) for name, c in self.fields.items()},
+            findings={name: moved(c) for name, c in self.findings.items()},
+            questionnaire=questionnaire_url(base),
+        )
 
     def finding_for(self, system: str | None, code: str | None) -> str | None:
         """The finding a coding names, by SNOMED CT or by our local code system."""

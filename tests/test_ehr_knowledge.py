@@ -1,0 +1,99 @@
+"""The EHR's knowledge files: clinician wording and the medication table, checked at load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.knowledge.clinician import load_clinician_texts
+from service.knowledge.loader import load_knowledge_base
+from service.knowledge.medications import load_medications
+from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
+from tests.test_knowledge_loader import RULES, edit, rules_copy  # noqa: F401 (fixture)
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+
+
+def test_every_urgency_level_escalation_rule_and_specialty_has_clinician_wording(kb: KnowledgeBase) -> None:
+    texts = load_clinician_texts(RULES, kb)
+    assert set(texts.levels) == set(kb.levels)
+    assert set(texts.reasons) == {r.id for r in kb.rules_in(Layer.ESCALATION)}
+    assert all(texts.reasons.values()) and all(texts.levels.values())
+    referred = {s for r in kb.rules.values() for s in r.refer} | {s for c in kb.causes.values() for s in c.specialties}
+    assert set(texts.specialties) == referred
+    assert all(c["system"] and c["code"] and c["display"] for c in texts.override_reasons)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["reasons"].pop("ESC-CES-SADDLE"), r"reasons\.ESC-CES-SADDLE: no clinician wording"),
+        (lambda d: d["levels"].pop("urgent"), r"levels\.urgent: no clinician wording"),
+        (lambda d: d["reasons"].update({"ESC-TYPO": "x"}), r"reasons\.ESC-TYPO: not a known escalation rule"),
+        (lambda d: d["specialties"].pop("neurology"), r"specialties\.neurology: no clinician wording"),
+    ],
+)
+def test_clinician_wording_must_cover_exactly_the_knowledge_base(
+    rules_copy: Path,  # noqa: F811
+    change: Callable[[dict[str, Any]], None],
+    message: str,
+) -> None:
+    edit(rules_copy, "clinician.yaml", change)
+    kb = load_knowledge_base(rules_copy)
+    with pytest.raises(KnowledgeBaseError, match=r"rules/clinician\.yaml: " + message):
+        load_clinician_texts(rules_copy, kb)
+
+
+def test_medications_map_by_code_then_by_name(kb: KnowledgeBase) -> None:
+    table = load_medications(RULES, kb)
+    assert table.by_code(RXNORM, "5640").id == "ibuprofen"
+    assert table.by_code(ATC, "M01AH01").drug_classes == ("cox2_inhibitor",)
+    assert table.by_code(ATC, "M05BA08").drug_classes == ("bisphosphonate",)
+    assert table.by_code(RXNORM, "999999") is None
+    assert table.by_text("Ibuprofen 400 MG Oral Tablet").id == "ibuprofen"
+    assert table.by_text("Zoledronic acid 5 mg/100 ml infusion").id == "zoledronic_acid"
+    assert table.by_text("ibuprofenate") is None  # whole words only
+    assert table.alternatives["CI-NSAID-FROM-WEEK-20"] == "paracetamol"
+
+
+def test_every_drug_class_a_contraindication_names_for_this_issue_is_mapped(kb: KnowledgeBase) -> None:
+    table = load_medications(RULES, kb)
+    mapped = {c for m in table.medications.values() for c in m.drug_classes}
+    assert {"nsaid", "cox2_inhibitor", "bisphosphonate"} <= mapped
+
+
+def _first(document: dict[str, Any], medication: str) -> dict[str, Any]:
+    return next(m for m in document["medications"] if m["id"] == medication)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: _first(d, "ibuprofen").update(drug_classes=["nsaids"]), "drug class 'nsaids' is named by no"),
+        (lambda d: _first(d, "naproxen")["codes"].update(rxnorm=["5640"]), "code 5640 is also mapped to ibuprofen"),
+        (
+            lambda d: d["alternatives"].append({"rule": "CI-NOPE", "medication": "paracetamol"}),
+            "unknown contraindication",
+        ),
+        (lambda d: d["alternatives"].append({"rule": "CI-HERBAL-PREGNANCY", "medication": "x"}), "unknown medication"),
+        (lambda d: d["medications"].append(_first(d, "ibuprofen")), "duplicate medication id"),
+    ],
+)
+def test_the_medication_table_is_checked(
+    rules_copy: Path,  # noqa: F811
+    change: Callable[[dict[str, Any]], None],
+    message: str,
+) -> None:
+    edit(rules_copy, "medications.yaml", change)
+    kb = load_knowledge_base(rules_copy)
+    with pytest.raises(KnowledgeBaseError, match=r"rules/medications\.yaml: .*" + message):
+        load_medications(rules_copy, kb)
+
+
+def test_the_new_files_count_in_the_knowledge_base_digest(rules_copy: Path, kb: KnowledgeBase) -> None:  # noqa: F811
+    edit(rules_copy, "medications.yaml", lambda d: d["medications"].pop())
+    assert load_knowledge_base(rules_copy).sha256 != kb.sha256

@@ -1,0 +1,263 @@
+"""order-sign: contraindicated draft medication orders, from the knowledge base's own rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.app import create_app
+from service.settings import Settings, SettingsError
+from tests.cds_card_schema import conformance_problems
+from tests.cds_tokens import BASE, Ehr
+from tests.test_cds_hooks import SNOMED, bundle, condition, observation, patient
+
+SERVICE = "/cds-services/buttock-pain-medication-safety"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+LOINC = "http://loinc.org"
+IBUPROFEN = (RXNORM, "5640")
+CELECOXIB = (RXNORM, "140587")
+PARACETAMOL = (RXNORM, "161")
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Ehr:
+    return Ehr()
+
+
+@pytest.fixture(scope="module")
+def cds(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
+    clients = ehr.write_clients(tmp_path_factory.mktemp("cds") / "clients.json")
+    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": BASE}).test_client()
+
+
+def order(ident: str, coding: tuple[str, str] | None = None, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    concept: dict[str, Any] = {}
+    if coding:
+        concept["coding"] = [{"system": coding[0], "code": coding[1]}]
+    if text:
+        concept["text"] = text
+    return {
+        "resourceType": "MedicationRequest",
+        "id": ident,
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/1288992"},
+        **({"medicationCodeableConcept": concept} if concept else {}),
+        **extra,
+    }
+
+
+def pregnant_at(week: int) -> dict[str, Any]:
+    return {
+        "patient": patient(birth="1994-03-01"),
+        "conditions": bundle(condition("77386006", "preg")),
+        "observations": bundle(observation(LOINC, "49051-6", "ga", valueQuantity={"value": week, "unit": "wk"})),
+    }
+
+
+def order_sign(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any], *orders: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "https://fhir.example.org/r4",
+        "context": {"userId": "Practitioner/example", "patientId": "1288992", "draftOrders": bundle(*orders)},
+        "prefetch": prefetch,
+    }
+    response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
+    assert response.status_code == 200, response.get_json()
+    document = response.get_json()
+    assert conformance_problems(document) == []
+    return document
+
+
+@pytest.mark.parametrize(
+    ("coding", "week", "expected"),
+    [
+        (IBUPROFEN, 12, ("warning", ["CI-NSAID-BEFORE-WEEK-20-CAUTION"])),
+        ((ATC, "M01AE01"), 12, ("warning", ["CI-NSAID-BEFORE-WEEK-20-CAUTION"])),
+        (IBUPROFEN, 20, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        ((ATC, "M01AE01"), 20, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        (IBUPROFEN, 36, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        ((ATC, "M01AE01"), 36, ("critical", ["CI-NSAID-FROM-WEEK-20"])),
+        (CELECOXIB, 12, ("critical", ["CI-COX2-PREGNANCY"])),
+        ((ATC, "M01AH01"), 12, ("critical", ["CI-COX2-PREGNANCY"])),
+        (CELECOXIB, 20, ("critical", ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"])),
+        ((ATC, "M01AH01"), 36, ("critical", ["CI-NSAID-FROM-WEEK-20", "CI-COX2-PREGNANCY"])),
+        (PARACETAMOL, 30, (None, [])),
+    ],
+)
+def test_nsaids_and_cox2_inhibitors_by_rxnorm_and_atc_through_pregnancy(
+    cds: FlaskClient, ehr: Ehr, coding: tuple[str, str], week: int, expected: tuple[str | None, list[str]]
+) -> None:
+    indicator, rules = expected
+    cards = order_sign(cds, ehr, pregnant_at(week), order("mr1", coding))["cards"]
+    if not rules:
+        assert cards == []
+        return
+    (card,) = cards
+    assert card["indicator"] == indicator
+    assert card["extension"]["rules"] == rules and card["extension"]["order"] == "MedicationRequest/mr1"
+    assert all(rule in card["detail"] for rule in rules)
+    deletes = [a for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert deletes and all(a["resourceId"] == ["MedicationRequest/mr1"] for a in deletes)
+    assert card["overrideReasons"]
+
+
+def test_ibuprofen_at_30_weeks_is_critical_with_paracetamol_offered_instead(cds: FlaskClient, ehr: Ehr) -> None:
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("ibu", IBUPROFEN))["cards"]
+    replace, remove = card["suggestions"]
+    assert replace["isRecommended"] is True and card["selectionBehavior"] == "at-most-one"
+    delete, create = replace["actions"]
+    assert delete == {"type": "delete", "description": delete["description"], "resourceId": ["MedicationRequest/ibu"]}
+    medication = create["resource"]["medicationCodeableConcept"]
+    assert create["type"] == "create" and {"system": RXNORM, "code": "161"} in [
+        {"system": c["system"], "code": c["code"]} for c in medication["coding"]
+    ]
+    assert [a["type"] for a in remove["actions"]] == ["delete"]
+    assert "FDA" in card["detail"] or "BNF" in card["detail"]  # the rule's sources, by title
+    assert set(card["extension"]["sources"]) == {"FDA-NSAID-20W", "BNF-PREGNANCY"}
+
+
+def test_a_bisphosphonate_in_pregnancy_has_no_alternative_but_removal(cds: FlaskClient, ehr: Ehr) -> None:
+    (card,) = order_sign(cds, ehr, pregnant_at(10), order("zol", (ATC, "M05BA08")))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-BISPHOSPHONATE-PREGNANCY"]
+    (remove,) = card["suggestions"]
+    assert [a["type"] for a in remove["actions"]] == ["delete"]
+
+
+def test_nothing_contraindicates_an_nsaid_for_a_healthy_adult(cds: FlaskClient, ehr: Ehr) -> None:
+    document = order_sign(cds, ehr, {"patient": patient(gender="male")}, order("ibu", IBUPROFEN))
+    assert document == {"cards": []}
+
+
+def adult(*conditions: dict[str, Any], born: str = "1960-01-01") -> dict[str, Any]:
+    return {"patient": patient(gender="male", birth=born), "conditions": bundle(*conditions)}
+
+
+CARDIOVASCULAR = condition("49601007", "cv")
+KIDNEY = condition("90708001", "ckd")
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "coding", "rule"),
+    [
+        (adult(CARDIOVASCULAR), CELECOXIB, "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),
+        (adult(CARDIOVASCULAR), (ATC, "M01AH05"), "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),  # etoricoxib
+        (adult(CARDIOVASCULAR), (RXNORM, "3355"), "CI-COX2-DICLOFENAC-CARDIOVASCULAR"),  # diclofenac
+        (adult(CARDIOVASCULAR), IBUPROFEN, None),
+        (adult(CARDIOVASCULAR), (ATC, "M02AA15"), None),  # diclofenac gel
+        (adult(KIDNEY), IBUPROFEN, "CI-NSAID-KIDNEY"),
+        (adult(born="2020-01-01"), CELECOXIB, "CI-CHILD-ADULT-MEDICINES"),
+        (adult(born="2020-01-01"), (ATC, "M05BA08"), "CI-CHILD-ADULT-MEDICINES"),
+    ],
+)
+def test_contraindications_outside_pregnancy(
+    cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any], coding: tuple[str, str], rule: str | None
+) -> None:
+    cards = order_sign(cds, ehr, prefetch, order("o1", coding))["cards"]
+    if rule is None:
+        assert cards == []
+        return
+    (card,) = cards
+    assert card["indicator"] == "critical" and rule in card["extension"]["rules"]
+
+
+def test_an_unknown_code_gets_no_card_and_is_reported(cds: FlaskClient, ehr: Ehr) -> None:
+    document = order_sign(cds, ehr, pregnant_at(30), order("x1", (RXNORM, "99999999")))
+    assert document["cards"] == []
+    assert document["extension"]["unmapped_orders"] == [
+        "MedicationRequest/x1: http://www.nlm.nih.gov/research/umls/rxnorm|99999999"
+    ]
+
+
+def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
+    orders = (
+        order("a", IBUPROFEN),
+        order("b", PARACETAMOL),
+        order("c", (ATC, "M01AH05")),  # etoricoxib
+        order("d", text="Naproxen 250 mg tablets"),  # by name only
+        order("e", (SNOMED, "1234567")),
+        {"resourceType": "ServiceRequest", "id": "s1", "status": "draft", "intent": "order"},
+    )
+    document = order_sign(cds, ehr, pregnant_at(30), *orders)
+    flagged = [c["extension"]["order"] for c in document["cards"]]
+    assert flagged == ["MedicationRequest/a", "MedicationRequest/c", "MedicationRequest/d"]
+    assert [c["extension"]["medication"] for c in document["cards"]] == ["ibuprofen", "etoricoxib", "naproxen"]
+    assert document["extension"]["unmapped_orders"] == ["MedicationRequest/e: http://snomed.info/sct|1234567"]
+
+
+def test_a_contained_medication_is_read(cds: FlaskClient, ehr: Ehr) -> None:
+    contained = {"resourceType": "Medication", "id": "m", "code": {"coding": [{"system": ATC, "code": "M01AH01"}]}}
+    draft = order("r", contained=[contained], medicationReference={"reference": "#m"})
+    (card,) = order_sign(cds, ehr, pregnant_at(8), draft)["cards"]
+    assert card["extension"]["medication"] == "celecoxib"
+
+
+def test_pregnancy_without_a_gestational_week_is_a_warning_not_a_silent_pass(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == "warning" and "gestational week" in card["summary"]
+    assert card["extension"]["orders"] == ["MedicationRequest/ibu"]
+
+
+def test_the_order_check_and_the_assessment_share_one_source_of_truth(cds: FlaskClient, ehr: Ehr) -> None:
+    record = {
+        "patient": {"age": 31, "sex": "female", "pregnancy": {"gestational_week": 30}},
+        "complaint": {"locations": ["buttock"]},
+        "findings": {"present": ["sharp_pain", "pain_radiates_below_knee"], "absent": []},
+    }
+    assessment = cds.post("/v1/assessments", json=record).get_json()
+    oral_nsaids = next(s for s in assessment["suppressed_care"] if s["id"] == "oral_nsaids")
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("ibu", IBUPROFEN))["cards"]
+    assert card["extension"]["rules"] == oral_nsaids["rules"]
+
+
+@pytest.mark.parametrize(
+    ("service", "hook"), [(SERVICE, "patient-view"), ("/cds-services/buttock-pain-triage", "order-sign")]
+)
+def test_an_unsupported_hook_is_a_422_that_names_it(cds: FlaskClient, ehr: Ehr, service: str, hook: str) -> None:
+    body = {"hook": hook, "hookInstance": "h", "context": {"userId": "u", "patientId": "p"}}
+    response = cds.post(service, json=body, headers=ehr.header(audience=f"{BASE}{service}"))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert f"not '{hook}'" in response.get_json()["detail"]
+    assert "$.hook" in response.get_json()["errors"]
+
+
+def test_a_malformed_draft_order_is_a_400(cds: FlaskClient, ehr: Ehr) -> None:
+    body = {
+        "hook": "order-sign",
+        "hookInstance": "h",
+        "context": {"userId": "u", "patientId": "p", "draftOrders": bundle({"resourceType": "MedicationRequest"})},
+        "prefetch": pregnant_at(30),
+    }
+    response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_silent_rollout_counts_the_cards_but_shows_none(ehr: Ehr, tmp_path) -> None:
+    clients = ehr.write_clients(tmp_path / "clients.json")
+    app = create_app(
+        {"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": BASE, "CDS_SILENT_ROLLOUT": True}
+    )
+    client = app.test_client()
+    metric = 'cds_hooks_cards_total{indicator="critical",service="buttock-pain-medication-safety"}'
+
+    def counted() -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        return next((float(line.split()[-1]) for line in text.splitlines() if line.startswith(metric)), 0.0)
+
+    before = counted()
+    assert order_sign(client, ehr, pregnant_at(30), order("ibu", IBUPROFEN)) == {"cards": []}
+    assert counted() == before + 1
+
+
+def test_the_silent_rollout_setting_is_a_checked_boolean() -> None:
+    assert Settings.from_env({"CDS_SILENT_ROLLOUT": "true"}).cds_silent_rollout is True
+    assert Settings.from_env({}).cds_silent_rollout is False
+    with pytest.raises(SettingsError, match="CDS_SILENT_ROLLOUT"):
+        Settings.from_env({"CDS_SILENT_ROLLOUT": "yes please"})
