@@ -68,7 +68,7 @@ openapi: install
 # exactly these (pip --require-hashes). Run after changing dependencies in pyproject.toml.
 lock: install
 	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4'
-	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-emit-find-links \
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-emit-find-links \
 	  --no-emit-index-url --output-file requirements.lock pyproject.toml
 
 # build/sbom.json: CycloneDX SBOM of what the image installs (requirements.lock).
