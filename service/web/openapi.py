@@ -26,7 +26,7 @@ from service.web.examples import Example, load_examples
 bp = Blueprint("openapi", __name__, cli_group=None)
 
 TITLE = "Buttock and hip pain decision support"
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 
 def _json(schema: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from email.message import Message
 import pytest
 
 from tests.container.conftest import BASE, BIN, CONTAINERS_CONF, ROOT
-from tests.servers import free_port
+from tests.servers import GATEWAY_HOST, free_port
 
 PROJECT = "buttock-pain-cds-compose-test"
 GATEWAY_IMAGE = "localhost/buttock-pain-cds-gateway:compose"
@@ -70,7 +70,7 @@ def https(port: int, path: str, body: dict | None = None, seconds: float = 90) -
     request = urllib.request.Request(
         f"https://127.0.0.1:{port}{path}",
         data=json.dumps(body).encode() if body else None,
-        headers={"Content-Type": "application/json", "X-Request-ID": "compose-test-1"},
+        headers={"Content-Type": "application/json", "X-Request-ID": "compose-test-1", "Host": GATEWAY_HOST},
     )
     deadline = time.monotonic() + seconds
     while True:
