@@ -1,4 +1,4 @@
-"""Load ``rules/*.yaml``, check it thoroughly, and build the :class:`KnowledgeBase`.
+"""Build the :class:`KnowledgeBase` from ``rules/*.yaml`` and check it thoroughly.
 
 The service refuses to start on a knowledge base that is wrong in any way we can detect:
 a typo in a finding id would otherwise silently disable a red flag. Every error names the
@@ -10,13 +10,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError
 
 from service import vocabulary as vocab
 from service.knowledge.checks import check_knowledge_base
+from service.knowledge.files import (
+    KNOWLEDGE_FILES,
+    RULE_FILES,
+    CareSchema,
+    CauseSchema,
+    FindingSchema,
+    LevelSchema,
+    MetaSchema,
+    SourceSchema,
+    load_list,
+    read_knowledge_file,
+    rule_schema,
+)
 from service.knowledge.model import (
     CareItem,
     Cause,
@@ -31,224 +42,6 @@ from service.knowledge.model import (
     Source,
     UrgencyLevel,
 )
-
-RULE_FILES: dict[str, Layer] = {
-    "derived.yaml": Layer.DERIVED,
-    "evidence.yaml": Layer.EVIDENCE,
-    "escalation.yaml": Layer.ESCALATION,
-    "contraindications.yaml": Layer.CONTRAINDICATION,
-}
-KNOWLEDGE_FILES = (
-    "meta.yaml",
-    "fhir.yaml",
-    "sources.yaml",
-    "findings.yaml",
-    "causes.yaml",
-    "urgency.yaml",
-    "care.yaml",
-    *RULE_FILES,
-    "clinician.yaml",
-    "medications.yaml",
-)
-
-
-# --- file structure ------------------------------------------------------------------------
-
-_ids = fields.List(fields.String(), load_default=list)
-_id = fields.String(required=True, validate=validate.Length(min=1))
-
-
-def _one_of(values: Iterable[str]) -> fields.List:
-    return fields.List(fields.String(validate=validate.OneOf(tuple(values))), load_default=list)
-
-
-class _RangeSchema(Schema):
-    min = fields.Float(load_default=None)
-    max = fields.Float(load_default=None)
-
-
-class _PatientSchema(Schema):
-    pregnant = fields.Boolean(load_default=None)
-    sex = _one_of(vocab.SEXES)
-    age = fields.Nested(_RangeSchema, load_default=None)
-    gestational_week = fields.Nested(_RangeSchema, load_default=None)
-
-
-class _ComplaintSchema(Schema):
-    locations = _one_of(vocab.LOCATIONS)
-    side = _one_of(vocab.SIDES)
-    onset = _one_of(vocab.ONSETS)
-    course = _one_of(vocab.COURSES)
-    severity = fields.Nested(_RangeSchema, load_default=None)
-    duration_days = fields.Nested(_RangeSchema, load_default=None)
-
-
-class _WhenSchema(Schema):
-    present = _ids
-    absent = _ids
-    causes = _ids  # contraindications only: any of these causes is supported
-    patient = fields.Nested(_PatientSchema, load_default=dict)
-    complaint = fields.Nested(_ComplaintSchema, load_default=dict)
-
-
-class _DeriveThen(Schema):
-    derive = _id
-
-
-class _EvidenceThen(Schema):
-    supports = fields.String()
-    against = fields.String()
-    weight = fields.Float(required=True, validate=validate.Range(0, 1, min_inclusive=False))
-
-    @validates_schema
-    def _exactly_one_direction(self, data: dict, **_: Any) -> None:
-        if ("supports" in data) == ("against" in data):
-            raise ValidationError("give exactly one of 'supports' or 'against'")
-
-
-class _EscalationThen(Schema):
-    level = fields.String(required=True, validate=validate.OneOf(vocab.URGENCY_LEVELS))
-    red_flag = fields.Boolean(load_default=False)
-    reason = _id
-    refer = _ids
-    implicates = _ids
-
-
-class _SuppressSchema(Schema):
-    drug_classes = _ids
-    modalities = _ids
-
-
-class _ContraindicationThen(Schema):
-    suppress = fields.Nested(_SuppressSchema, load_default=dict)
-    caution = fields.Nested(_SuppressSchema, load_default=dict)
-    reason = _id
-
-
-_THEN: dict[Layer, type[Schema]] = {
-    Layer.DERIVED: _DeriveThen,
-    Layer.EVIDENCE: _EvidenceThen,
-    Layer.ESCALATION: _EscalationThen,
-    Layer.CONTRAINDICATION: _ContraindicationThen,
-}
-
-
-def _rule_schema(layer: Layer) -> Schema:
-    class _RuleSchema(Schema):
-        id = _id
-        rationale = _id
-        when = fields.Nested(_WhenSchema, required=True)
-        then = fields.Nested(_THEN[layer], required=True)
-        sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-
-    return _RuleSchema()
-
-
-class _CareWhenSchema(Schema):
-    present = _ids
-
-
-class _CareSchema(Schema):
-    id = _id
-    kind = fields.String(required=True, validate=validate.OneOf(vocab.CARE_KINDS))
-    text = _id
-    for_causes = fields.List(fields.String(), required=True)
-    when = fields.Nested(_CareWhenSchema, load_default=dict)
-    drug_class = fields.String(load_default=None)
-    modality = fields.String(load_default=None)
-    defer_from = fields.String(load_default="emergency", validate=validate.OneOf(("emergency", "urgent", "never")))
-    requires_clinician = fields.Boolean(required=True)
-    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-
-
-class _SourceSchema(Schema):
-    id = _id
-    kind = fields.String(required=True, validate=validate.OneOf(("document", "guideline", "policy")))
-    title = _id
-    file = fields.String(load_default=None)
-
-
-class _FindingSchema(Schema):
-    id = _id
-    derived = fields.Boolean(load_default=False)
-    group = fields.String(load_default=None)
-    question = fields.String(load_default=None)
-    description = fields.String(load_default=None)
-
-
-class _PopulationSchema(Schema):
-    requires = _ids
-
-
-class _CauseSchema(Schema):
-    id = _id
-    name = _id
-    description = _id
-    population = fields.Nested(_PopulationSchema, load_default=dict)
-    specialties = _ids
-    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-
-
-class _LevelSchema(Schema):
-    id = fields.String(required=True, validate=validate.OneOf(vocab.URGENCY_LEVELS))
-    advice = _id
-    advice_when = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    referral = _id
-    defers_care = fields.String(load_default=None)
-
-
-class _ConfidenceSchema(Schema):
-    high = fields.Float(required=True, validate=validate.Range(0, 1))
-    moderate = fields.Float(required=True, validate=validate.Range(0, 1))
-
-
-class _ScoringSchema(Schema):
-    confidence = fields.Nested(_ConfidenceSchema, required=True)
-    max_cause_questions = fields.Integer(required=True, validate=validate.Range(0, 50))
-
-
-class _SelfTestSchema(Schema):
-    record = fields.Dict(required=True)
-    expect_rules = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-
-
-class _MetaSchema(Schema):
-    version = _id
-    disclaimer = _id
-    scoring = fields.Nested(_ScoringSchema, required=True)
-    self_test = fields.Nested(_SelfTestSchema, required=True)
-
-
-def _read(directory: Path, name: str) -> Any:
-    path = directory / name
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KnowledgeBaseError(name, "file", "missing") from None
-    except yaml.YAMLError as error:
-        raise KnowledgeBaseError(name, "file", f"not valid YAML ({error})") from None
-
-
-def read_knowledge_file(directory: Path, name: str) -> Any:
-    """One YAML file of the knowledge base, for the modules that check their own file."""
-    return _read(directory, name)
-
-
-def _load_list(directory: Path, name: str, key: str, schema: Schema) -> list[dict]:
-    document = _read(directory, name)
-    if not isinstance(document, dict) or not isinstance(document.get(key), list):
-        raise KnowledgeBaseError(name, "file", f"expected a mapping with a '{key}' list")
-    items = []
-    for index, raw in enumerate(document[key]):
-        label = raw.get("id", f"item {index}") if isinstance(raw, dict) else f"item {index}"
-        try:
-            items.append(schema.load(raw))
-        except ValidationError as error:
-            raise KnowledgeBaseError(name, str(label), str(error.messages)) from None
-    return items
-
-
-# --- building ---------------------------------------------------------------------------------
 
 
 def _range(raw: Mapping | None) -> Range | None:
@@ -384,18 +177,18 @@ def _unique(name: str, ids: Iterable[str], what: str) -> None:
 
 def load_knowledge_base(directory: Path) -> KnowledgeBase:
     """Read and validate every file in ``directory``; raise :class:`KnowledgeBaseError`."""
-    meta = _read(directory, "meta.yaml")
+    meta = read_knowledge_file(directory, "meta.yaml")
     try:
-        meta = _MetaSchema().load(meta if isinstance(meta, dict) else {})
+        meta = MetaSchema().load(meta if isinstance(meta, dict) else {})
     except ValidationError as error:
         raise KnowledgeBaseError("meta.yaml", "file", str(error.messages)) from None
 
     raw = {
-        "sources": _load_list(directory, "sources.yaml", "sources", _SourceSchema()),
-        "findings": _load_list(directory, "findings.yaml", "findings", _FindingSchema()),
-        "causes": _load_list(directory, "causes.yaml", "causes", _CauseSchema()),
-        "levels": _load_list(directory, "urgency.yaml", "levels", _LevelSchema()),
-        "care": _load_list(directory, "care.yaml", "care", _CareSchema()),
+        "sources": load_list(directory, "sources.yaml", "sources", SourceSchema()),
+        "findings": load_list(directory, "findings.yaml", "findings", FindingSchema()),
+        "causes": load_list(directory, "causes.yaml", "causes", CauseSchema()),
+        "levels": load_list(directory, "urgency.yaml", "levels", LevelSchema()),
+        "care": load_list(directory, "care.yaml", "care", CareSchema()),
     }
     for name, key in (
         ("sources.yaml", "sources"),
@@ -418,7 +211,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
     }
     rules: list[Rule] = []
     for name, layer in RULE_FILES.items():
-        rules += _rules_from(name, layer, _load_list(directory, name, "rules", _rule_schema(layer)), causes)
+        rules += _rules_from(name, layer, load_list(directory, name, "rules", rule_schema(layer)), causes)
     care, care_rules = _care_from(raw["care"])
     rules += care_rules
     first_seen: dict[str, str] = {}
@@ -468,7 +261,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
 
 def _specialty_population(directory: Path) -> dict[str, tuple[str, ...]]:
     """``specialty_population`` in causes.yaml: specialty -> the derived findings it requires."""
-    raw = _read(directory, "causes.yaml").get("specialty_population", {})
+    raw = read_knowledge_file(directory, "causes.yaml").get("specialty_population", {})
     if not isinstance(raw, dict) or not all(
         isinstance(v, list) and all(isinstance(f, str) for f in v) for v in raw.values()
     ):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.knowledge.loader import read_knowledge_file
+from service.knowledge.files import read_knowledge_file
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
 
 FILE = "medications.yaml"
