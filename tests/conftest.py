@@ -16,6 +16,7 @@ from service.reasoning.assessor import Assessor
 from service.web.components import components
 from service.web.documents import assessment_document
 from tests import schemathesis_hooks  # noqa: F401  (registers the hooks for the schemathesis tests)
+from tests.cds_tokens import Ehr
 
 BASE_RECORD: dict[str, Any] = {
     "patient": {"age": 40, "sex": "female"},
@@ -27,6 +28,20 @@ BASE_RECORD: dict[str, Any] = {
 @pytest.fixture(scope="session")
 def app() -> Flask:
     return create_app({"TESTING": True})
+
+
+@pytest.fixture(scope="session")
+def ehr() -> Ehr:
+    """An EHR with its own signing keys, for CDS Hooks calls."""
+    return Ehr()
+
+
+@pytest.fixture(scope="module")
+def cds(ehr: Ehr, tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
+    """A test client of an app that trusts ``ehr`` at the public URL ``tests.cds_tokens.BASE``."""
+    return create_app(
+        {"TESTING": True, **ehr.app_config(tmp_path_factory.mktemp("cds") / "clients.json")}
+    ).test_client()
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,17 +22,6 @@ from tests.test_order_sign import IBUPROFEN, order, order_sign, pregnant_at
 
 PUBLIC = "https://cds.hospital.example.org"
 FEEDBACK = "/cds-services/buttock-pain-triage/feedback"
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def cds(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
-    clients = ehr.write_clients(tmp_path_factory.mktemp("cds") / "clients.json")
-    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": BASE}).test_client()
 
 
 CASES = {

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -17,7 +16,6 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from flask.testing import FlaskClient
 
-from service.app import create_app
 from service.interop.fhir.intake import age_on
 from tests.cds_tokens import BASE, TRIAGE, Ehr
 
@@ -26,16 +24,6 @@ LOCAL = f"{BASE}/fhir/CodeSystem/buttock-pain"
 QUESTIONNAIRE = f"{BASE}/fhir/Questionnaire/buttock-pain-intake"
 YES = {"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "Y"}
 NO = {"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "N"}
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def cds(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
-    yield create_app({"TESTING": True, **ehr.app_config(tmp_path_factory.mktemp("cds") / "clients.json")}).test_client()
 
 
 def hook_request(prefetch: dict[str, Any]) -> dict[str, Any]:

@@ -35,11 +35,6 @@ PATH = "/cds-services/buttock-pain-triage"
 
 
 @pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
 def cds(ehr: Ehr, tmp_path_factory) -> FlaskClient:
     config = ehr.app_config(tmp_path_factory.mktemp("trust") / "clients.json")
     return create_app({"TESTING": True, "TRUSTED_PROXIES": 1, **config}).test_client()

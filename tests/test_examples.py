@@ -31,11 +31,6 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
 def live(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
     clients = ehr.write_clients(tmp_path_factory.mktemp("examples") / "clients.json")
     yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": ORIGIN}).test_client()

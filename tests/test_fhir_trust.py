@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from service.app import create_app
 from tests.cds_tokens import Ehr
 from tests.test_cds_hooks import (
     LOCAL,
@@ -32,17 +31,6 @@ INTAKE = {
     "sex": [{"valueCoding": {"code": "female"}}],
     "locations": [{"valueCoding": {"system": LOCAL, "code": "buttock"}}],
 }
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def cds(ehr: Ehr, tmp_path_factory) -> FlaskClient:
-    config = ehr.app_config(tmp_path_factory.mktemp("fhir") / "clients.json")
-    return create_app({"TESTING": True, **config}).test_client()
 
 
 def cards(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any]) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,17 +21,6 @@ LOINC = "http://loinc.org"
 IBUPROFEN = (RXNORM, "5640")
 CELECOXIB = (RXNORM, "140587")
 PARACETAMOL = (RXNORM, "161")
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def cds(ehr: Ehr, tmp_path_factory) -> Iterator[FlaskClient]:
-    clients = ehr.write_clients(tmp_path_factory.mktemp("cds") / "clients.json")
-    yield create_app({"TESTING": True, "CDS_CLIENTS": str(clients), "PUBLIC_BASE_URL": BASE}).test_client()
 
 
 def order(ident: str, coding: tuple[str, str] | None = None, text: str | None = None, **extra: Any) -> dict[str, Any]:
