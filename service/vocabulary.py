@@ -1,4 +1,4 @@
-"""Enumerations fixed by the public contract (shared/CONTRACT.md).
+"""Enumerations fixed by the public API contract (docs/api.md, openapi/openapi.yaml).
 
 The request schema, the response schema and the knowledge-base loader all read these, so
 the contract's values live in exactly one place. Finding and cause ids are not here: they
