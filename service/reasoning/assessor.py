@@ -7,6 +7,7 @@ code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import Schema
@@ -31,6 +32,11 @@ from service.reasoning.record import Record
 from service.validation import validated
 
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
+
+
+def _all_sources(rules: Iterable[Rule | Reason]) -> tuple[str, ...]:
+    """The sources of several rules, once each, sorted."""
+    return tuple(sorted({s for r in rules for s in r.sources}))
 
 
 class Assessor:
@@ -133,7 +139,7 @@ class Assessor:
                         id=item.id,
                         reason=" ".join(r.reason for r in blocking if r.reason),
                         rules=tuple(r.id for r in blocking),
-                        sources=tuple(sorted({s for r in blocking for s in r.sources})),
+                        sources=_all_sources(blocking),
                     )
                 )
             elif item.defer_from != "never" and level.rank <= kb.levels[item.defer_from].rank:
@@ -142,7 +148,7 @@ class Assessor:
                         id=item.id,
                         reason=level.defers_care or "",
                         rules=tuple(r.rule for r in deciding),
-                        sources=tuple(sorted({s for r in deciding for s in r.sources})),
+                        sources=_all_sources(deciding),
                     )
                 )
             else:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import Question, RankedCause
+from service.reasoning.ranking import combined
 
 _NEVER = None
 
@@ -114,7 +115,7 @@ class FollowUp:
     ) -> list[tuple[str, Rule]]:
         """Single unknown findings that would lift another cause above the leader, best first."""
         leader = causes[0] if causes else None
-        # the noisy-OR of ranking.score, kept as running products so one more rule costs O(1)
+        # ranking.score's two products, kept running so that one more rule costs O(1)
         unsupported: dict[str, float] = {}  # cause -> prod(1 - w) over its fired supporting rules
         discount: dict[str, float] = {}  # cause -> prod(1 + w) over its fired rules against it
         for rule in evidence:
@@ -127,7 +128,7 @@ class FollowUp:
         for rule_id, cause, keeps, rule in self._challengers:
             if cause == leader_id or rule_id in fired:
                 continue
-            new_score = round((1 - unsupported.get(cause, 1.0) * keeps) * discount.get(cause, 1.0), 3)
+            new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
             if new_score <= leader_score:
                 continue  # cheap test first: most rules could not change the leader anyway
             missing = gaps.of_rule(rule)

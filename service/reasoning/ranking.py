@@ -25,9 +25,13 @@ from service.reasoning.assessment import RankedCause
 
 def score(rules: Iterable[Rule]) -> float:
     weights = [r.weight for r in rules]
-    support = 1 - math.prod(1 - w for w in weights if w > 0)
-    discount = math.prod(1 + w for w in weights if w < 0)
-    return round(support * discount, 3)
+    return combined(math.prod(1 - w for w in weights if w > 0), math.prod(1 + w for w in weights if w < 0))
+
+
+def combined(unsupported: float, discount: float) -> float:
+    """The score from its two products: prod(1 - w+) over the supporting rules and prod(1 + w-)
+    over the opposing ones (callers that keep running products use this directly)."""
+    return round((1 - unsupported) * discount, 3)
 
 
 def confidence(kb: KnowledgeBase, value: float) -> str:
