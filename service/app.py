@@ -15,6 +15,7 @@ from service.interop.fhir.resources import FhirResources
 from service.knowledge.clinician import load_clinician_texts
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.medications import load_medications
+from service.knowledge.translations import load_languages
 from service.reasoning.startup import start_reasoning
 from service.settings import Settings
 from service.web import (
@@ -54,20 +55,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     kb = load_knowledge_base(rules_dir)
     metrics.KNOWLEDGE_BASE.labels(kb.version, kb.sha256).set(1)
     clinician = load_clinician_texts(rules_dir, kb)
+    languages = load_languages(rules_dir, kb)
     assessor = start_reasoning(kb)
     install(
         app,
         Components(
             assessor=assessor,
-            fhir=FhirResources.build(rules_dir, kb, clinician.specialties),
+            fhir=FhirResources.build(rules_dir, kb, clinician.specialties, languages),
             token_verifier=TokenVerifier(
                 load_clients(app.config["CDS_CLIENTS"]),
                 public_base_url=app.config["PUBLIC_BASE_URL"],
                 replay=replay_store(app.config["REPLAY_STORE"]),
             ),
-            openapi=openapi.build_openapi(assessor.record_schema),
+            openapi=openapi.build_openapi(assessor.record_schema, languages),
             clinician=clinician,
             medications=load_medications(rules_dir, kb),
+            languages=languages,
         ),
     )
 

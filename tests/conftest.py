@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from service.knowledge.model import KnowledgeBase
+from service.knowledge.translations import Catalogue
 from service.reasoning.assessor import Assessor
 from service.web.components import components
 from service.web.documents import assessment_document
@@ -59,6 +60,12 @@ def kb(assessor: Assessor) -> KnowledgeBase:
     return assessor.kb
 
 
+@pytest.fixture(scope="session")
+def english(app: Flask) -> Catalogue:
+    """The English wording (the source texts of the knowledge base)."""
+    return components(app).languages.english
+
+
 def make_record(**parts: Any) -> dict[str, Any]:
     """BASE_RECORD with top-level parts merged in (``patient={...}`` replaces keys inside)."""
     record = copy.deepcopy(BASE_RECORD)
@@ -68,10 +75,10 @@ def make_record(**parts: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def assess(assessor: Assessor) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Validate a record exactly as the API does, then assess it with the trace on."""
+def assess(assessor: Assessor, english: Catalogue) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Validate a record exactly as the API does, then assess it with the trace on (in English)."""
 
     def _assess(record: dict[str, Any]) -> dict[str, Any]:
-        return assessment_document(assessor.assess(assessor.record(record)), explain=True)
+        return assessment_document(assessor.assess(assessor.record(record)), texts=english, explain=True)
 
     return _assess

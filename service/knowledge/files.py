@@ -35,7 +35,15 @@ KNOWLEDGE_FILES = (
     *RULE_FILES,
     "clinician.yaml",
     "medications.yaml",
+    "texts.yaml",
 )
+TEXTS_FILE = "texts.yaml"  # patient-facing English no rule owns (service.knowledge.translations)
+TRANSLATIONS_DIR = "translations"  # one catalogue per language besides English
+
+
+def translation_files(directory: Path) -> list[str]:
+    """The catalogue files, named relative to the rules directory, sorted."""
+    return sorted(f"{TRANSLATIONS_DIR}/{p.name}" for p in (directory / TRANSLATIONS_DIR).glob("*.yaml"))
 
 
 _ids = fields.List(fields.String(), load_default=list)

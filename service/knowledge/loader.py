@@ -27,6 +27,7 @@ from service.knowledge.files import (
     load_list,
     read_knowledge_file,
     rule_schema,
+    translation_files,
 )
 from service.knowledge.model import (
     CareItem,
@@ -270,8 +271,8 @@ def _specialty_population(directory: Path) -> dict[str, tuple[str, ...]]:
 
 
 def _digest(directory: Path) -> str:
-    """sha256 over every knowledge file, name and bytes, in a fixed order."""
+    """sha256 over every knowledge file and translation catalogue, name and bytes, in a fixed order."""
     digest = hashlib.sha256()
-    for name in sorted(KNOWLEDGE_FILES):
+    for name in sorted(KNOWLEDGE_FILES) + translation_files(directory):
         digest.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
     return digest.hexdigest()

@@ -1,7 +1,8 @@
 """The knowledge base as published data (``GET /v1/knowledge-base``).
 
 Everything a reviewer needs to trace a conclusion: every source, finding, cause, care item
-and rule with its conditions, conclusion and sources, in file order (review order).
+and rule with its conditions, conclusion and sources, in file order (review order); and the
+languages patients can be answered in, each with who translated it and its review status.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from service.knowledge.model import KnowledgeBase
+from service.knowledge.translations import Languages
 
 
 def _without_empty(obj: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(obj).items() if v is not None and v not in ((), {})}
 
 
-def describe(kb: KnowledgeBase) -> dict[str, Any]:
+def describe(kb: KnowledgeBase, languages: Languages) -> dict[str, Any]:
     rules = []
     for rule in kb.rules.values():
         entry = _without_empty(rule)
@@ -32,4 +34,14 @@ def describe(kb: KnowledgeBase) -> dict[str, Any]:
         "causes": [_without_empty(cause) for cause in kb.causes.values()],
         "care": [_without_empty(item) for item in kb.care.values()],
         "rules": rules,
+        "languages": [
+            {
+                "language": c.language,
+                "tag": c.tag,
+                "name": c.name,
+                "translator": c.translator,
+                "review": _without_empty(c.review),
+            }
+            for c in languages
+        ],
     }

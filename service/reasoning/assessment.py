@@ -1,7 +1,9 @@
 """What an assessment concludes, as typed values: the web and CDS Hooks layers render it.
 
 Every list is in a deterministic order (same record, same assessment), and every item names
-the rules and sources it rests on.
+the rules and sources it rests on. It holds ids, never patient-facing text: the answer is
+worded in the patient's language when it is written
+(:class:`~service.knowledge.translations.Catalogue`), so reasoning is the same in every language.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from service.knowledge.model import Layer
 class Reason:
     rule: str
     level: str
-    text: str
     sources: tuple[str, ...]
     red_flag: bool
 
@@ -23,7 +24,7 @@ class Reason:
 @dataclass(frozen=True, slots=True)
 class Urgency:
     level: str
-    advice: str
+    advice_when: str | None  # the finding whose variant of the level's advice applies, if any
     reasons: tuple[Reason, ...]  # most urgent first
 
     @property
@@ -34,7 +35,6 @@ class Urgency:
 @dataclass(frozen=True, slots=True)
 class RankedCause:
     id: str
-    name: str
     rank: int
     score: float
     confidence: str
@@ -49,7 +49,6 @@ class Caution:
     """Care that stays on offer for this patient, but with a warning from a rule."""
 
     rule: str
-    text: str
     sources: tuple[str, ...]
 
 
@@ -57,7 +56,6 @@ class Caution:
 class Care:
     id: str
     kind: str
-    text: str
     for_causes: tuple[str, ...]
     requires_clinician: bool
     rule: str
@@ -67,26 +65,24 @@ class Care:
 
 @dataclass(frozen=True, slots=True)
 class SuppressedCare:
-    """Care removed for this patient: contraindicated, or deferred by the urgency."""
+    """Care removed for this patient: contraindicated by ``rules``, or deferred by the urgency
+    (``deferred_at`` the level; ``rules`` then the reasons for that level)."""
 
     id: str
-    reason: str
     rules: tuple[str, ...]
     sources: tuple[str, ...]
+    deferred_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Referral:
     specialties: tuple[str, ...]
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
     finding: str
-    text: str
-    why: str
-    rules: tuple[str, ...]
+    rules: tuple[str, ...]  # the first rule says why the question is asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,5 +101,4 @@ class Assessment:
     suppressed_care: tuple[SuppressedCare, ...]
     referral: Referral
     questions: tuple[Question, ...]
-    disclaimer: str
     trace: tuple[FiredRule, ...]  # firing order

@@ -97,7 +97,6 @@ class Assessor:
                 causes=causes,
                 evidence=by_layer[Layer.EVIDENCE],
             ),
-            disclaimer=kb.disclaimer,
             trace=tuple(FiredRule(r.id, r.layer) for r in fired),
         )
 
@@ -105,9 +104,9 @@ class Assessor:
         levels = self.kb.levels
         ordered = sorted(escalations, key=lambda r: levels[r.level_id].rank)  # stable
         urgency = levels[ordered[0].level_id if ordered else "self_care"]
-        advice = next((text for finding, text in urgency.advice_when.items() if finding in present), urgency.advice)
-        reasons = tuple(Reason(r.id, r.level_id, r.reason or "", r.sources, r.red_flag) for r in ordered)
-        return Urgency(level=urgency.id, advice=advice, reasons=reasons)
+        advice_when = next((finding for finding in urgency.advice_when if finding in present), None)
+        reasons = tuple(Reason(r.id, r.level_id, r.sources, r.red_flag) for r in ordered)
+        return Urgency(level=urgency.id, advice_when=advice_when, reasons=reasons)
 
     def _care(
         self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause], urgency: Urgency
@@ -137,7 +136,6 @@ class Assessor:
                 suppressed.append(
                     SuppressedCare(
                         id=item.id,
-                        reason=" ".join(r.reason for r in blocking if r.reason),
                         rules=tuple(r.id for r in blocking),
                         sources=_all_sources(blocking),
                     )
@@ -146,9 +144,9 @@ class Assessor:
                 suppressed.append(
                     SuppressedCare(
                         id=item.id,
-                        reason=level.defers_care or "",
                         rules=tuple(r.rule for r in deciding),
                         sources=_all_sources(deciding),
+                        deferred_at=level.id,
                     )
                 )
             else:
@@ -156,14 +154,11 @@ class Assessor:
                     Care(
                         id=item.id,
                         kind=item.kind,
-                        text=item.text,
                         for_causes=tuple(c for c in item.for_causes if c in rank),
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
-                        cautions=tuple(
-                            Caution(r.id, r.reason or "", r.sources) for r in contraindications if r.cautions(item)
-                        ),
+                        cautions=tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(item)),
                     )
                 )
         return tuple(care), tuple(suppressed)
@@ -174,4 +169,4 @@ class Assessor:
             specialties += [s for reason in urgency.reasons for s in self.kb.rules[reason.rule].refer]
             if causes:
                 specialties += self.kb.causes[causes[0].id].specialties
-        return Referral(specialties=tuple(dict.fromkeys(specialties)), text=self.kb.levels[urgency.level].referral)
+        return Referral(specialties=tuple(dict.fromkeys(specialties)))

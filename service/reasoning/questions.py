@@ -81,8 +81,6 @@ class FollowUp:
         self._challengers = tuple(
             (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
         )
-        self._text = {f.id: f.question or f.id for f in kb.findings.values()}
-        self._could_lead = {c.id: f"A 'yes' could make {c.name} the most likely cause." for c in kb.causes.values()}
 
     def __call__(
         self,
@@ -95,20 +93,20 @@ class FollowUp:
     ) -> tuple[Question, ...]:
         gaps = _Gaps(self._kb, known)
         order = self._kb.finding_order.__getitem__
-        asked: dict[str, tuple[str, list[str]]] = {}  # finding -> (why, rule ids)
+        asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         current = self._rank[level]
         for rule in self._escalations:
             if rule.id in fired or self._rank[rule.level_id] >= current:
                 continue
             for finding in sorted(gaps.of_rule(rule) or (), key=order):
-                _ask(asked, finding, rule.reason or "", rule.id)
+                _ask(asked, finding, rule.id)
 
         added = 0
         for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
             if added == self._kb.scoring.max_cause_questions:
                 break
-            added += _ask(asked, finding, self._could_lead[rule.cause_id], rule.id)
-        return tuple(Question(f, self._text[f], why, tuple(rules)) for f, (why, rules) in asked.items())
+            added += _ask(asked, finding, rule.id)
+        return tuple(Question(f, tuple(rules)) for f, rules in asked.items())
 
     def _challengers_of(
         self, gaps: _Gaps, fired: set[str], causes: list[RankedCause], evidence: list[Rule]
@@ -139,10 +137,10 @@ class FollowUp:
         return [(finding, rule) for _, _, finding, rule in found]
 
 
-def _ask(asked: dict[str, tuple[str, list[str]]], finding: str, why: str, rule_id: str) -> bool:
-    """Ask about ``finding`` (the first reason to ask is the one shown); True if it is new."""
+def _ask(asked: dict[str, list[str]], finding: str, rule_id: str) -> bool:
+    """Ask about ``finding`` for ``rule_id`` (the first rule is the reason shown); True if it is new."""
     if finding in asked:
-        asked[finding][1].append(rule_id)
+        asked[finding].append(rule_id)
         return False
-    asked[finding] = (why, [rule_id])
+    asked[finding] = [rule_id]
     return True

@@ -73,7 +73,6 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule], red_flags: Iterable
     return [
         RankedCause(
             id=cause_id,
-            name=kb.causes[cause_id].name,
             rank=rank,
             score=value,
             confidence=confidence(kb, value),

@@ -10,6 +10,7 @@ from service.validation import InvalidInputError
 from service.web.components import components
 from service.web.documents import assessment_document
 from service.web.json_body import read_json_body
+from service.web.languages import in_language, requested_texts
 from service.web.observability import note_urgency
 
 bp = Blueprint("assessments", __name__)
@@ -25,7 +26,8 @@ def create_assessment() -> Response:
             "The query parameter 'explain' must be true or false.", {"$query.explain": ["Must be 'true' or 'false'."]}
         )
     record = components().assessor.record(read_json_body())
-    return jsonify(assessment_document(assess(record), explain=_EXPLAIN[explain]))
+    texts = requested_texts()
+    return in_language(jsonify(assessment_document(assess(record), texts=texts, explain=_EXPLAIN[explain])), texts)
 
 
 def assess(record: Record) -> Assessment:

@@ -140,7 +140,13 @@ def _hook_call(service_id: str, schema: Schema) -> dict[str, Any]:
 
 def _writer() -> CardWriter:
     parts, base = components(), public_base_url()
-    return CardWriter(kb=parts.assessor.kb, clinician=parts.clinician, terms=parts.fhir.at(base).terminology, base=base)
+    return CardWriter(
+        kb=parts.assessor.kb,
+        clinician=parts.clinician,
+        texts=parts.languages.english,
+        terms=parts.fhir.at(base).terminology,
+        base=base,
+    )
 
 
 def _with_location(intake: Intake) -> dict[str, Any]:

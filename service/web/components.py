@@ -15,6 +15,7 @@ from service.interop.cds_hooks.auth import TokenVerifier
 from service.interop.fhir.resources import FhirResources
 from service.knowledge.clinician import ClinicianTexts
 from service.knowledge.medications import MedicationTable
+from service.knowledge.translations import Languages
 from service.reasoning.assessor import Assessor
 
 _KEY = "buttock_pain_cds"
@@ -28,6 +29,7 @@ class Components:
     openapi: dict[str, Any]
     clinician: ClinicianTexts
     medications: MedicationTable
+    languages: Languages
 
 
 def install(app: Flask, parts: Components) -> None:

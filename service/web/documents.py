@@ -1,32 +1,40 @@
-"""An :class:`~service.reasoning.assessment.Assessment` as the contract's JSON document."""
+"""An :class:`~service.reasoning.assessment.Assessment` as the contract's JSON document.
+
+The assessment holds ids; every patient-facing text is looked up here in the language the
+client asked for, so two answers in two languages differ in their words and nothing else.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from service.reasoning.assessment import Assessment
+from service.knowledge.translations import Catalogue
+from service.reasoning.assessment import Assessment, SuppressedCare
 
 Document = dict[str, Any]
 
 
-def assessment_document(a: Assessment, *, explain: bool) -> Document:
+def assessment_document(a: Assessment, *, texts: Catalogue, explain: bool) -> Document:
     urgency = a.urgency
     return {
         "assessment_id": str(uuid.uuid4()),
         "knowledge_base": {"version": a.knowledge_base_version, "sha256": a.knowledge_base_sha256},
         "urgency": {
             "level": urgency.level,
-            "advice": urgency.advice,
+            "advice": texts.advice(urgency.level, urgency.advice_when),
             "reasons": [
-                {"rule": r.rule, "level": r.level, "text": r.text, "sources": list(r.sources)} for r in urgency.reasons
+                {"rule": r.rule, "level": r.level, "text": texts.reason(r.rule), "sources": list(r.sources)}
+                for r in urgency.reasons
             ],
         },
-        "red_flags": [{"id": r.rule, "text": r.text, "sources": list(r.sources)} for r in urgency.red_flags],
+        "red_flags": [
+            {"id": r.rule, "text": texts.reason(r.rule), "sources": list(r.sources)} for r in urgency.red_flags
+        ],
         "causes": [
             {
                 "id": c.id,
-                "name": c.name,
+                "name": texts.cause(c.id),
                 "rank": c.rank,
                 "score": c.score,
                 "confidence": c.confidence,
@@ -40,23 +48,38 @@ def assessment_document(a: Assessment, *, explain: bool) -> Document:
             {
                 "id": c.id,
                 "kind": c.kind,
-                "text": c.text,
+                "text": texts.care(c.id),
                 "for_causes": list(c.for_causes),
                 "requires_clinician": c.requires_clinician,
                 "rule": c.rule,
                 "sources": list(c.sources),
-                "cautions": [{"rule": w.rule, "text": w.text, "sources": list(w.sources)} for w in c.cautions],
+                "cautions": [
+                    {"rule": w.rule, "text": texts.reason(w.rule), "sources": list(w.sources)} for w in c.cautions
+                ],
             }
             for c in a.care
         ],
         "suppressed_care": [
-            {"id": s.id, "reason": s.reason, "rules": list(s.rules), "sources": list(s.sources)}
+            {"id": s.id, "reason": _suppressed_reason(s, texts), "rules": list(s.rules), "sources": list(s.sources)}
             for s in a.suppressed_care
         ],
-        "referral": {"specialties": list(a.referral.specialties), "text": a.referral.text},
+        "referral": {"specialties": list(a.referral.specialties), "text": texts.referral(urgency.level)},
         "questions": [
-            {"finding": q.finding, "text": q.text, "why": q.why, "rules": list(q.rules)} for q in a.questions
+            {
+                "finding": q.finding,
+                "text": texts.question(q.finding),
+                "why": texts.why(q.rules[0]),
+                "rules": list(q.rules),
+            }
+            for q in a.questions
         ],
-        "disclaimer": a.disclaimer,
+        "disclaimer": texts.disclaimer,
         "trace": [{"rule": step.rule, "layer": str(step.layer)} for step in a.trace] if explain else [],
     }
+
+
+def _suppressed_reason(item: SuppressedCare, texts: Catalogue) -> str:
+    """Why care was held back: the urgency that defers it, or every rule that contraindicates it."""
+    if item.deferred_at is not None:
+        return texts.deferred(item.deferred_at)
+    return " ".join(texts.reason(rule) for rule in item.rules)

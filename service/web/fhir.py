@@ -11,6 +11,7 @@ from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
 from service.interop.fhir.resources import PublishedFhir
 from service.web.base_url import public_base_url
 from service.web.components import components
+from service.web.languages import in_language, requested_texts
 
 bp = Blueprint("fhir", __name__)
 
@@ -32,7 +33,8 @@ def capability_statement() -> Response:
 
 @bp.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}")
 def questionnaire() -> Response:
-    return _fhir(_published().questionnaire)
+    texts = requested_texts()
+    return in_language(_fhir(_published().questionnaires[texts.language]), texts)
 
 
 @bp.get(f"/fhir/CodeSystem/{CODE_SYSTEM_ID}")

@@ -12,4 +12,5 @@ bp = Blueprint("knowledge_base", __name__)
 
 @bp.get("/v1/knowledge-base")
 def knowledge_base() -> Response:
-    return jsonify(describe(components().assessor.kb))
+    parts = components()
+    return jsonify(describe(parts.assessor.kb, parts.languages))

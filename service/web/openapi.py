@@ -19,6 +19,7 @@ from marshmallow import Schema
 from service.interop.cds_hooks import schemas as hooks
 from service.interop.cds_hooks.discovery import MEDICATION_SERVICE_ID, SERVICE_ID
 from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.knowledge.translations import Languages
 from service.web import schemas
 from service.web.components import components
 from service.web.examples import Example, load_examples
@@ -68,7 +69,45 @@ PUBLIC: list[dict[str, list[str]]] = []  # no credentials: the assessment API si
 EHR_JWT: list[dict[str, list[str]]] = [{"ehrJwt": []}]
 
 
-def build_openapi(record_schema: Schema) -> dict[str, Any]:
+def _localised(response: dict[str, Any]) -> dict[str, Any]:
+    """A response worded in the language ``Accept-Language`` chose."""
+    return {**response, "headers": {"Content-Language": "ContentLanguage", "Vary": "VaryAcceptLanguage"}}
+
+
+def _language_components(spec: APISpec, languages: Languages) -> None:
+    """``Accept-Language`` (the request) and ``Content-Language`` (the answer), declared once."""
+    offered = ", ".join(f"`{c.language}` ({c.name}, answered as `{c.tag}`)" for c in languages)
+    spec.components.parameter(
+        "AcceptLanguage",
+        "header",
+        {
+            "name": "Accept-Language",
+            "required": False,
+            "description": f"The patient's language (RFC 9110; q-values respected, `q=0` excludes, `*` is any "
+            f"language). Offered: {offered}. A range matches its first subtag (`es-MX` is `es`, `zh-CN`, "
+            "`zh-Hans` and `zh-SG` are `zh`). Unsupported, missing or malformed: English. Only patient-facing "
+            "text changes; ids, urgency, causes and scores are the same in every language.",
+            "schema": {"type": "string"},
+            "examples": {"chinese": {"value": "zh-CN,zh;q=0.9,en;q=0.5"}, "spanish": {"value": "es-MX"}},
+        },
+    )
+    spec.components.header(
+        "ContentLanguage",
+        {
+            "description": "The BCP 47 tag of the language the patient-facing text is in.",
+            "schema": {"type": "string", "enum": [c.tag for c in languages]},
+        },
+    )
+    spec.components.header(
+        "VaryAcceptLanguage",
+        {
+            "description": "Includes `Accept-Language`: the wording depends on it (beside `Origin`, for CORS).",
+            "schema": {"type": "string"},
+        },
+    )
+
+
+def build_openapi(record_schema: Schema, languages: Languages) -> dict[str, Any]:
     spec = APISpec(
         title=TITLE,
         version=API_VERSION,
@@ -95,6 +134,7 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
         ("Problem", schemas.ProblemSchema),
     ):
         spec.components.schema(name, schema=schema)
+    _language_components(spec, languages)
     examples = load_examples()
     operation = _Operations(spec, examples)
 
@@ -117,10 +157,11 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
                 "required": False,
                 "description": "When true, `trace` lists the rules fired in firing order.",
                 "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
-            }
+            },
+            "AcceptLanguage",
         ],
         request="AssessmentRequest",
-        responses={"200": {"description": "The assessment.", "content": _json("Assessment")}, **_ERRORS},
+        responses={"200": _localised({"description": "The assessment.", "content": _json("Assessment")}), **_ERRORS},
     )
     operation.add(
         "get",
@@ -130,7 +171,8 @@ def build_openapi(record_schema: Schema) -> dict[str, Any]:
         summary="The knowledge base: version, sources, findings, causes, care, rules",
         description="Everything a reviewer needs to trace a conclusion: every source, finding (with its "
         "patient-facing question), cause, care item and rule with its conditions, conclusion and "
-        "sources, in review order. The same content as an HTML page: `GET /knowledge-base`.",
+        "sources, in review order, and the languages patients are answered in with each translation's review "
+        "status. The same content as an HTML page: `GET /knowledge-base`.",
         responses={"200": {"description": "The knowledge base.", "content": _json("KnowledgeBase")}},
     )
     operation.add(
@@ -232,7 +274,7 @@ class _Operations:
         description: str,
         responses: dict[str, Any],
         request: str | None = None,
-        parameters: list[dict[str, Any]] | None = None,
+        parameters: list[dict[str, Any] | str] | None = None,
         security: list[dict[str, list[str]]] = PUBLIC,
     ) -> None:
         operation: dict[str, Any] = {
@@ -375,8 +417,12 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
         summary="The FHIR R4 intake Questionnaire",
         description="Every field of the symptom record and every finding (yes / no / unknown), coded in "
         "SNOMED CT where the concept is certain and in the local code system otherwise; pregnancy items "
-        "are enabled only once the patient is recorded as pregnant (never for a male patient).",
-        responses={"200": {"description": "Questionnaire.", "content": fhir}},
+        "are enabled only once the patient is recorded as pregnant (never for a male patient). Served in the "
+        "language `Accept-Language` chooses (`language` says which), with FHIR `translation` extensions "
+        "(http://hl7.org/fhir/StructureDefinition/translation) on every text, title and answer label for the "
+        "other languages.",
+        parameters=["AcceptLanguage"],
+        responses={"200": _localised({"description": "Questionnaire.", "content": fhir})},
     )
     operation.add(
         "get",

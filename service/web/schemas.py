@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from service import vocabulary as vocab
+from service.knowledge.translations import REVIEW_STATUSES
 
 
 def _choice(values: tuple[str, ...], **kwargs: Any) -> fields.String:
@@ -141,6 +142,25 @@ class StatusSchema(Schema):
     knowledge_base = fields.Nested(KnowledgeBaseVersionSchema)
 
 
+class ReviewSchema(Schema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(REVIEW_STATUSES),
+        metadata={"description": "`reviewed` once an independent reviewer has checked the meaning."},
+    )
+    reviewer = fields.String()
+    date = fields.String(metadata={"description": "ISO date of the review."})
+    notes = fields.String()
+
+
+class LanguageSchema(Schema):
+    language = fields.String(required=True, metadata={"description": "What `Accept-Language` asks for."})
+    tag = fields.String(required=True, metadata={"description": "The BCP 47 tag answers carry in `Content-Language`."})
+    name = fields.String(required=True)
+    translator = fields.String(required=True)
+    review = fields.Nested(ReviewSchema, required=True)
+
+
 class KnowledgeBaseSchema(KnowledgeBaseVersionSchema):
     disclaimer = fields.String(required=True)
     urgency_levels = fields.List(fields.Dict(), required=True)
@@ -149,3 +169,8 @@ class KnowledgeBaseSchema(KnowledgeBaseVersionSchema):
     causes = fields.List(fields.Dict(), required=True)
     care = fields.List(fields.Dict(), required=True)
     rules = fields.List(fields.Dict(), required=True)
+    languages = fields.List(
+        fields.Nested(LanguageSchema),
+        required=True,
+        metadata={"description": "The languages patients are answered in (English, the source, first)."},
+    )

@@ -20,6 +20,7 @@ from service.interop.fhir.intake import Intake
 from service.interop.fhir.terminology import Coding, Terminology
 from service.knowledge.clinician import ClinicianTexts, Specialty
 from service.knowledge.model import KnowledgeBase
+from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment, Reason
 
 Card = dict[str, Any]
@@ -65,11 +66,13 @@ def code_span(text: str) -> str:
 class CardWriter:
     """Writes cards that all name the same source: this service and its knowledge-base version.
 
-    ``terms`` is the coding table served at ``base``, the public base URL links point under.
+    ``terms`` is the coding table served at ``base``, the public base URL links point under;
+    ``texts`` the English patient wording the cards quote (cause names, care, questions).
     """
 
     kb: KnowledgeBase
     clinician: ClinicianTexts
+    texts: Catalogue
     terms: Terminology
     base: str
 
@@ -109,19 +112,19 @@ class CardWriter:
     def summary(self, assessment: Assessment, patient_id: str, assumed_location: bool) -> Card:
         urgency = assessment.urgency
         level = urgency.level
-        top = assessment.causes[0].name if assessment.causes else "no leading cause"
+        top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
         lines = [f"**{self.clinician.level(level)}**", ""]
         lines += [f"- {self.clinician.reason(r.rule)} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
         if assessment.causes:
             lines += ["", "**Possible causes**", ""]
             lines += [
-                f"{c.rank}. {c.name} — {c.confidence} ({c.score:.2f}); for: {', '.join(c.supporting)}"
+                f"{c.rank}. {self.texts.cause(c.id)} — {c.confidence} ({c.score:.2f}); for: {', '.join(c.supporting)}"
                 for c in assessment.causes
             ]
         if assessment.care:
             lines += ["", "**Care** (as worded for the patient)", ""]
             for c in assessment.care:
-                lines.append(f"- {c.text}{' *(under a clinician)*' if c.requires_clinician else ''}")
+                lines.append(f"- {self.texts.care(c.id)}{' *(under a clinician)*' if c.requires_clinician else ''}")
                 lines += [f"  - Caution: {self.kb.rules[w.rule].rationale} ({w.rule})" for w in c.cautions]
         if assessment.suppressed_care:
             lines += ["", "**Not suggested for this patient**", ""]
@@ -151,7 +154,7 @@ class CardWriter:
         return self.card(f"{_words(level).capitalize()}: {top}{flags}", INDICATOR[level], "\n".join(lines), **extra)
 
     def questions(self, assessment: Assessment) -> Card:
-        lines = [f"- {q.text} — {q.why}" for q in assessment.questions]
+        lines = [f"- {self.texts.question(q.finding)} — {self.texts.why(q.rules[0])}" for q in assessment.questions]
         return self.card(
             f"Ask next: {len(assessment.questions)} question(s), red flags first",
             "info",

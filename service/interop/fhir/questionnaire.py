@@ -8,7 +8,7 @@ month of that release (knowledge-base versions are ``YYYY.MM.n``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fhir.resources.R4B.codesystem import CodeSystem
@@ -19,6 +19,7 @@ from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
 from service.interop.fhir.terminology import Coding, Terminology
 from service.knowledge.clinician import Specialty
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError
+from service.knowledge.translations import Catalogue
 
 PUBLISHER = "Buttock and hip pain decision support service"
 PREGNANT = {"question": "pregnant", "operator": "=", "answerBoolean": True}
@@ -44,94 +45,100 @@ def published(kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def _choice(link_id: str, text: str, options: list[Coding], **extra: Any) -> dict[str, Any]:
-    return {
-        "linkId": link_id,
-        "text": text,
-        "type": "choice",
-        "answerOption": [{"valueCoding": option} for option in options],
-        **extra,
-    }
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 
 
-def _local(terms: Terminology, values: tuple[str, ...]) -> list[Coding]:
-    return [{"system": terms.local, "code": value, "display": value.replace("_", " ")} for value in values]
+class _Wording:
+    """A text element in the served language, with FHIR ``translation`` extensions for the others."""
+
+    def __init__(self, texts: Catalogue, others: Sequence[Catalogue]) -> None:
+        self.texts = texts
+        self.others = others
+
+    def __call__(self, element: str, lookup: Callable[[Catalogue], str]) -> dict[str, Any]:
+        said: dict[str, Any] = {element: lookup(self.texts)}
+        if self.others:
+            said[f"_{element}"] = {
+                "extension": [
+                    {
+                        "url": TRANSLATION,
+                        "extension": [
+                            {"url": "lang", "valueCode": other.tag},
+                            {"url": "content", "valueString": lookup(other)},
+                        ],
+                    }
+                    for other in self.others
+                ]
+            }
+        return said
+
+    def item(self, link_id: str, **rest: Any) -> dict[str, Any]:
+        return {"linkId": link_id, **self("text", lambda t: t.questionnaire(f"items.{link_id}")), **rest}
+
+    def finding(self, finding: str, **rest: Any) -> dict[str, Any]:
+        return {"linkId": finding, **self("text", lambda t: t.question(finding)), **rest}
+
+    def option(self, coding: Coding, label: str) -> dict[str, Any]:
+        return {"valueCoding": {**coding, **self("display", lambda t: t.questionnaire(label))}}
+
+    def choice(self, link_id: str, system: str, values: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+        """A choice item over one of the record's enumerations (its labels in ``texts.yaml``)."""
+        options = [self.option({"system": system, "code": v}, f"options.{link_id}.{v}") for v in values]
+        return self.item(link_id, type="choice", answerOption=options, **extra)
 
 
-def answer_options(terms: Terminology) -> list[Coding]:
+def answer_options(terms: Terminology, say: _Wording) -> list[dict[str, Any]]:
+    """Yes / no / unknown, for every finding."""
     return [
-        {"system": terms.systems["yes_no"], "code": "Y", "display": "Yes"},
-        {"system": terms.systems["yes_no"], "code": "N", "display": "No"},
-        {"system": terms.systems["null_flavor"], "code": "UNK", "display": "Unknown / not asked"},
+        say.option({"system": terms.systems["yes_no"], "code": "Y"}, "answers.Y"),
+        say.option({"system": terms.systems["yes_no"], "code": "N"}, "answers.N"),
+        say.option({"system": terms.systems["null_flavor"], "code": "UNK"}, "answers.UNK"),
     ]
 
 
-def build_questionnaire(kb: KnowledgeBase, terms: Terminology) -> dict[str, Any]:
-    """Every contract field and every input finding (yes / no / unknown), validated as R4."""
+def build_questionnaire(
+    kb: KnowledgeBase, terms: Terminology, texts: Catalogue, others: Sequence[Catalogue]
+) -> dict[str, Any]:
+    """Every contract field and every input finding (yes / no / unknown), validated as R4, worded
+    in ``texts``' language with translations into the ``others``."""
+    say = _Wording(texts, others)
     fields = terms.fields
     findings = [
-        _choice(
+        say.finding(
             f,
-            kb.findings[f].question or f,
-            answer_options(terms),
+            type="choice",
+            answerOption=answer_options(terms, say),
             code=[terms.findings[f]],
             **({"enableWhen": [PREGNANT]} if f in terms.pregnancy_only else {}),
         )
         for f in kb.input_findings
     ]
     items = [
-        {
-            "linkId": "age",
-            "text": "Age in whole years",
-            "type": "integer",
-            "required": True,
-            "code": [fields["age"]],
-        },
-        _choice(
-            "sex",
-            "Sex",
-            [{"system": terms.systems["gender"], "code": s} for s in vocab.SEXES],
+        say.item("age", type="integer", required=True, code=[fields["age"]]),
+        say.choice("sex", terms.systems["gender"], vocab.SEXES, required=True),
+        say.item("pregnant", type="boolean", code=[fields["pregnant"]]),
+        say.item(
+            "gestational_week",
+            type="integer",
             required=True,
+            code=[fields["gestational_week"]],
+            enableWhen=[PREGNANT],
         ),
-        {
-            "linkId": "pregnant",
-            "text": "Is the patient pregnant?",
-            "type": "boolean",
-            "code": [fields["pregnant"]],
-        },
-        {
-            "linkId": "gestational_week",
-            "text": "Gestational week (1-44)",
-            "type": "integer",
-            "required": True,
-            "code": [fields["gestational_week"]],
-            "enableWhen": [PREGNANT],
-        },
-        _choice(
-            "locations",
-            "Where is the pain?",
-            _local(terms, vocab.LOCATIONS),
-            required=True,
-            repeats=True,
-        ),
-        _choice("side", "Which side?", _local(terms, vocab.SIDES)),
-        _choice("onset", "How did it start?", _local(terms, vocab.ONSETS)),
-        {"linkId": "duration_days", "text": "For how many days?", "type": "decimal"},
-        {
-            "linkId": "severity",
-            "text": "How bad is the pain, 0-10?",
-            "type": "integer",
-            "code": [fields["severity"]],
-        },
-        _choice("course", "How is it changing?", _local(terms, vocab.COURSES)),
-        {"linkId": "findings", "text": "Findings", "type": "group", "item": findings},
+        say.choice("locations", terms.local, vocab.LOCATIONS, required=True, repeats=True),
+        say.choice("side", terms.local, vocab.SIDES),
+        say.choice("onset", terms.local, vocab.ONSETS),
+        say.item("duration_days", type="decimal"),
+        say.item("severity", type="integer", code=[fields["severity"]]),
+        say.choice("course", terms.local, vocab.COURSES),
+        say.item("findings", type="group", item=findings),
     ]
     questionnaire = {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
+        "language": texts.tag,
         "url": terms.questionnaire,
         "name": "ButtockPainIntake",
-        "title": "Buttock and hip pain intake",
+        **say("title", lambda t: t.questionnaire("title")),
         **published(kb),
         "subjectType": ["Patient"],
         "item": items,

@@ -18,6 +18,7 @@ from service.interop.fhir.questionnaire import build_code_system, build_question
 from service.interop.fhir.terminology import Terminology, load_terminology
 from service.knowledge.clinician import Specialty
 from service.knowledge.model import KnowledgeBase
+from service.knowledge.translations import Languages
 
 _BASES_KEPT = 8
 
@@ -27,21 +28,26 @@ class PublishedFhir:
     """What is served under one base URL."""
 
     terminology: Terminology
-    questionnaire: dict[str, Any]
+    questionnaires: dict[str, dict[str, Any]]  # by language: each with translations into the others
     code_system: dict[str, Any]
     capability_statement: dict[str, Any]
 
 
 class FhirResources:
-    def __init__(self, kb: KnowledgeBase, terminology: Terminology, specialties: Mapping[str, Specialty]) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, terminology: Terminology, specialties: Mapping[str, Specialty], languages: Languages
+    ) -> None:
         self._kb = kb
         self._terminology = terminology
         self._specialties = specialties
+        self._languages = languages
         self.at = lru_cache(maxsize=_BASES_KEPT)(self._publish)
 
     @classmethod
-    def build(cls, rules_dir: Path, kb: KnowledgeBase, specialties: Mapping[str, Specialty]) -> FhirResources:
-        resources = cls(kb, load_terminology(rules_dir, kb), specialties)
+    def build(
+        cls, rules_dir: Path, kb: KnowledgeBase, specialties: Mapping[str, Specialty], languages: Languages
+    ) -> FhirResources:
+        resources = cls(kb, load_terminology(rules_dir, kb), specialties, languages)
         resources.at("http://localhost")  # refuse to start unless the resources are valid R4
         return resources
 
@@ -49,7 +55,10 @@ class FhirResources:
         terms = self._terminology.served_at(base)
         return PublishedFhir(
             terminology=terms,
-            questionnaire=build_questionnaire(self._kb, terms),
+            questionnaires={
+                texts.language: build_questionnaire(self._kb, terms, texts, self._languages.besides(texts))
+                for texts in self._languages
+            },
             code_system=build_code_system(self._kb, terms, self._specialties),
             capability_statement=build_capability_statement(self._kb, base),
         )
