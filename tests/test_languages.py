@@ -165,6 +165,13 @@ def test_the_knowledge_base_publishes_each_language_and_its_review_status(client
         assert entry["translator"]
 
 
+def test_the_reviewers_page_shows_each_language_and_its_review_status(client, languages) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    for catalogue in languages:
+        row = page.split(f'id="language-{catalogue.language}"')[1].split("</tr>")[0]
+        assert catalogue.tag in row and catalogue.review.status in row
+
+
 # --- the catalogues -----------------------------------------------------------------------
 
 

@@ -3,7 +3,8 @@
 Server-rendered with Jinja from the :class:`KnowledgeBase` the service runs (no JavaScript
 framework; a few lines of plain JavaScript filter the page as you type). Every rule by layer
 with its rationale, conditions, conclusion and sources; every source; the traceability table;
-the care items with what can remove them; and a picture of the chain with red flags in red.
+the care items with what can remove them; the languages with their review status; and a
+picture of the chain with red flags in red.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ bp = Blueprint("knowledge_page", __name__, template_folder="templates")
 
 @bp.get("/knowledge-base")
 def knowledge_base_page() -> str:
-    kb = components().assessor.kb
+    parts = components()
+    kb = parts.assessor.kb
     red = red_flag_findings(kb)
     return render_template(
         "knowledge_base.html",
         kb=kb,
+        languages=parts.languages,
         layers=[(layer, kb.rules_in(layer)) for layer in Layer if kb.rules_in(layer)],
         conditions=conditions,
         conclusion=conclusion,
