@@ -214,16 +214,18 @@ def test_a_missing_translation_refuses_the_start_naming_file_and_key(rules_copy:
 
 @pytest.mark.parametrize("language", ["zh", "es"])
 def test_an_extra_translation_refuses_the_start_naming_file_and_key(rules_copy: Path, language: str) -> None:
-    edit_catalogue(rules_copy, language, lambda d: d["texts"]["causes"].update(sciatika="?"))
+    edit_catalogue(rules_copy, language, lambda d: d["texts"]["causes"].update(sciatika={"en": "?", language: "?"}))
     kb = load_knowledge_base(rules_copy)
     with pytest.raises(KnowledgeBaseError, match=rf"rules/translations/{language}\.yaml: causes\.sciatika: not a text"):
         load_languages(rules_copy, kb)
 
 
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
-    (lambda d: d["texts"]["questions"].update(could_lead="sin marcador"), r"questions\.could_lead: must keep"),
-    (lambda d: d["texts"]["findings"].update(fever=""), r"findings\.fever: expected a non-empty text"),
-    (lambda d: d["texts"]["questionnaire"]["answers"].update(N=False), r"questionnaire\.answers\.N: expected"),
+    (lambda d: d["texts"]["questions"]["could_lead"].update(es="sin marcador"), r"questions\.could_lead: must keep"),
+    (lambda d: d["texts"]["findings"]["fever"].update(es=""), r"findings\.fever: expected a non-empty text"),
+    (lambda d: d["texts"]["questionnaire"]["answers"]["N"].update(es=False), r"questionnaire\.answers\.N: expected"),
+    (lambda d: d["texts"]["findings"].update(fever="¿Tiene fiebre?"), r"findings\.fever: expected \{en: <English>, es"),
+    (lambda d: d["texts"]["findings"]["fever"].update(en="Are you hot?"), r"findings\.fever: translates an older"),
     (lambda d: d["review"].update(status="reviewed"), r"header: .*names its reviewer"),
     (lambda d: d["review"].update(status="approved"), r"header: .*status"),
     (lambda d: d.update(language="fr"), r"language: 'fr' must name the file"),
@@ -253,9 +255,29 @@ def test_an_english_text_that_a_catalogue_lacks_is_named_with_its_english(rules_
         load_languages(rules_copy, kb)
 
 
+@pytest.mark.parametrize("language", ["zh", "es"])
+def test_a_reworded_english_text_refuses_the_start_until_translated_again(rules_copy: Path, language: str) -> None:
+    """A red-flag question reworded in English must not keep its old translation unnoticed."""
+    findings = rules_copy / "findings.yaml"
+    english = "Is there numbness or altered feeling between the legs"
+    findings.write_text(
+        findings.read_text(encoding="utf-8").replace(english, "Is there numbness or tingling between the legs"),
+        encoding="utf-8",
+    )
+    for other in {"zh", "es"} - {language}:
+        (rules_copy / "translations" / f"{other}.yaml").unlink()
+    kb = load_knowledge_base(rules_copy)
+    with pytest.raises(
+        KnowledgeBaseError,
+        match=rf"{language}\.yaml: findings\.saddle_anesthesia: translates an older English text; "
+        r"the English is now 'Is there numbness or tingling",
+    ):
+        load_languages(rules_copy, kb)
+
+
 def test_the_catalogues_count_in_the_knowledge_base_digest(rules_copy: Path, kb: KnowledgeBase) -> None:
     assert load_knowledge_base(rules_copy).sha256 == kb.sha256
-    edit_catalogue(rules_copy, "zh", lambda d: d["texts"]["causes"].update(sciatica="坐骨神经痛 2"))
+    edit_catalogue(rules_copy, "zh", lambda d: d["texts"]["causes"]["sciatica"].update(zh="坐骨神经痛 2"))
     assert load_knowledge_base(rules_copy).sha256 != kb.sha256
 
 

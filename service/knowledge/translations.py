@@ -200,6 +200,25 @@ def _flatten(file: str, tree: Mapping[str, Any], prefix: str = "") -> dict[str, 
     return flat
 
 
+def _translations(file: str, tree: Mapping[str, Any], language: str, prefix: str = "") -> dict[str, tuple[str, str]]:
+    """Dotted key -> (the English it was translated from, the translation).
+
+    Each text is a leaf ``{en: ..., <language>: ...}``: the English beside its translation, for
+    reviewers, and so that a reworded English text is caught (see :func:`_load_catalogue`).
+    """
+    pairs: dict[str, tuple[str, str]] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if not isinstance(value, Mapping):
+            raise KnowledgeBaseError(file, path, f"expected {{en: <English>, {language}: <translation>}}")
+        if set(value) == {ENGLISH, language}:
+            english, translated = _flatten(file, {path: value[ENGLISH]}), _flatten(file, {path: value[language]})
+            pairs[path] = (english[path], translated[path])
+        else:
+            pairs |= _translations(file, value, language, f"{path}.")
+    return pairs
+
+
 def _load_catalogue(directory: Path, name: str, kb: KnowledgeBase, source: Mapping[str, str]) -> Catalogue:
     try:
         raw = _CatalogueSchema().load(read_knowledge_file(directory, name) or {})
@@ -207,18 +226,24 @@ def _load_catalogue(directory: Path, name: str, kb: KnowledgeBase, source: Mappi
         raise KnowledgeBaseError(name, "header", str(error.messages)) from None
     if f"{TRANSLATIONS_DIR}/{raw['language']}.yaml" != name or raw["language"] == ENGLISH:
         raise KnowledgeBaseError(name, "language", f"'{raw['language']}' must name the file and not be English")
-    texts = _flatten(name, raw["texts"])
-    for missing in sorted(source.keys() - texts.keys()):
+    pairs = _translations(name, raw["texts"], raw["language"])
+    for missing in sorted(source.keys() - pairs.keys()):
         raise KnowledgeBaseError(name, missing, f"no translation (English: {source[missing]!r})")
-    for extra in sorted(texts.keys() - source.keys()):
+    for extra in sorted(pairs.keys() - source.keys()):
         raise KnowledgeBaseError(name, extra, "not a text of the knowledge base (misspelt or removed id?)")
-    for key, english in source.items():
+    texts = {}
+    for key, english in source.items():  # English key order: the order reviewers read
+        translated_from, texts[key] = pairs[key]
+        if translated_from != english.strip():
+            raise KnowledgeBaseError(
+                name, key, f"translates an older English text; the English is now {english!r} (update both)"
+            )
         if set(_PLACEHOLDER.findall(english)) != set(_PLACEHOLDER.findall(texts[key])):
             raise KnowledgeBaseError(name, key, f"must keep the placeholders of the English: {english!r}")
     review = raw["review"]
     return _catalogue(
         kb,
-        {key: texts[key] for key in source},  # English key order: the order reviewers read
+        texts,
         language=raw["language"],
         tag=raw["tag"],
         name=raw["name"],
