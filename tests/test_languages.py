@@ -162,6 +162,7 @@ def test_the_knowledge_base_publishes_each_language_and_its_review_status(client
         catalogue = languages[entry["language"]]
         assert entry["tag"] == catalogue.tag
         assert entry["review"]["status"] == catalogue.review.status in ("machine_drafted", "reviewed")
+        assert entry["review"].get("unreviewed", []) == list(catalogue.review.unreviewed)
         assert entry["translator"]
 
 
@@ -238,6 +239,7 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (lambda d: d["review"].update(status="approved"), r"header: .*status"),
     (lambda d: d.update(language="fr"), r"language: 'fr' must name the file"),
     (lambda d: d.pop("translator"), r"header: .*translator"),
+    (lambda d: d["review"].update(unreviewed=["findings.nope"]), r"review\.unreviewed\.findings\.nope: not a text"),
 ]
 
 

@@ -39,6 +39,7 @@ class _ReviewSchema(Schema):
     reviewer = fields.String(load_default=None)
     date = fields.Date(load_default=None)
     notes = fields.String(load_default=None)
+    unreviewed = fields.List(fields.String(), load_default=list)  # keys translated since the review
 
     @validates_schema
     def _reviewed_names_who_and_when(self, data: dict, **_: Any) -> None:
@@ -61,6 +62,7 @@ class Review:
     reviewer: str | None = None
     date: str | None = None  # ISO date of the review
     notes: str | None = None
+    unreviewed: tuple[str, ...] = ()  # texts translated since the review, awaiting the next one
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,9 @@ def _load_catalogue(directory: Path, name: str, kb: KnowledgeBase, source: Mappi
         if set(_PLACEHOLDER.findall(english)) != set(_PLACEHOLDER.findall(texts[key])):
             raise KnowledgeBaseError(name, key, f"must keep the placeholders of the English: {english!r}")
     review = raw["review"]
+    for key in review["unreviewed"]:
+        if key not in source:
+            raise KnowledgeBaseError(name, f"review.unreviewed.{key}", "not a text of the knowledge base")
     return _catalogue(
         kb,
         texts,
@@ -253,6 +258,7 @@ def _load_catalogue(directory: Path, name: str, kb: KnowledgeBase, source: Mappi
             reviewer=review["reviewer"],
             date=review["date"].isoformat() if review["date"] else None,
             notes=review["notes"],
+            unreviewed=tuple(review["unreviewed"]),
         ),
     )
 

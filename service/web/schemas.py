@@ -151,6 +151,9 @@ class ReviewSchema(Schema):
     reviewer = fields.String()
     date = fields.String(metadata={"description": "ISO date of the review."})
     notes = fields.String()
+    unreviewed = fields.List(
+        fields.String(), metadata={"description": "Texts (keys) translated since the review, awaiting the next one."}
+    )
 
 
 class LanguageSchema(Schema):
