@@ -90,6 +90,16 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
+class InterviewState:
+    """Where an interview stands: complete when no unanswered question could change the
+    urgency or the leading cause (then ``questions`` is empty and the reason says why)."""
+
+    complete: bool
+    asked_enough_reason: str | None
+    screens: tuple[str, ...]  # the interview screens that apply to this patient, in priority order
+
+
+@dataclass(frozen=True, slots=True)
 class FiredRule:
     rule: str
     layer: Layer
@@ -105,5 +115,6 @@ class Assessment:
     suppressed_care: tuple[SuppressedCare, ...]
     referral: Referral
     questions: tuple[Question, ...]
+    interview: InterviewState
     disclaimer: str
     trace: tuple[FiredRule, ...]  # firing order

@@ -57,6 +57,11 @@ def assessment_document(a: Assessment, *, explain: bool) -> Document:
         "questions": [
             {"finding": q.finding, "text": q.text, "why": q.why, "rules": list(q.rules)} for q in a.questions
         ],
+        "interview": {
+            "complete": a.interview.complete,
+            "asked_enough_reason": a.interview.asked_enough_reason,
+            "screens": list(a.interview.screens),
+        },
         "disclaimer": a.disclaimer,
         "trace": [{"rule": step.rule, "layer": str(step.layer)} for step in a.trace] if explain else [],
     }
