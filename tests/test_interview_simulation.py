@@ -114,3 +114,25 @@ def test_the_screens_order_the_first_question_by_population_and_presentation(cli
     assert first["pregnant"] in {"vaginal_bleeding", "fluid_leakage", "regular_contractions", "calf_swelling_or_pain"}
     assert first["child"] == "fever"
     assert first["radiating"] == "saddle_anesthesia"
+
+
+@pytest.mark.parametrize("patient", PATIENTS, ids=[p["name"] for p in PATIENTS])
+def test_every_question_asked_could_change_the_urgency_or_the_leading_cause(patient, client) -> None:
+    """A "yes" to any listed question changes the urgency or the leading cause, alone or with
+    a "yes" to one other question (half of a pattern of two findings)."""
+    record = copy.deepcopy(patient["known"])
+    record["findings"].setdefault("absent", [])
+
+    def outcome(*yes: str) -> tuple[str, str | None]:
+        changed = copy.deepcopy(record)
+        changed["findings"]["present"] += yes
+        answer = client.post("/v1/assessments", json=changed).get_json()
+        return answer["urgency"]["level"], answer["causes"][0]["id"] if answer["causes"] else None
+
+    before = client.post("/v1/assessments", json=record).get_json()
+    listed = [q["finding"] for q in before["questions"]]
+    alone = {f: outcome(f) for f in listed}
+    for finding in listed:
+        assert alone[finding] != outcome() or any(
+            outcome(finding, other) != alone[other] for other in listed if other != finding
+        ), finding

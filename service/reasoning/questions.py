@@ -24,6 +24,7 @@ only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
@@ -120,11 +121,17 @@ class FollowUp:
         gaps = _Gaps(self._kb, known)
         asked: dict[str, tuple[str, list[str]]] = {}  # finding -> (why, rule ids)
         priority: dict[str, tuple[int, int]] = {}
-        for rule in self._escalations:
-            if rule.id in fired or self._rank[rule.level_id] >= current:
-                continue
-            missing = gaps.of_rule(rule)
-            if not missing:
+        open_rules = [
+            (rule, missing)
+            for rule in self._escalations
+            if rule.id not in fired and self._rank[rule.level_id] < current and (missing := gaps.of_rule(rule))
+        ]
+        # a pattern whose part alone already reaches its urgency adds nothing to ask about
+        reaches: dict[frozenset[str], int] = {}
+        for rule, missing in open_rules:
+            reaches[missing] = min(reaches.get(missing, current), self._rank[rule.level_id])
+        for rule, missing in open_rules:
+            if len(missing) > 1 and _dominated(missing, self._rank[rule.level_id], reaches):
                 continue
             wanted = self._screening(rule, missing, known, screens)
             for finding, position in wanted:
@@ -201,6 +208,15 @@ class FollowUp:
                 found.append((-new_score, self._kb.finding_order[finding], finding, rule))
         found.sort(key=lambda c: c[:2])
         return [(finding, rule) for _, _, finding, rule in found]
+
+
+def _dominated(missing: frozenset[str], rank: int, reaches: dict[frozenset[str], int]) -> bool:
+    """Whether fewer of these findings already reach this urgency (``rank``) by another rule."""
+    return any(
+        reaches.get(frozenset(part), rank + 1) <= rank
+        for size in range(1, len(missing))
+        for part in combinations(sorted(missing), size)
+    )
 
 
 def _ask(asked: dict[str, tuple[str, list[str]]], finding: str, why: str, rule_id: str) -> bool:
