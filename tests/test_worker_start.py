@@ -27,7 +27,7 @@ REPORTED_RECORD = {
 }
 QUIET_RECORD = {
     "patient": {"age": 46, "sex": "male"},
-    "complaint": {"locations": ["low_back"]},
+    "complaint": {"locations": ["low_back"], "course": "stable"},  # an unknown course is "not settled"
     "findings": {"present": [], "absent": []},
 }
 
