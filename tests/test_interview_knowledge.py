@@ -59,3 +59,10 @@ def test_every_screen_cites_a_source_stating_why_and_the_policies_are_published(
     published = client.get("/v1/knowledge-base").get_json()
     assert {"POLICY-INTERVIEW-ORDER", "POLICY-INTERVIEW-SCOPE"} <= {s["id"] for s in published["sources"]}
     assert [s["id"] for s in published["interview"]["screens"]] == [s.id for s in kb.interview.screens]
+
+
+def test_the_reviewers_page_shows_every_screen_in_priority_order(client, kb) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    positions = [page.index(f'id="screen-{screen.id}"') for screen in kb.interview.screens]
+    assert positions == sorted(positions)
+    assert all(page.count(f'href="#source-{s}"') for screen in kb.interview.screens for s in screen.sources)
