@@ -5,15 +5,18 @@ A question is an input finding the record left unknown (in neither ``present`` n
 
 1. screening: findings that an escalation rule above the current urgency still needs
    (red flags before other escalations);
-2. differential: a single finding that would lift another cause's score above the
+2. differential: a single finding that would lift another listed cause's score above the
    leading one (at most ``scoring.max_cause_questions``, after the screening questions).
+   Only causes the answers already point to are weighed: finding new ones is the screens'
+   job and the patient's own account.
 
 Which screening questions fit the patient, and their order, is knowledge: the screens of
 ``rules/interview.yaml`` (obstetric warning signs first in pregnancy, cauda equina signs
 first with back or radiating pain, ...). A screening question comes at the position of the
 first applicable screen that lists it; one no screen lists is still asked, last, when its
-answer alone would complete a red flag a present finding has started. The interview is
-complete when nothing is left to ask, or once the urgency reaches ``stop.at_level``.
+answer alone would complete a red flag a present finding has started. A pattern of several
+findings is not asked about when part of it alone already reaches its urgency. The interview
+is complete when nothing is left to ask, or once the urgency reaches ``stop.at_level``.
 
 What a rule still needs is read off the rule's own conditions, following derived
 findings back to the input findings that would conclude them. The engine remains the only
@@ -139,12 +142,11 @@ class FollowUp:
                 _ask(asked, finding, rule.reason or "", rule.id)
         questions = {f: asked[f] for f in sorted(asked, key=priority.__getitem__)}
 
-        if not (causes and self._red_flags.intersection(causes[0].rules)):  # a red-flag cause leads for good
-            added = 0
-            for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
-                if added == self._kb.scoring.max_cause_questions:
-                    break
-                added += _ask(questions, finding, self._could_lead[rule.cause_id], rule.id)
+        added = 0
+        for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
+            if added == self._kb.scoring.max_cause_questions:
+                break
+            added += _ask(questions, finding, self._could_lead[rule.cause_id], rule.id)
         if not questions:
             return (), InterviewState(True, self._kb.interview.stop_reasons["answered"], screen_ids)
         return (
@@ -194,7 +196,10 @@ class FollowUp:
             else:
                 discount[rule.cause_id] = discount.get(rule.cause_id, 1.0) * (1 + rule.weight)
         leader_id, leader_score = (leader.id, leader.score) if leader else (None, -1.0)
-        candidates = {c.id for c in causes}
+        # only listed causes are weighed; a cause a red flag implicates ranks before every other,
+        # so when one leads only another implicated cause could overtake it
+        implicated = {c.id for c in causes if not self._red_flags.isdisjoint(c.rules)}
+        candidates = implicated if leader_id in implicated else {c.id for c in causes}
         found: list[tuple[float, int, str, Rule]] = []
         for rule_id, cause, keeps, rule in self._challengers:
             if cause == leader_id or cause not in candidates or rule_id in fired:
