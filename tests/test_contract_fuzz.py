@@ -14,6 +14,7 @@ from tests.cds_tokens import BASE, Ehr
 
 TRIAGE_PATH = "/cds-services/buttock-pain-triage"
 MEDICATION_PATH = "/cds-services/buttock-pain-medication-safety"
+NEXT_QUESTION_PATH = "/fhir/Questionnaire/$next-question"
 FUZZ = settings(
     max_examples=250,
     deadline=None,
@@ -27,7 +28,10 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app({"TESTING": 
 @schema.parametrize()
 @FUZZ
 def test_api_conforms_to_its_contract(case) -> None:
-    case.call_and_validate()
+    """Every check; `$next-question` leaves out `positive_data_acceptance`, as schemathesis.toml
+    does for `st run`: a schema-valid object need not be a valid R4 QuestionnaireResponse (400)."""
+    excluded = [positive_data_acceptance] if case.path == NEXT_QUESTION_PATH else []
+    case.call_and_validate(excluded_checks=excluded)
 
 
 _EHR = Ehr()

@@ -310,7 +310,7 @@ RECORDS = {
         findings={"present": ["dull_ache", "pain_worse_standing_walking"]},
     ),
 }
-TEXT_FIELDS = {"advice", "text", "name", "reason", "why", "disclaimer"}
+TEXT_FIELDS = {"advice", "text", "name", "reason", "why", "disclaimer", "asked_enough_reason"}
 
 
 def _without_texts(value: Any) -> Any:
@@ -323,7 +323,7 @@ def _without_texts(value: Any) -> Any:
 
 def _texts(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [t for k, v in value.items() for t in ([v] if k in TEXT_FIELDS else _texts(v))]
+        return [t for k, v in value.items() if v is not None for t in ([v] if k in TEXT_FIELDS else _texts(v))]
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     return []
@@ -435,3 +435,31 @@ def test_cds_hooks_cards_stay_in_english(cds: FlaskClient, ehr: Ehr) -> None:
     )
     assert [c["detail"] for c in spanish["cards"]] == [c["detail"] for c in english["cards"]]
     assert "Cauda equina syndrome" in english["cards"][0]["detail"]
+
+
+# --- the FHIR adaptive form ($next-question) ------------------------------------------------
+
+
+def test_the_adaptive_form_asks_and_concludes_in_the_language_asked_for(client, languages) -> None:
+    from tests.test_next_question import NEXT, START, answers, extension  # noqa: PLC0415
+
+    local = client.get("/fhir/CodeSystem/buttock-pain").get_json()["url"]
+    spanish = languages["es"]
+
+    def ask(body: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        response = client.post(NEXT, json=body, headers={"Accept-Language": "es-MX"})
+        assert response.status_code == 200
+        assert response.headers["Content-Language"] == "es" and "Accept-Language" in response.vary
+        return response, response.get_json()
+
+    _, first = ask(START)
+    assert first["contained"][0]["item"][0]["text"] == spanish.questionnaire("items.age")
+    record = RECORDS["cauda equina"]
+    answered = {**first, "item": answers(record, local)}
+    _, done = ask(answered)
+    assert done["status"] == "completed"
+    parts = extension(done)
+    assert parts["urgency"][0]["valueCode"] == "emergency"
+    assert parts["advice"][0]["valueString"] == spanish.advice("emergency", None)
+    assert parts["askedEnoughReason"][0]["valueString"] == spanish.stop_reason("urgency_reached")
+    assert parts["disclaimer"][0]["valueString"] == spanish.disclaimer

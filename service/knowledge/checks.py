@@ -31,6 +31,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
             raise KnowledgeBaseError("care.yaml", item.id, "needs for_causes or when.present")
         if item.defer_from != "never" and not kb.levels[item.defer_from].defers_care:
             raise KnowledgeBaseError("urgency.yaml", item.defer_from, f"defers '{item.id}' but gives no defers_care")
+    _check_interview(kb)
     for rule_id in kb.self_test_rules:
         if rule_id not in kb.rules:
             raise KnowledgeBaseError("meta.yaml", "self_test", f"unknown rule '{rule_id}'")
@@ -236,3 +237,45 @@ def _check_specialty_population(kb: KnowledgeBase) -> None:
                 kb.specialty_population[specialty]
             ):
                 raise KnowledgeBaseError("causes.yaml", cause.id, f"lists {specialty} without its population")
+
+
+def _check_interview(kb: KnowledgeBase) -> None:
+    """Every screen names real findings and sources, and asks only what an escalation needs."""
+    escalation_inputs = _escalation_inputs(kb)
+    for finding, after in kb.interview.asked_after_yes.items():
+        for ref in (finding, after):
+            if ref not in kb.findings or kb.findings[ref].derived:
+                raise KnowledgeBaseError("interview.yaml", f"asked_after_yes {finding}", f"'{ref}' is no input finding")
+    for screen in kb.interview.screens:
+        for ref in screen.when_present:
+            if ref not in kb.findings:
+                raise KnowledgeBaseError("interview.yaml", screen.id, f"unknown finding '{ref}'")
+        for ref in screen.sources:
+            if ref not in kb.sources:
+                raise KnowledgeBaseError("interview.yaml", screen.id, f"unknown source '{ref}'")
+        for ref in screen.ask:
+            if ref not in kb.findings:
+                raise KnowledgeBaseError("interview.yaml", screen.id, f"unknown finding '{ref}'")
+            if kb.findings[ref].derived:
+                raise KnowledgeBaseError("interview.yaml", screen.id, f"'{ref}' is derived: ask input findings")
+            if ref not in escalation_inputs:
+                raise KnowledgeBaseError(
+                    "interview.yaml", screen.id, f"'{ref}' raises no urgency in any rule, so it would never be asked"
+                )
+
+
+def _escalation_inputs(kb: KnowledgeBase) -> set[str]:
+    """The input findings some escalation rule depends on, through derived findings."""
+    inputs: set[str] = set()
+    pending = [f for r in kb.rules_in(Layer.ESCALATION) for f in r.when.present]
+    seen: set[str] = set()
+    while pending:
+        finding = pending.pop()
+        if finding in seen:
+            continue
+        seen.add(finding)
+        if kb.findings[finding].derived:
+            pending += [f for r in kb.derivers.get(finding, ()) for f in r.when.present]
+        else:
+            inputs.add(finding)
+    return inputs

@@ -36,6 +36,7 @@ KNOWLEDGE_FILES = (
     "clinician.yaml",
     "medications.yaml",
     "texts.yaml",
+    "interview.yaml",
 )
 TEXTS_FILE = "texts.yaml"  # patient-facing English no rule owns (service.knowledge.translations)
 TRANSLATIONS_DIR = "translations"  # one catalogue per language besides English
@@ -209,6 +210,36 @@ class MetaSchema(Schema):
     disclaimer = _id
     scoring = fields.Nested(_ScoringSchema, required=True)
     self_test = fields.Nested(_SelfTestSchema, required=True)
+
+
+class _ScreenWhenSchema(Schema):
+    present = _ids
+    locations = _one_of(vocab.LOCATIONS)
+
+
+class ScreenSchema(Schema):
+    id = _id
+    rationale = _id
+    when = fields.Nested(_ScreenWhenSchema, load_default=dict)
+    ask = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _StopReasonsSchema(Schema):
+    urgency_reached = _id
+    answered = _id
+
+
+class _StopSchema(Schema):
+    at_level = fields.String(required=True, validate=validate.OneOf(vocab.URGENCY_LEVELS))
+    reasons = fields.Nested(_StopReasonsSchema, required=True)
+
+
+class InterviewSettingsSchema(Schema):
+    """``interview.yaml`` apart from its lists (``sources`` and ``screens`` load item by item)."""
+
+    stop = fields.Nested(_StopSchema, required=True)
+    asked_after_yes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
 def read_knowledge_file(directory: Path, name: str) -> Any:

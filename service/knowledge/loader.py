@@ -21,8 +21,10 @@ from service.knowledge.files import (
     CareSchema,
     CauseSchema,
     FindingSchema,
+    InterviewSettingsSchema,
     LevelSchema,
     MetaSchema,
+    ScreenSchema,
     SourceSchema,
     load_list,
     read_knowledge_file,
@@ -34,12 +36,14 @@ from service.knowledge.model import (
     Cause,
     Condition,
     Finding,
+    Interview,
     KnowledgeBase,
     KnowledgeBaseError,
     Layer,
     Range,
     Rule,
     Scoring,
+    Screen,
     Source,
     UrgencyLevel,
 )
@@ -198,6 +202,11 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         ("care.yaml", "care"),
     ):
         _unique(name, (item["id"] for item in raw[key]), key.rstrip("s"))
+    # the interview's policies sit in its own file, beside the screens that cite them
+    for source in load_list(directory, "interview.yaml", "sources", SourceSchema()):
+        if any(s["id"] == source["id"] for s in raw["sources"]):
+            raise KnowledgeBaseError("interview.yaml", source["id"], "duplicate source id")
+        raw["sources"].append(source)
 
     causes = {
         c["id"]: Cause(
@@ -254,10 +263,41 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         },
         rules={r.id: r for r in rules},
         care={c.id: c for c in care},
+        interview=_interview(directory),
         specialty_population=_specialty_population(directory),
     )
     check_knowledge_base(knowledge_base)
     return knowledge_base
+
+
+def _interview(directory: Path) -> Interview:
+    """``interview.yaml``: the screens in file order (their priority) and the stopping rule."""
+    document = read_knowledge_file(directory, "interview.yaml")
+    if not isinstance(document, dict):
+        raise KnowledgeBaseError("interview.yaml", "file", "expected a mapping")
+    settings = {k: v for k, v in document.items() if k not in ("sources", "screens")}
+    try:
+        settings = InterviewSettingsSchema().load(settings)
+    except ValidationError as error:
+        raise KnowledgeBaseError("interview.yaml", "file", str(error.messages)) from None
+    screens = load_list(directory, "interview.yaml", "screens", ScreenSchema())
+    _unique("interview.yaml", (s["id"] for s in screens), "screen")
+    return Interview(
+        screens=tuple(
+            Screen(
+                id=s["id"],
+                rationale=s["rationale"],
+                ask=tuple(s["ask"]),
+                sources=tuple(s["sources"]),
+                when_present=tuple(s["when"].get("present", ())),
+                when_locations=tuple(s["when"].get("locations", ())),
+            )
+            for s in screens
+        ),
+        stop_at_level=settings["stop"]["at_level"],
+        stop_reasons=dict(settings["stop"]["reasons"]),
+        asked_after_yes=settings["asked_after_yes"],
+    )
 
 
 def _specialty_population(directory: Path) -> dict[str, tuple[str, ...]]:

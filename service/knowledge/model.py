@@ -179,6 +179,38 @@ class Scoring:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """Questions worth asking a presentation (``rules/interview.yaml``), in the order to ask.
+
+    It applies when any of ``when_present`` is present or any of ``when_locations`` was given
+    (neither: it applies to everyone); its position in the file is its priority.
+    """
+
+    id: str
+    rationale: str
+    ask: tuple[str, ...]
+    sources: tuple[str, ...]
+    when_present: tuple[str, ...] = ()
+    when_locations: tuple[str, ...] = ()
+
+    def applies(self, present: frozenset[str], locations: frozenset[str]) -> bool:
+        if not (self.when_present or self.when_locations):
+            return True
+        return not present.isdisjoint(self.when_present) or not locations.isdisjoint(self.when_locations)
+
+
+@dataclass(frozen=True)
+class Interview:
+    """How the follow-up questions are ordered and when the interview is complete."""
+
+    screens: tuple[Screen, ...]
+    stop_at_level: str  # from this urgency on, nothing more is asked
+    stop_reasons: dict[str, str]  # "urgency_reached" | "answered" -> the patient-facing reason
+    # finding -> the finding it is asked only after a "yes" to (never after a "no")
+    asked_after_yes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """Everything the service knows about medicine, in file order (which is review order)."""
 
@@ -194,6 +226,7 @@ class KnowledgeBase:
     levels: dict[str, UrgencyLevel]
     rules: dict[str, Rule]
     care: dict[str, CareItem]
+    interview: Interview
     # A referral specialty listed here suits only patients with one of these derived
     # findings (paediatrics: children; obstetrics: pregnancy).
     specialty_population: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -34,6 +34,12 @@ def describe(kb: KnowledgeBase, languages: Languages) -> dict[str, Any]:
         "causes": [_without_empty(cause) for cause in kb.causes.values()],
         "care": [_without_empty(item) for item in kb.care.values()],
         "rules": rules,
+        "interview": {
+            "stop_at_level": kb.interview.stop_at_level,
+            "stop_reasons": kb.interview.stop_reasons,
+            "asked_after_yes": kb.interview.asked_after_yes,
+            "screens": [_without_empty(screen) for screen in kb.interview.screens],
+        },
         "languages": [
             {
                 "language": c.language,

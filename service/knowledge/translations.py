@@ -3,7 +3,8 @@
 English is the source and stays where clinicians review it: finding questions in
 ``findings.yaml``, cause names in ``causes.yaml``, reasons in the rule files, care texts in
 ``care.yaml``, advice and referral texts in ``urgency.yaml``, the disclaimer in ``meta.yaml``,
-and the few texts no rule owns in ``texts.yaml``. Each other language is one catalogue,
+why an interview is complete in ``interview.yaml``, and the few texts no rule owns in
+``texts.yaml``. Each other language is one catalogue,
 ``rules/translations/<language>.yaml``, keyed by the same ids and checked at start like a rule
 file: a missing or an extra key, or a ``{placeholder}`` lost in translation, refuses the start
 naming the file and the key. A catalogue's header says who translated it and whether an
@@ -111,6 +112,10 @@ class Catalogue:
     def questionnaire(self, key: str) -> str:
         return self.texts[f"questionnaire.{key}"]
 
+    def stop_reason(self, reason: str) -> str:
+        """Why the interview is complete (a stop reason of ``rules/interview.yaml``)."""
+        return self.texts[f"interview.{reason}"]
+
 
 @dataclass(frozen=True)
 class Languages:
@@ -169,6 +174,7 @@ def english_texts(kb: KnowledgeBase, service_texts: Mapping[str, str]) -> dict[s
         texts[f"levels.{level.id}.referral"] = level.referral
         if level.defers_care:
             texts[f"levels.{level.id}.defers_care"] = level.defers_care
+    texts |= {f"interview.{reason}": text for reason, text in kb.interview.stop_reasons.items()}
     return texts | dict(service_texts)
 
 

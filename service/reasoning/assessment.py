@@ -86,6 +86,16 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
+class InterviewState:
+    """Where an interview stands: complete when no unanswered question could change the
+    urgency or the leading cause (then ``questions`` is empty and the reason says why)."""
+
+    complete: bool
+    stop_reason: str | None  # why it is complete: a stop reason id of rules/interview.yaml (worded per language)
+    screens: tuple[str, ...]  # the interview screens that apply to this patient, in priority order
+
+
+@dataclass(frozen=True, slots=True)
 class FiredRule:
     rule: str
     layer: Layer
@@ -101,4 +111,5 @@ class Assessment:
     suppressed_care: tuple[SuppressedCare, ...]
     referral: Referral
     questions: tuple[Question, ...]
+    interview: InterviewState
     trace: tuple[FiredRule, ...]  # firing order

@@ -77,11 +77,19 @@ class Assessor:
         known = KnownFindings(
             present=frozenset(record["findings"]["present"]) | {r.derive for r in fired if r.derive},
             absent=frozenset(record["findings"]["absent"]),
+            locations=frozenset(record["complaint"]["locations"]),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
         causes = rank_causes(kb, by_layer[Layer.EVIDENCE], red_flags)
         care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
+        questions, interview = self._follow_up(
+            known=known,
+            fired={r.id for r in fired},
+            level=urgency.level,
+            causes=causes,
+            evidence=by_layer[Layer.EVIDENCE],
+        )
         return Assessment(
             knowledge_base_version=kb.version,
             knowledge_base_sha256=kb.sha256,
@@ -90,13 +98,8 @@ class Assessor:
             care=care,
             suppressed_care=suppressed,
             referral=self._referral(urgency, causes),
-            questions=self._follow_up(
-                known=known,
-                fired={r.id for r in fired},
-                level=urgency.level,
-                causes=causes,
-                evidence=by_layer[Layer.EVIDENCE],
-            ),
+            questions=questions,
+            interview=interview,
             trace=tuple(FiredRule(r.id, r.layer) for r in fired),
         )
 

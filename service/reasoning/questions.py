@@ -1,13 +1,22 @@
-"""Which unknown findings are worth asking about next.
+"""Which unknown findings are worth asking about next, in what order, and when to stop.
 
 A question is an input finding the record left unknown (in neither ``present`` nor
 ``absent``) whose answer could change the assessment:
 
-1. red-flag screening: findings that would fire a red-flag escalation above the current
-   urgency — never capped, asked first;
-2. other escalation: findings that would raise the urgency;
-3. differential: a single finding that would lift another cause's score above the
-   leading one (at most ``scoring.max_cause_questions``).
+1. screening: findings that an escalation rule above the current urgency still needs
+   (red flags before other escalations);
+2. differential: a single finding that would lift another listed cause's score above the
+   leading one (at most ``scoring.max_cause_questions``, after the screening questions).
+   Only causes the answers already point to are weighed: finding new ones is the screens'
+   job and the patient's own account.
+
+Which screening questions fit the patient, and their order, is knowledge: the screens of
+``rules/interview.yaml`` (obstetric warning signs first in pregnancy, cauda equina signs
+first with back or radiating pain, ...). A screening question comes at the position of the
+first applicable screen that lists it; one no screen lists is still asked, last, when its
+answer alone would complete a red flag a present finding has started. A pattern of several
+findings is not asked about when part of it alone already reaches its urgency. The interview
+is complete when nothing is left to ask, or once the urgency reaches ``stop.at_level``.
 
 What a rule still needs is read off the rule's own conditions, following derived
 findings back to the input findings that would conclude them. The engine remains the only
@@ -18,9 +27,10 @@ only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule
-from service.reasoning.assessment import Question, RankedCause
+from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
+from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.ranking import combined
 
 _NEVER = None
@@ -30,6 +40,7 @@ _NEVER = None
 class KnownFindings:
     present: frozenset[str]  # input present + derived concluded
     absent: frozenset[str]  # input absent
+    locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
 
 
 class _Gaps:
@@ -77,10 +88,21 @@ class FollowUp:
         self._escalations = tuple(
             sorted(kb.rules_in(Layer.ESCALATION), key=lambda r: (not r.red_flag, self._rank[r.level_id]))
         )
+        # per red flag, the conditions whose presence means an answer has started it (input
+        # findings and findings derived from them; not the patient's age or pregnancy alone)
+        self._started_by = {
+            r.id: frozenset(f for f in r.when.present if not kb.findings[f].derived or f in kb.derivers)
+            for r in self._escalations
+            if r.red_flag
+        }
         # (rule id, cause, 1 - weight, rule) for each supporting evidence rule, in file order
         self._challengers = tuple(
             (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
         )
+        self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
+        self._screens = tuple((screen, {f: i for i, f in enumerate(screen.ask)}) for screen in kb.interview.screens)
+        self._stop_rank = self._rank[kb.interview.stop_at_level]
+        self._asked_after_yes = kb.interview.asked_after_yes
 
     def __call__(
         self,
@@ -90,23 +112,73 @@ class FollowUp:
         level: str,
         causes: list[RankedCause],
         evidence: list[Rule],
-    ) -> tuple[Question, ...]:
-        gaps = _Gaps(self._kb, known)
-        order = self._kb.finding_order.__getitem__
-        asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
+    ) -> tuple[tuple[Question, ...], InterviewState]:
+        screens = [(s, positions) for s, positions in self._screens if s.applies(known.present, known.locations)]
+        screen_ids = tuple(s.id for s, _ in screens)
         current = self._rank[level]
-        for rule in self._escalations:
-            if rule.id in fired or self._rank[rule.level_id] >= current:
+        if current <= self._stop_rank:
+            return (), InterviewState(True, "urgency_reached", screen_ids)
+
+        gaps = _Gaps(self._kb, known)
+        asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
+        priority: dict[str, tuple[int, int]] = {}
+        open_rules = [
+            (rule, missing)
+            for rule in self._escalations
+            if rule.id not in fired and self._rank[rule.level_id] < current and (missing := gaps.of_rule(rule))
+        ]
+        # a pattern whose part alone already reaches its urgency adds nothing to ask about
+        reaches: dict[frozenset[str], int] = {}
+        for rule, missing in open_rules:
+            reaches[missing] = min(reaches.get(missing, current), self._rank[rule.level_id])
+        for rule, missing in open_rules:
+            if len(missing) > 1 and _dominated(missing, self._rank[rule.level_id], reaches):
                 continue
-            for finding in sorted(gaps.of_rule(rule) or (), key=order):
+            wanted = self._screening(rule, missing, known, screens)
+            for finding, position in wanted:
+                priority[finding] = position
                 _ask(asked, finding, rule.id)
+        questions = {f: asked[f] for f in sorted(asked, key=priority.__getitem__)}
 
         added = 0
         for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
             if added == self._kb.scoring.max_cause_questions:
                 break
-            added += _ask(asked, finding, rule.id)
-        return tuple(Question(f, tuple(rules)) for f, rules in asked.items())
+            added += _ask(questions, finding, rule.id)
+        if not questions:
+            return (), InterviewState(True, "answered", screen_ids)
+        return (
+            tuple(Question(f, tuple(rules)) for f, rules in questions.items()),
+            InterviewState(False, None, screen_ids),
+        )
+
+    def _screening(
+        self,
+        rule: Rule,
+        missing: frozenset[str],
+        known: KnownFindings,
+        screens: list[tuple[Screen, dict[str, int]]],
+    ) -> list[tuple[str, tuple[int, int]]]:
+        """The questions (with their priority) to ask for an escalation rule's missing findings.
+
+        Every one must be askable, or none is asked: half of a pair whose other half is never
+        asked could change nothing. A finding asked only after a "yes" to another is replaced
+        by that other while it is unanswered, and dropped once it is "no".
+        """
+        wanted: list[tuple[str, tuple[int, int]]] = []
+        for needed in sorted(missing, key=self._kb.finding_order.__getitem__):
+            finding = self._asked_after_yes.get(needed, needed)
+            if finding in known.absent:
+                return []
+            if finding in known.present:
+                finding = needed
+            position = next(((i, at[finding]) for i, (_, at) in enumerate(screens) if finding in at), None)
+            if position is None:
+                if len(missing) > 1 or known.present.isdisjoint(self._started_by.get(rule.id, ())):
+                    return []
+                position = (len(screens), self._kb.finding_order[finding])  # completes a red flag begun
+            wanted.append((finding, position))
+        return wanted
 
     def _challengers_of(
         self, gaps: _Gaps, fired: set[str], causes: list[RankedCause], evidence: list[Rule]
@@ -122,9 +194,13 @@ class FollowUp:
             else:
                 discount[rule.cause_id] = discount.get(rule.cause_id, 1.0) * (1 + rule.weight)
         leader_id, leader_score = (leader.id, leader.score) if leader else (None, -1.0)
+        # only listed causes are weighed; a cause a red flag implicates ranks before every other,
+        # so when one leads only another implicated cause could overtake it
+        implicated = {c.id for c in causes if not self._red_flags.isdisjoint(c.rules)}
+        candidates = implicated if leader_id in implicated else {c.id for c in causes}
         found: list[tuple[float, int, str, Rule]] = []
         for rule_id, cause, keeps, rule in self._challengers:
-            if cause == leader_id or rule_id in fired:
+            if cause == leader_id or cause not in candidates or rule_id in fired:
                 continue
             new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
             if new_score <= leader_score:
@@ -135,6 +211,15 @@ class FollowUp:
                 found.append((-new_score, self._kb.finding_order[finding], finding, rule))
         found.sort(key=lambda c: c[:2])
         return [(finding, rule) for _, _, finding, rule in found]
+
+
+def _dominated(missing: frozenset[str], rank: int, reaches: dict[frozenset[str], int]) -> bool:
+    """Whether fewer of these findings already reach this urgency (``rank``) by another rule."""
+    return any(
+        reaches.get(frozenset(part), rank + 1) <= rank
+        for size in range(1, len(missing))
+        for part in combinations(sorted(missing), size)
+    )
 
 
 def _ask(asked: dict[str, list[str]], finding: str, rule_id: str) -> bool:

@@ -73,6 +73,11 @@ def assessment_document(a: Assessment, *, texts: Catalogue, explain: bool) -> Do
             }
             for q in a.questions
         ],
+        "interview": {
+            "complete": a.interview.complete,
+            "asked_enough_reason": texts.stop_reason(a.interview.stop_reason) if a.interview.stop_reason else None,
+            "screens": list(a.interview.screens),
+        },
         "disclaimer": texts.disclaimer,
         "trace": [{"rule": step.rule, "layer": str(step.layer)} for step in a.trace] if explain else [],
     }

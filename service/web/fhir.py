@@ -1,5 +1,6 @@
 """The FHIR R4 resources this service publishes: the intake Questionnaire, its CodeSystem and
-the CapabilityStatement, with canonical URLs under the public base URL."""
+the CapabilityStatement, with canonical URLs under the public base URL; and the intake as an
+SDC adaptive form (``POST /fhir/Questionnaire/$next-question``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, json
 
-from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID
+from service.interop.fhir.adaptive import next_response, read_form
+from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID, fhir_base
 from service.interop.fhir.resources import PublishedFhir
+from service.reasoning.assessment import Assessment
+from service.web.assessments import assess
 from service.web.base_url import public_base_url
 from service.web.components import components
+from service.web.json_body import read_json_body
 from service.web.languages import in_language, requested_texts
 
 bp = Blueprint("fhir", __name__)
@@ -40,3 +45,17 @@ def questionnaire() -> Response:
 @bp.get(f"/fhir/CodeSystem/{CODE_SYSTEM_ID}")
 def code_system() -> Response:
     return _fhir(_published().code_system)
+
+
+@bp.post("/fhir/Questionnaire/$next-question")
+def next_question() -> Response:
+    """The next item of the adaptive intake, or the completed response with the assessment."""
+    published = _published()
+    form = read_form(read_json_body(), published.terminology)
+
+    def assessed(record: dict[str, Any]) -> Assessment:
+        return assess(components().assessor.record(record))
+
+    texts = requested_texts()
+    questionnaire = published.questionnaires[texts.language]
+    return in_language(_fhir(next_response(form, questionnaire, assessed, fhir_base(public_base_url()), texts)), texts)

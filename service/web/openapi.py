@@ -274,6 +274,7 @@ class _Operations:
         description: str,
         responses: dict[str, Any],
         request: str | None = None,
+        request_media: tuple[str, ...] = ("application/json",),
         parameters: list[dict[str, Any] | str] | None = None,
         security: list[dict[str, list[str]]] = PUBLIC,
     ) -> None:
@@ -287,8 +288,8 @@ class _Operations:
         }
         example = self.examples[operation_id]
         if request:
-            content = _json(request)
-            content["application/json"]["examples"] = {"example": {"summary": example.summary, "value": example.body}}
+            examples = {"example": {"summary": example.summary, "value": example.body}}
+            content = {media: {**_json(request)["application/json"], "examples": examples} for media in request_media}
             operation["requestBody"] = {"required": True, "content": content}
         answered = responses[str(example.status)]
         if "content" in answered:  # an answer with no body has nothing to show
@@ -423,6 +424,45 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
         "other languages.",
         parameters=["AcceptLanguage"],
         responses={"200": _localised({"description": "Questionnaire.", "content": fhir})},
+    )
+    spec.components.schema(
+        "FhirQuestionnaireResponse",
+        component={
+            "type": "object",
+            "description": "A FHIR R4 QuestionnaireResponse with a contained Questionnaire (SDC adaptive form), "
+            "or a Parameters resource holding it as `questionnaire-response`. Its items answer items of the "
+            "intake Questionnaire (same link ids and answer codes).",
+        },
+    )
+    operation.add(
+        "post",
+        "/fhir/Questionnaire/$next-question",
+        "nextQuestion",
+        tag="FHIR",
+        summary="The intake as an SDC adaptive form: the next question, or the completed assessment",
+        description="FHIR SDC `Questionnaire/$next-question`. Send the QuestionnaireResponse with its contained "
+        "Questionnaire (no items at first) and the answers given so far; the same response comes back with the "
+        "next item(s) appended to the contained Questionnaire (first the items about the patient and the "
+        "pain, then one question at a time, in the order `POST /v1/assessments` gives `questions`). When the "
+        "interview is complete, `status` is `completed` and the extension "
+        "`{PUBLIC_BASE_URL}/fhir/StructureDefinition/assessment` carries the urgency, advice, red flags, "
+        "ranked causes and why the interview ended. Nothing is stored.",
+        request="FhirQuestionnaireResponse",
+        request_media=("application/fhir+json", "application/json"),
+        parameters=["AcceptLanguage"],
+        responses={
+            "200": _localised(
+                {"description": "The QuestionnaireResponse, with the next item or completed.", "content": fhir}
+            ),
+            **_ERRORS,
+            "400": _problem(
+                "Malformed JSON, or FHIR that is not a valid R4 QuestionnaireResponse, references another "
+                "Questionnaire, answers items the intake Questionnaire does not have, or is out of range; the "
+                "detail names the problem."
+            ),
+            "415": _problem("Body is not application/fhir+json or application/json."),
+            "422": _problem("The answers make a record that breaks the contract; `errors` is keyed by JSON path."),
+        },
     )
     operation.add(
         "get",

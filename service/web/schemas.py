@@ -96,6 +96,31 @@ class QuestionSchema(Schema):
     rules = fields.List(fields.String(), required=True)
 
 
+class InterviewSchema(Schema):
+    """Where the interview stands, for apps that ask the questions one at a time."""
+
+    complete = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when no unanswered question could change the urgency or the leading cause "
+            "(or the urgency already calls for emergency care); `questions` is then empty."
+        },
+    )
+    asked_enough_reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the interview is complete (patient-facing); null while it is not."},
+    )
+    screens = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "The interview screens (rules/interview.yaml) that apply to this patient, "
+            "in the priority order that ordered `questions`."
+        },
+    )
+
+
 class TraceStepSchema(Schema):
     rule = fields.String(required=True)
     layer = fields.String(required=True)
@@ -115,7 +140,15 @@ class AssessmentSchema(Schema):
     care = fields.List(fields.Nested(CareSchema), required=True)
     suppressed_care = fields.List(fields.Nested(SuppressedCareSchema), required=True)
     referral = fields.Nested(ReferralSchema, required=True)
-    questions = fields.List(fields.Nested(QuestionSchema), required=True)
+    questions = fields.List(
+        fields.Nested(QuestionSchema),
+        required=True,
+        metadata={
+            "description": "Unknown findings whose answer could raise the urgency or change the leading "
+            "cause, the most important first: ask the first, add the answer to `findings`, send again."
+        },
+    )
+    interview = fields.Nested(InterviewSchema, required=True)
     disclaimer = fields.String(required=True)
     trace = fields.List(
         fields.Nested(TraceStepSchema),
@@ -176,4 +209,11 @@ class KnowledgeBaseSchema(KnowledgeBaseVersionSchema):
         fields.Nested(LanguageSchema),
         required=True,
         metadata={"description": "The languages patients are answered in (English, the source, first)."},
+    )
+    interview = fields.Dict(
+        required=True,
+        metadata={
+            "description": "rules/interview.yaml: the screens that order the follow-up questions "
+            "(file order is priority), the urgency that ends the interview and the reasons given."
+        },
     )

@@ -101,7 +101,7 @@ def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
 
 
 def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
-    response = _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
+    response = parse_questionnaire_response(resource)
     label = f"QuestionnaireResponse/{response.id or '?'}"
     if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
         raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
@@ -109,6 +109,17 @@ def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, in
     if response.status in _UNCOUNTED_RESPONSES:
         intake.unmapped.append(f"{label}: status {response.status}, not counted")
         return
+    read_answers(response, terms, intake, label)
+
+
+def parse_questionnaire_response(resource: Any) -> Any:
+    """``resource`` as an R4 QuestionnaireResponse model, or :class:`FhirInputError`."""
+    return _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
+
+
+def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
+    """The answers of a parsed QuestionnaireResponse to items of the intake Questionnaire
+    (at any depth), into ``intake``; items it does not know are reported as unmapped."""
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:

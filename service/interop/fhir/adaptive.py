@@ -1,0 +1,192 @@
+"""The intake as an SDC adaptive form: ``Questionnaire/$next-question`` (FHIR SDC).
+
+A FHIR app sends a QuestionnaireResponse with a *contained* Questionnaire holding the items
+asked so far (none at first) and the answers given; it gets the same response back with the
+next item(s) appended to the contained Questionnaire, or, when the interview is complete,
+with ``status`` ``completed`` and the assessment (urgency, red flags, causes) in an
+extension. Every item comes from the published intake Questionnaire, so answers are read by
+the same mapping as the CDS Hooks intake (:func:`~service.interop.fhir.intake.read_answers`)
+and the record goes through the same validation and assessment as ``POST /v1/assessments``:
+
+1. until age, sex and pain location are answered, the items about the patient and the pain;
+2. then the first of the assessment's ``questions`` not yet asked (an answer "unknown"
+   counts as asked, so a question is never put twice);
+3. complete when the interview is (``interview.complete``), or when every question left has
+   already been asked.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from service.interop.fhir.intake import FhirInputError, Intake, parse_questionnaire_response, read_answers
+from service.interop.fhir.terminology import Terminology
+from service.knowledge.translations import Catalogue
+from service.reasoning.assessment import Assessment
+
+ADAPTIVE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
+OPERATION_INPUT = "questionnaire-response"
+CONTAINED_ID = "adaptive"
+_FINDINGS_GROUP = "findings"
+
+
+def assessment_extension_url(fhir_base: str) -> str:
+    """The extension carrying the assessment on a completed response."""
+    return f"{fhir_base}/StructureDefinition/assessment"
+
+
+@dataclass(frozen=True)
+class AdaptiveForm:
+    """What the app has sent: its response (as it sent it), the items asked, the answers."""
+
+    response: dict[str, Any]
+    questionnaire: dict[str, Any]  # the contained adaptive Questionnaire (possibly new)
+    asked: frozenset[str]  # link ids already put to the patient or answered
+    intake: Intake
+
+
+def read_form(document: Any, terms: Terminology) -> AdaptiveForm:
+    """The operation's input (a Parameters with ``questionnaire-response``, or the response
+    itself) as an :class:`AdaptiveForm`; :class:`FhirInputError` naming what is wrong."""
+    resource = _operation_input(document)
+    parsed = parse_questionnaire_response(resource)
+    response = parsed.model_dump(mode="json", exclude_none=True)  # normalised, never the raw text
+    contained = [r for r in response.get("contained", ()) if r.get("resourceType") == "Questionnaire"]
+    reference = response.get("questionnaire")
+    if len(contained) > 1:
+        raise FhirInputError("QuestionnaireResponse contains more than one Questionnaire")
+    if contained:
+        questionnaire = contained[0]
+        if reference not in (None, f"#{questionnaire.get('id')}"):
+            raise FhirInputError("QuestionnaireResponse.questionnaire must reference its contained Questionnaire")
+    elif reference not in (None, terms.questionnaire):
+        raise FhirInputError(
+            f"QuestionnaireResponse.questionnaire must be its contained Questionnaire or {terms.questionnaire}"
+        )
+    else:
+        questionnaire = {"resourceType": "Questionnaire", "id": CONTAINED_ID, "status": "active", "item": []}
+    intake = Intake(patient_id="")
+    read_answers(parsed, terms, intake, "QuestionnaireResponse")
+    if intake.unmapped:
+        raise FhirInputError(f"items the intake Questionnaire does not have: {', '.join(intake.unmapped[:5])}"[:500])
+    asked = _link_ids(questionnaire.get("item", ())) | _link_ids(response.get("item", ()))
+    return AdaptiveForm(response, questionnaire, frozenset(asked), intake)
+
+
+def next_response(
+    form: AdaptiveForm,
+    intake_questionnaire: dict[str, Any],
+    assess: Callable[[dict[str, Any]], Assessment],
+    fhir_base: str,
+    texts: Catalogue,
+) -> dict[str, Any]:
+    """The response with the next item(s), or completed with the assessment (worded in ``texts``,
+    the language of ``intake_questionnaire``)."""
+    bank = _item_bank(intake_questionnaire)
+    about = [item for item in intake_questionnaire["item"] if item["linkId"] != _FINDINGS_GROUP]
+    unasked = [item for item in about if item["linkId"] not in form.asked]
+    if form.intake.missing and unasked:
+        return _with(form, unasked, intake_questionnaire)
+    assessment = assess(form.intake.record())
+    following = next((q.finding for q in assessment.questions if q.finding not in form.asked), None)
+    if following is not None:
+        return _with(form, [bank[following]], intake_questionnaire)
+    completed = _with(form, [], intake_questionnaire)
+    completed["status"] = "completed"
+    completed["extension"] = [
+        *(e for e in completed.get("extension", ()) if e.get("url") != assessment_extension_url(fhir_base)),
+        _assessment_extension(assessment, fhir_base, texts),
+    ]
+    return _validated(completed)
+
+
+def _operation_input(document: Any) -> Any:
+    if not isinstance(document, dict):
+        raise FhirInputError("send a QuestionnaireResponse, or a Parameters resource with 'questionnaire-response'")
+    if document.get("resourceType") != "Parameters":
+        return document
+    parameters = document.get("parameter")
+    named = (
+        [p for p in parameters if isinstance(p, dict) and p.get("name") == OPERATION_INPUT]
+        if isinstance(parameters, list)
+        else []
+    )
+    if len(named) != 1 or not isinstance(named[0].get("resource"), dict):
+        raise FhirInputError("Parameters must hold exactly one 'questionnaire-response' with a resource")
+    return named[0]["resource"]
+
+
+def _link_ids(items: Any) -> set[str]:
+    found: set[str] = set()
+    for item in items or ():
+        found.add(item["linkId"])
+        found |= _link_ids(item.get("item"))
+    return found
+
+
+def _item_bank(intake_questionnaire: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    findings = next(i for i in intake_questionnaire["item"] if i["linkId"] == _FINDINGS_GROUP)
+    return {item["linkId"]: item for item in findings["item"]}
+
+
+def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire: dict[str, Any]) -> dict[str, Any]:
+    """The app's response with ``items`` appended to its contained adaptive Questionnaire."""
+    questionnaire = copy.deepcopy(form.questionnaire)
+    questionnaire["item"] = [*questionnaire.get("item", ()), *copy.deepcopy(items)]
+    questionnaire.setdefault("status", "active")
+    questionnaire["derivedFrom"] = [intake_questionnaire["url"]]
+    questionnaire["extension"] = [
+        *(e for e in questionnaire.get("extension", ()) if e.get("url") != ADAPTIVE),
+        {"url": ADAPTIVE, "valueBoolean": True},
+    ]
+    response = copy.deepcopy(form.response)
+    others = [r for r in response.get("contained", ()) if r.get("resourceType") != "Questionnaire"]
+    response["contained"] = [questionnaire, *others]
+    response["questionnaire"] = f"#{questionnaire['id']}"
+    response["status"] = "in-progress"
+    return _validated(response)
+
+
+def _assessment_extension(a: Assessment, fhir_base: str, texts: Catalogue) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"url": "urgency", "valueCode": a.urgency.level},
+        {"url": "advice", "valueString": texts.advice(a.urgency.level, a.urgency.advice_when)},
+    ]
+    parts += [
+        {
+            "url": "redFlag",
+            "extension": [{"url": "rule", "valueCode": f.rule}, {"url": "text", "valueString": texts.reason(f.rule)}],
+        }
+        for f in a.urgency.red_flags
+    ]
+    parts += [
+        {
+            "url": "cause",
+            "extension": [
+                {"url": "id", "valueCode": c.id},
+                {"url": "name", "valueString": texts.cause(c.id)},
+                {"url": "rank", "valueInteger": c.rank},
+                {"url": "score", "valueDecimal": c.score},
+                {"url": "confidence", "valueCode": c.confidence},
+            ],
+        }
+        for c in a.causes
+    ]
+    parts.append({"url": "interviewComplete", "valueBoolean": a.interview.complete})
+    if a.interview.stop_reason:
+        parts.append({"url": "askedEnoughReason", "valueString": texts.stop_reason(a.interview.stop_reason)})
+    parts += [
+        {"url": "disclaimer", "valueString": texts.disclaimer},
+        {"url": "knowledgeBaseVersion", "valueString": a.knowledge_base_version},
+    ]
+    return {"url": assessment_extension_url(fhir_base), "extension": parts}
+
+
+def _validated(response: dict[str, Any]) -> dict[str, Any]:
+    """Refuse to answer with anything that is not valid R4 (a bug, never the client's fault)."""
+    return QuestionnaireResponse.model_validate(response).model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,68 @@
+"""rules/interview.yaml is knowledge like any rule file: checked at start, part of the digest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.knowledge.loader import load_knowledge_base
+from service.knowledge.model import KnowledgeBaseError
+from tests.test_knowledge_loader import edit, rules_copy  # noqa: F401  (rules_copy is a fixture)
+
+
+def screen(document: dict[str, Any], screen_id: str) -> dict[str, Any]:
+    return next(s for s in document["screens"] if s["id"] == screen_id)
+
+
+BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "INT-PREGNANCY",
+        lambda d: screen(d, "INT-PREGNANCY")["ask"].append("vaginal_bleding"),
+        "unknown finding 'vaginal_bleding'",
+    ),
+    ("INT-CHILD", lambda d: screen(d, "INT-CHILD")["when"].update(present=["chlid"]), "unknown finding 'chlid'"),
+    ("INT-CHILD", lambda d: screen(d, "INT-CHILD")["ask"].append("child"), "'child' is derived"),
+    ("INT-CHILD", lambda d: screen(d, "INT-CHILD")["ask"].append("dull_ache"), "raises no urgency in any rule"),
+    ("INT-CHILD", lambda d: screen(d, "INT-CHILD").update(sources=["NICE-LIMP"]), "unknown source 'NICE-LIMP'"),
+    ("INT-CHILD", lambda d: d["screens"].append(dict(screen(d, "INT-CHILD"))), "duplicate screen id"),
+    ("INT-CHILD", lambda d: screen(d, "INT-CHILD")["when"].update(locations=["knee"]), "Must be one of"),
+    ("file", lambda d: d["stop"].update(at_level="soon"), "Must be one of"),
+    (
+        "asked_after_yes progressive_leg_weakness",
+        lambda d: d["asked_after_yes"].update(progressive_leg_weakness="leg_weaknes"),
+        "'leg_weaknes' is no input finding",
+    ),
+    ("POLICY-INTERVIEW-ORDER", lambda d: d["sources"].append(dict(d["sources"][0])), "duplicate source id"),
+]
+
+
+@pytest.mark.parametrize(("item", "change", "message"), BROKEN, ids=[f"{i}:{m}" for i, _, m in BROKEN])
+def test_a_broken_interview_file_is_refused_naming_file_and_item(rules_copy: Path, item, change, message) -> None:  # noqa: F811
+    edit(rules_copy, "interview.yaml", change)
+    with pytest.raises(KnowledgeBaseError) as refused:
+        load_knowledge_base(rules_copy)
+    assert f"rules/interview.yaml: {item}" in str(refused.value)
+    assert message in str(refused.value)
+
+
+def test_the_interview_file_is_part_of_the_digest(rules_copy: Path, kb) -> None:  # noqa: F811
+    edit(rules_copy, "interview.yaml", lambda d: screen(d, "INT-CHILD").update(rationale="changed"))
+    assert load_knowledge_base(rules_copy).sha256 != kb.sha256
+
+
+def test_every_screen_cites_a_source_stating_why_and_the_policies_are_published(kb, client) -> None:
+    for item in kb.interview.screens:
+        assert any(kb.sources[s].kind == "policy" for s in item.sources), item.id
+    published = client.get("/v1/knowledge-base").get_json()
+    assert {"POLICY-INTERVIEW-ORDER", "POLICY-INTERVIEW-SCOPE"} <= {s["id"] for s in published["sources"]}
+    assert [s["id"] for s in published["interview"]["screens"]] == [s.id for s in kb.interview.screens]
+
+
+def test_the_reviewers_page_shows_every_screen_in_priority_order(client, kb) -> None:
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    positions = [page.index(f'id="screen-{screen.id}"') for screen in kb.interview.screens]
+    assert positions == sorted(positions)
+    assert all(page.count(f'href="#source-{s}"') for screen in kb.interview.screens for s in screen.sources)

@@ -1,0 +1,189 @@
+"""FHIR SDC ``Questionnaire/$next-question``: the same interview as the REST API, for FHIR apps.
+
+The simulated patients of tests/interviews/patients.yaml are interviewed again through the
+adaptive form, answering each item from their hidden truth; they must end at the same urgency
+after the same questions as through ``POST /v1/assessments``. Bad input is a problem+json
+400/415/422 that never quotes the submitted answers, never a 500.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from flask.testing import FlaskClient
+
+from tests.test_interview_simulation import MAX_TURNS, PATIENTS, interview
+
+NEXT = "/fhir/Questionnaire/$next-question"
+GENDER = "http://hl7.org/fhir/administrative-gender"
+YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+START: dict[str, Any] = {
+    "resourceType": "QuestionnaireResponse",
+    "status": "in-progress",
+    "contained": [{"resourceType": "Questionnaire", "id": "q", "status": "active"}],
+    "questionnaire": "#q",
+}
+
+
+@pytest.fixture(scope="module")
+def local(app) -> str:
+    return app.test_client().get("/fhir/CodeSystem/buttock-pain").get_json()["url"]
+
+
+def answers(record: dict[str, Any], local: str) -> list[dict[str, Any]]:
+    """A symptom record as the intake Questionnaire's answers."""
+    patient, complaint = record["patient"], record["complaint"]
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": patient["age"]}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": patient["sex"]}}]},
+        {
+            "linkId": "locations",
+            "answer": [{"valueCoding": {"system": local, "code": c}} for c in complaint["locations"]],
+        },
+    ]
+    if "pregnancy" in patient:
+        items.append({"linkId": "pregnant", "answer": [{"valueBoolean": True}]})
+        items.append(
+            {"linkId": "gestational_week", "answer": [{"valueInteger": patient["pregnancy"]["gestational_week"]}]}
+        )
+    for key in ("side", "onset", "course"):
+        if key in complaint:
+            items.append({"linkId": key, "answer": [{"valueCoding": {"system": local, "code": complaint[key]}}]})
+    if "duration_days" in complaint:
+        items.append({"linkId": "duration_days", "answer": [{"valueDecimal": complaint["duration_days"]}]})
+    if "severity" in complaint:
+        items.append({"linkId": "severity", "answer": [{"valueInteger": complaint["severity"]}]})
+    findings = record["findings"]
+    items += [yes_no(f, True) for f in findings.get("present", [])]
+    items += [yes_no(f, False) for f in findings.get("absent", [])]
+    return items
+
+
+def yes_no(finding: str, yes: bool) -> dict[str, Any]:
+    return {"linkId": finding, "answer": [{"valueCoding": {"system": YES_NO, "code": "Y" if yes else "N"}}]}
+
+
+def post(client: FlaskClient, body: Any) -> dict[str, Any]:
+    response = client.post(NEXT, json=body, headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 200, response.get_json()
+    assert response.mimetype == "application/fhir+json"
+    answer = response.get_json()
+    QuestionnaireResponse.model_validate(answer)  # valid R4 every time
+    return answer
+
+
+def extension(response: dict[str, Any]) -> dict[str, list[Any]]:
+    (assessment,) = [e for e in response["extension"] if e["url"].endswith("/fhir/StructureDefinition/assessment")]
+    parts: dict[str, list[Any]] = {}
+    for part in assessment["extension"]:
+        parts.setdefault(part["url"], []).append(part)
+    return parts
+
+
+def test_the_first_call_asks_about_the_patient_and_the_pain(client: FlaskClient) -> None:
+    answer = post(client, START)
+    asked = [item["linkId"] for item in answer["contained"][0]["item"]]
+    assert asked[:5] == ["age", "sex", "pregnant", "gestational_week", "locations"]
+    assert answer["status"] == "in-progress" and answer["questionnaire"] == "#q"
+    adaptive = answer["contained"][0]["extension"]
+    assert {
+        "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive",
+        "valueBoolean": True,
+    } in adaptive
+
+
+@pytest.mark.parametrize("patient", PATIENTS, ids=[p["name"] for p in PATIENTS])
+def test_the_adaptive_form_interviews_like_the_rest_api(patient, app, local) -> None:
+    client = app.test_client()
+    rest = interview(client, patient)
+    response = copy.deepcopy(START)
+    response["item"] = answers(
+        {**patient["known"], "findings": {"present": patient["known"]["findings"]["present"]}}, local
+    )
+    truth, asked = set(patient["truth"]), []
+    for _ in range(MAX_TURNS):
+        response = post(client, response)
+        if response["status"] == "completed":
+            break
+        item = response["contained"][0]["item"][-1]
+        asked.append(item["linkId"])
+        response["item"].append(yes_no(item["linkId"], item["linkId"] in truth))
+    assert response["status"] == "completed"
+    assert tuple(asked) == rest.asked
+    parts = extension(response)
+    assert parts["urgency"][0]["valueCode"] == rest.last["urgency"]["level"]
+    assert [p["extension"][0]["valueCode"] for p in parts.get("redFlag", [])] == [
+        f["id"] for f in rest.last["red_flags"]
+    ]
+    assert [p["extension"][0]["valueCode"] for p in parts.get("cause", [])] == [c["id"] for c in rest.last["causes"]]
+    assert parts["interviewComplete"][0]["valueBoolean"] is True
+    assert parts["askedEnoughReason"][0]["valueString"] == rest.last["interview"]["asked_enough_reason"]
+
+
+def test_parameters_input_and_an_unknown_answer_are_not_asked_again(client: FlaskClient, local: str) -> None:
+    record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["buttock"]}, "findings": {}}
+    response = {**copy.deepcopy(START), "item": answers(record, local)}
+    wrapped = {"resourceType": "Parameters", "parameter": [{"name": "questionnaire-response", "resource": response}]}
+    first = post(client, wrapped)
+    item = first["contained"][0]["item"][-1]["linkId"]
+    first["item"].append(
+        {
+            "linkId": item,
+            "answer": [
+                {"valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK"}}
+            ],
+        }
+    )
+    second = post(client, first)
+    assert second["status"] == "completed" or second["contained"][0]["item"][-1]["linkId"] != item
+
+
+def test_the_capability_statement_declares_the_operation(client: FlaskClient) -> None:
+    (questionnaire,) = [
+        r for r in client.get("/fhir/metadata").get_json()["rest"][0]["resource"] if r["type"] == "Questionnaire"
+    ]
+    assert questionnaire["operation"][0]["definition"].endswith("/OperationDefinition/Questionnaire-next-question")
+
+
+SECRET = 4242  # an answer value that must never come back in an error
+OK = {"patient": {"age": 30, "sex": "male"}, "complaint": {"locations": ["buttock"]}, "findings": {}}
+PREGNANT_AT_20 = [
+    {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
+    {"linkId": "gestational_week", "answer": [{"valueInteger": 20}]},
+]
+BAD: list[tuple[str, Any, int]] = [  # what, body (or a function of the local code system), status
+    ("not an object", [1, 2], 400),
+    ("not a QuestionnaireResponse", {"resourceType": "Patient", "id": "p"}, 400),
+    ("no status", {"resourceType": "QuestionnaireResponse"}, 400),
+    ("another Questionnaire", {**START, "contained": [], "questionnaire": "http://other.example/Q/1"}, 400),
+    ("an unknown item", {**START, "item": [{"linkId": "colour", "answer": [{"valueInteger": SECRET}]}]}, 400),
+    (
+        "two ages",
+        {**START, "item": [{"linkId": "age", "answer": [{"valueInteger": 30}, {"valueInteger": SECRET}]}]},
+        400,
+    ),
+    ("an absurd age", {**START, "item": [{"linkId": "age", "answer": [{"valueInteger": SECRET * 10**6}]}]}, 400),
+    ("Parameters without the response", {"resourceType": "Parameters", "parameter": []}, 400),
+    ("a pregnant male", lambda local: {**START, "item": [*answers(OK, local), *PREGNANT_AT_20]}, 422),
+    (
+        "an age out of range",
+        lambda local: {**START, "item": answers({**OK, "patient": {"age": SECRET, "sex": "male"}}, local)},
+        422,
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "status"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_a_problem_that_quotes_nothing(what, body, status, client: FlaskClient, local: str) -> None:
+    response = client.post(NEXT, json=body(local) if callable(body) else body)
+    assert response.status_code == status, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert str(SECRET) not in response.get_data(as_text=True)
+
+
+def test_a_body_that_is_not_json_is_415(client: FlaskClient) -> None:
+    response = client.post(NEXT, data="<QuestionnaireResponse/>", content_type="application/fhir+xml")
+    assert response.status_code == 415 and response.mimetype == "application/problem+json"
