@@ -80,8 +80,10 @@ def _watched(when: Condition) -> list[FactKey]:
 
 
 def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
-    # "by" keeps facts from different rules distinct: durable_rules rejects an identical fact
-    # asserted twice, and two rules may well conclude the same finding.
+    # durable_rules takes a fact's "id" as its message id and answers "already observed" to a
+    # second fact with the same one, "by" or not: a finding concluded twice (or given and
+    # concluded) is stored once, all the chaining needs. A supported fact has no "id", so
+    # "by" is what keeps those of different rules distinct (measured, durable_rules 2.0.28).
     if rule.derive is not None:
         return ({"t": "finding", "id": rule.derive, "status": "present", "by": rule.id},)
     if rule.layer is Layer.EVIDENCE and rule.supports:
