@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.knowledge.loader import load_knowledge_base
-from service.knowledge.model import KnowledgeBaseError
+from service.knowledge.model import KnowledgeBaseError, Layer
 from tests.test_knowledge_loader import edit, rules_copy  # noqa: F401  (rules_copy is a fixture)
 
 
@@ -66,3 +66,22 @@ def test_the_reviewers_page_shows_every_screen_in_priority_order(client, kb) -> 
     positions = [page.index(f'id="screen-{screen.id}"') for screen in kb.interview.screens]
     assert positions == sorted(positions)
     assert all(page.count(f'href="#source-{s}"') for screen in kb.interview.screens for s in screen.sources)
+
+
+def test_every_red_flag_can_be_reached_by_the_questions_some_screen_asks(kb) -> None:
+    """A red flag whose findings no screen asks could only ever be volunteered: each finding it
+    needs is asked by some screen, comes from the record, or is derived from findings that are."""
+    asked = {f for screen in kb.interview.screens for f in screen.ask}
+    from_record = {r.derive for r in kb.rules.values() if r.layer is Layer.CONTEXT}
+
+    def reachable(finding: str) -> bool:
+        if not kb.findings[finding].derived:
+            return finding in asked
+        return finding in from_record or any(
+            all(reachable(f) for f in rule.when.present) for rule in kb.derivers.get(finding, ())
+        )
+
+    unreachable = {
+        r.id: [f for f in r.when.present if not reachable(f)] for r in kb.rules_in(Layer.ESCALATION) if r.red_flag
+    }
+    assert not {rule: findings for rule, findings in unreachable.items() if findings}
