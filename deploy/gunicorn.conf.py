@@ -63,3 +63,16 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess  # noqa: PLC0415 (see the top of this file)
 
     multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def post_worker_init(worker):
+    """Build and prime this worker's rule engine before it serves: otherwise the first request
+    of every new or recycled worker paid for it (about 10 ms, measured). Only the service's app
+    has one (the benchmark floors and test wrappers are served with this file too). /readyz
+    still reports whether the self-test passes."""
+    from flask import Flask  # noqa: PLC0415 (see the top of this file)
+
+    from service.web.components import components  # noqa: PLC0415
+
+    if isinstance(worker.wsgi, Flask) and worker.wsgi.import_name == "service.app":
+        components(worker.wsgi).assessor.self_test()

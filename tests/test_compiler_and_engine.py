@@ -50,6 +50,21 @@ def test_finding_rules_compile_to_one_pattern_per_fact(kb) -> None:
     )
 
 
+def test_rules_with_the_same_conditions_share_one_engine_rule_and_all_fire(assessor, kb) -> None:
+    compiled = compile_knowledge_base(kb)
+    assert sorted(r for rules in compiled.rules.values() for r in rules) == sorted(kb.rules)  # each once
+    assert compiled.rules.keys() == compiled.ruleset.keys()
+    assert len(compiled.ruleset) < len(kb.rules)
+    shared = next(
+        rules
+        for rules in compiled.rules.values()
+        if len(rules) > 1 and not kb.rules[rules[0]].when.is_context and not kb.rules[rules[0]].when.causes
+    )
+    when = kb.rules[shared[0]].when
+    record = assessor.record(make_record(findings={"present": list(when.present), "absent": list(when.absent)}))
+    assert set(shared) <= set(assessor.fire(record))
+
+
 def test_chaining_reaches_care_through_derived_findings_and_supported_causes(assessor) -> None:
     record = assessor.record(make_record(findings={"present": ["pain_radiates_below_knee"]}))
     fired = assessor.fire(record)

@@ -210,6 +210,12 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         lambda d: next(c for c in d["care"] if c["id"] == "oral_nsaids").update(defer_from="never"),
         "deferred in an emergency",
     ),
+    (
+        "findings.yaml",
+        "hip",
+        lambda d: d["findings"].append({"id": "hip", "group": "general", "question": "Does the hip hurt?"}),
+        "shares its id with a complaint location",
+    ),
 ]
 
 

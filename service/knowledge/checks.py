@@ -38,6 +38,12 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
 
 
 def _check_references(kb: KnowledgeBase) -> None:
+    for finding in kb.findings:
+        if finding in vocab.LOCATIONS:
+            # durable_rules keys a fact by its id: a finding named like a location would be
+            # stored once with the location and silently lost
+            raise KnowledgeBaseError("findings.yaml", finding, "shares its id with a complaint location")
+
     def known(file: str, item: str, ids: tuple[str, ...], table: dict, what: str) -> None:
         for ref in ids:
             if ref not in table:

@@ -47,6 +47,11 @@ class Assessor:
         self._engine = engine
         self._record_schema = record_schema
         self._follow_up = FollowUp(kb)
+        # Which contraindication rules take each care item out, or keep it with a caution,
+        # depends only on the knowledge base: worked out once here, looked up per record.
+        contraindications = [r for r in kb.rules.values() if r.layer is Layer.CONTRAINDICATION]  # file order
+        self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
+        self._cautioned_by = {i.id: tuple(r for r in contraindications if r.cautions(i)) for i in kb.care.values()}
 
     @property
     def record_schema(self) -> Schema:
@@ -132,10 +137,11 @@ class Assessor:
         )  # stable: file order within
         level = kb.levels[urgency.level]
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
+        fired = {r.id for r in contraindications}
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
         for item in items:
-            blocking = [r for r in contraindications if r.removes(item)]
+            blocking = [r for r in self._removed_by[item.id] if r.id in fired]
             if blocking:
                 suppressed.append(
                     SuppressedCare(
@@ -165,7 +171,9 @@ class Assessor:
                         rule=item.rule,
                         sources=item.sources,
                         cautions=tuple(
-                            Caution(r.id, r.reason or "", r.sources) for r in contraindications if r.cautions(item)
+                            Caution(r.id, r.reason or "", r.sources)
+                            for r in self._cautioned_by[item.id]
+                            if r.id in fired
                         ),
                     )
                 )

@@ -6,9 +6,10 @@ actions (a failed action meant a silently smaller answer). This driver calls the
 functions itself. Decisions, each measured (see the README's architecture section):
 
 - Rules have no Python actions. When the engine reports a match, the driver records the
-  rule id (the single key of the action message) and asserts the rule's consequences,
-  serialised once at compile time, so durable_rules still does every match and every
-  chaining step. Any error raises :class:`EngineError`: nothing is swallowed.
+  ids of the rules the engine rule stands for (its name is the single key of the action
+  message; rules with the same conditions share one, see the compiler) and asserts their
+  consequences, serialised once at compile time, so durable_rules still does every match and
+  every chaining step. Any error raises :class:`EngineError`: nothing is swallowed.
 - Facts are asserted one at a time: ``assert_facts`` drops the whole batch when any fact
   matches no rule (and was measured no faster). A fact no pattern watches is not asserted at
   all (the compiler knows which facts the patterns can match).
@@ -62,6 +63,7 @@ class DurableRulesEngine:
         self._consequences = {
             rule_id: tuple(open_json(fact) for fact in facts) for rule_id, facts in compiled.consequences.items()
         }
+        self._rules = compiled.rules
         self._watches = compiled.watches
         self._primer = primer  # a record that fires rules (see the module docstring)
         self._lock = threading.Lock()
@@ -112,11 +114,12 @@ class DurableRulesEngine:
             session.action = started is not None
             message = started[1] if started else None
             while message:
-                rule_id = message[2 : message.index('"', 2)]  # '{"RULE-ID": {...}}' names the rule
-                if rule_id not in fired:
-                    fired[rule_id] = None
-                    for consequence in self._consequences[rule_id]:
-                        self._assert(handle, consequence + tail)
+                name = message[2 : message.index('"', 2)]  # '{"NAME": {...}}' names the engine rule
+                for rule_id in self._rules[name]:
+                    if rule_id not in fired:
+                        fired[rule_id] = None
+                        for consequence in self._consequences[rule_id]:
+                            self._assert(handle, consequence + tail)
                 message = engine.complete_and_start_action(handle, state)
                 session.action = message is not None
         return list(fired)
