@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -14,6 +17,7 @@ from service.app import create_app
 from service.knowledge.model import KnowledgeBase
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessor import Assessor
+from service.settings import PROJECT_RULES
 from service.web.components import components
 from service.web.documents import assessment_document
 from tests import schemathesis_hooks  # noqa: F401  (registers the hooks for the schemathesis tests)
@@ -82,3 +86,19 @@ def assess(assessor: Assessor, english: Catalogue) -> Callable[[dict[str, Any]],
         return assessment_document(assessor.assess(assessor.record(record)), texts=english, explain=True)
 
     return _assess
+
+
+@pytest.fixture()
+def rules_copy(tmp_path: Path) -> Path:
+    """A copy of rules/ that a test may break."""
+    target = tmp_path / "rules"
+    shutil.copytree(PROJECT_RULES, target)
+    return target
+
+
+def edit(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change one YAML file of a rules copy in place (``name`` relative to the directory)."""
+    path = directory / name
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")

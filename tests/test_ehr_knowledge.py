@@ -12,7 +12,8 @@ from service.knowledge.clinician import load_clinician_texts
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.medications import load_medications
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
-from tests.test_knowledge_loader import RULES, edit, rules_copy  # noqa: F401 (fixture)
+from tests.conftest import edit
+from tests.test_knowledge_loader import RULES
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
@@ -38,7 +39,7 @@ def test_every_urgency_level_escalation_rule_and_specialty_has_clinician_wording
     ],
 )
 def test_clinician_wording_must_cover_exactly_the_knowledge_base(
-    rules_copy: Path,  # noqa: F811
+    rules_copy: Path,
     change: Callable[[dict[str, Any]], None],
     message: str,
 ) -> None:
@@ -84,7 +85,7 @@ def _first(document: dict[str, Any], medication: str) -> dict[str, Any]:
     ],
 )
 def test_the_medication_table_is_checked(
-    rules_copy: Path,  # noqa: F811
+    rules_copy: Path,
     change: Callable[[dict[str, Any]], None],
     message: str,
 ) -> None:
@@ -94,6 +95,6 @@ def test_the_medication_table_is_checked(
         load_medications(rules_copy, kb)
 
 
-def test_the_new_files_count_in_the_knowledge_base_digest(rules_copy: Path, kb: KnowledgeBase) -> None:  # noqa: F811
+def test_the_new_files_count_in_the_knowledge_base_digest(rules_copy: Path, kb: KnowledgeBase) -> None:
     edit(rules_copy, "medications.yaml", lambda d: d["medications"].pop())
     assert load_knowledge_base(rules_copy).sha256 != kb.sha256

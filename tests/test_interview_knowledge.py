@@ -10,7 +10,7 @@ import pytest
 
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.model import KnowledgeBaseError, Layer
-from tests.test_knowledge_loader import edit, rules_copy  # noqa: F401  (rules_copy is a fixture)
+from tests.conftest import edit
 
 
 def screen(document: dict[str, Any], screen_id: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
 
 
 @pytest.mark.parametrize(("item", "change", "message"), BROKEN, ids=[f"{i}:{m}" for i, _, m in BROKEN])
-def test_a_broken_interview_file_is_refused_naming_file_and_item(rules_copy: Path, item, change, message) -> None:  # noqa: F811
+def test_a_broken_interview_file_is_refused_naming_file_and_item(rules_copy: Path, item, change, message) -> None:
     edit(rules_copy, "interview.yaml", change)
     with pytest.raises(KnowledgeBaseError) as refused:
         load_knowledge_base(rules_copy)
@@ -48,7 +48,7 @@ def test_a_broken_interview_file_is_refused_naming_file_and_item(rules_copy: Pat
     assert message in str(refused.value)
 
 
-def test_the_interview_file_is_part_of_the_digest(rules_copy: Path, kb) -> None:  # noqa: F811
+def test_the_interview_file_is_part_of_the_digest(rules_copy: Path, kb) -> None:
     edit(rules_copy, "interview.yaml", lambda d: screen(d, "INT-CHILD").update(rationale="changed"))
     assert load_knowledge_base(rules_copy).sha256 != kb.sha256
 

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.model import KnowledgeBaseError, Layer
 from service.settings import PROJECT_RULES
+from tests.conftest import edit
 
 RULES = Path(PROJECT_RULES)
-
-
-@pytest.fixture()
-def rules_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(RULES, target)
-    return target
-
-
-def edit(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = directory / name
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def rule(document: dict[str, Any], rule_id: str) -> dict[str, Any]:

@@ -5,13 +5,11 @@ clinical content of an answer."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,11 +17,10 @@ from service.app import create_app
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError
 from service.knowledge.translations import Languages, load_languages
-from service.settings import PROJECT_RULES
 from service.web.components import components
 from service.web.languages import negotiate, preferences
 from tests.cds_tokens import Ehr
-from tests.conftest import make_record
+from tests.conftest import edit, make_record
 from tests.test_cds_hooks import LOCAL, bundle, hook_request, observation, patient
 
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
@@ -37,18 +34,8 @@ def languages(app: Flask) -> Languages:
     return components(app).languages
 
 
-@pytest.fixture()
-def rules_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(PROJECT_RULES, target)
-    return target
-
-
 def edit_catalogue(directory: Path, language: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = directory / "translations" / f"{language}.yaml"
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(document)
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    edit(directory, f"translations/{language}.yaml", change)
 
 
 # --- negotiation (RFC 9110 §12.5.4, RFC 4647 basic ranges) ------------------------------
