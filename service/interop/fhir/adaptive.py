@@ -91,11 +91,11 @@ def next_response(
     about = [item for item in intake_questionnaire["item"] if item["linkId"] != _FINDINGS_GROUP]
     unasked = [item for item in about if item["linkId"] not in form.asked]
     if form.intake.missing and unasked:
-        return _with(form, unasked, intake_questionnaire)
+        return _validated(_with(form, unasked, intake_questionnaire))
     assessment = assess(form.intake.record())
     following = next((q.finding for q in assessment.questions if q.finding not in form.asked), None)
     if following is not None:
-        return _with(form, [bank[following]], intake_questionnaire)
+        return _validated(_with(form, [bank[following]], intake_questionnaire))
     completed = _with(form, [], intake_questionnaire)
     completed["status"] = "completed"
     completed["extension"] = [
@@ -135,7 +135,7 @@ def _item_bank(intake_questionnaire: dict[str, Any]) -> dict[str, dict[str, Any]
 
 
 def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire: dict[str, Any]) -> dict[str, Any]:
-    """The app's response with ``items`` appended to its contained adaptive Questionnaire."""
+    """The app's response with ``items`` appended to its contained adaptive Questionnaire (not yet validated)."""
     questionnaire = copy.deepcopy(form.questionnaire)
     questionnaire["item"] = [*questionnaire.get("item", ()), *copy.deepcopy(items)]
     questionnaire.setdefault("status", "active")
@@ -149,7 +149,7 @@ def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire:
     response["contained"] = [questionnaire, *others]
     response["questionnaire"] = f"#{questionnaire['id']}"
     response["status"] = "in-progress"
-    return _validated(response)
+    return response
 
 
 def _assessment_extension(a: Assessment, fhir_base: str, texts: Catalogue) -> dict[str, Any]:
