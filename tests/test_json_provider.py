@@ -33,7 +33,7 @@ def test_the_app_answers_with_the_orjson_provider(app) -> None:
 
 
 def test_assessments_are_written_byte_for_byte_as_flask_writes_them(app, assessor, kb) -> None:
-    """In every language: Chinese and Spanish answers take the escaping path (non-ASCII text)."""
+    """In every language: Chinese and Spanish answers (non-ASCII text) are handed to Flask's encoder."""
     ours, flasks = providers(app)
     languages = list(components(app).languages)
     with app.app_context():

@@ -8,7 +8,10 @@ keyword arguments, sorted keys) goes to Flask's encoder unchanged, and so does a
 orjson refuses or might write differently:
 
 - orjson writes UTF-8 and leaves DEL (0x7f) as it is; Flask escapes both (``ensure_ascii``),
-  so such characters are escaped afterwards exactly as the standard library does;
+  so a document holding either (every Chinese or Spanish answer, an English one with "°C")
+  is written by Flask's encoder: escaping orjson's output afterwards measured 115 to 210 µs on
+  an 18 KB assessment (the regex scan alone), against about 75 µs for the standard
+  library's C encoder;
 - orjson writes some floats below 1e-4 as ``0.00001`` or ``1e-7``, Python as ``1e-05`` and
   ``1e-07``: a document where orjson wrote either form is written by Flask's encoder instead
   (scores are rounded to 0.001, so an assessment never is);
@@ -20,8 +23,6 @@ A non-finite float, which no answer holds, would be written ``null`` instead of 
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import orjson
@@ -29,7 +30,6 @@ from flask.json.provider import DefaultJSONProvider
 
 _COMPACT = {"separators": (",", ":")}  # what DefaultJSONProvider.response passes outside debug
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_NOT_PLAIN_ASCII = re.compile("[^\x00-\x7e]")
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -42,12 +42,9 @@ class OrjsonProvider(DefaultJSONProvider):
             data = orjson.dumps(obj, default=self.default, option=_OPTIONS)
         except orjson.JSONEncodeError:  # e.g. an integer over 64 bits, a key that is not a string
             return super().dumps(obj, **kwargs)
-        if not _floats_as_python_writes_them(data):
+        if not data.isascii() or b"\x7f" in data or not _floats_as_python_writes_them(data):
             return super().dumps(obj, **kwargs)
-        text = data.decode()
-        if data.isascii() and b"\x7f" not in data:
-            return text
-        return _NOT_PLAIN_ASCII.sub(_escaped, text)
+        return data.decode()
 
 
 def _floats_as_python_writes_them(data: bytes) -> bool:
@@ -60,7 +57,3 @@ def _floats_as_python_writes_them(data: bytes) -> bool:
             return False
         at = data.find(b"e-", at + 2)
     return True
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return json.dumps(match.group())[1:-1]
