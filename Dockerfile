@@ -29,16 +29,22 @@ RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
 COPY service ./service
+COPY third_party ./third_party
 # Dependencies: exactly the locked versions, every file hash-checked, none fetched unchecked
 # (no build isolation: durable-rules builds with the venv's own setuptools). Then the
 # project itself, from this source, with nothing from the index, built by the locked
-# setuptools the first step installed.
+# setuptools the first step installed. Then durable-rules again, from the same sdist (its
+# sha256 checked against requirements.lock), with per-session tables sized for one record:
+# third_party/durable_rules/build.py says why and what changes.
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
  && /opt/venv/bin/pip install --no-compile --require-hashes --no-deps --no-build-isolation -r requirements.lock \
  && /opt/venv/bin/pip install --no-compile --no-deps --no-build-isolation --no-index . \
+ && /opt/venv/bin/python third_party/durable_rules/build.py --out /tmp/wheels \
+ && /opt/venv/bin/pip install --no-compile --no-deps --force-reinstall --no-index /tmp/wheels/durable_rules-*.whl \
+ && rm -rf /tmp/wheels \
  && /opt/venv/bin/pip check \
- && /opt/venv/bin/python -c "import durable.engine"
+ && /opt/venv/bin/python -c "import importlib.metadata as m, durable.engine; assert m.version('durable-rules').endswith('+cds.1')"
 
 FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=1.0.0

@@ -11,9 +11,14 @@ PORT   ?= 8080
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# durable-rules is built from its pinned sdist with per-session tables sized for one record
+# (third_party/durable_rules/build.py says why); pip then keeps it, since 2.0.28+cds.1
+# satisfies the project's durable-rules==2.0.28.
+$(VENV)/.installed: pyproject.toml third_party/durable_rules/build.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=70.1'
+	$(BIN)/python third_party/durable_rules/build.py --out $(VENV)/wheels
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(VENV)/wheels/durable_rules-*.whl
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -35,8 +40,8 @@ test-reliability: install
 	$(BIN)/python -m pytest -m reliability -s tests/reliability
 
 lint: install
-	$(BIN)/ruff check service tests benchmarks deploy validation
-	$(BIN)/ruff format --check service tests benchmarks deploy validation
+	$(BIN)/ruff check service tests benchmarks deploy validation third_party
+	$(BIN)/ruff format --check service tests benchmarks deploy validation third_party
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/ruff check scripts

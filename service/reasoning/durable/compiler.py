@@ -2,10 +2,11 @@
 
 Each rule becomes a durable_rules rule whose patterns match facts (see
 :mod:`service.reasoning.durable.facts` for their shapes). Rules with the same conditions share
-one engine rule, named by the first of them, that stands for all of them: every session costs
-the C engine about 0.4 µs for each rule and each pattern of the ruleset (measured; mostly
-allocating and clearing per-pattern frame tables), and a third of the knowledge base's rules
-repeat another rule's conditions with a different conclusion. What a rule concludes that later
+one engine rule, named by the first of them, that stands for all of them: creating a session
+allocates tables for each rule and each pattern of the ruleset (measured: about 0.4 µs each
+with stock durable-rules 2.0.28, about 0.06 µs with the build the service installs), and a
+third of the knowledge base's rules repeat another rule's conditions with a different
+conclusion. What a rule concludes that later
 rules can match — a derived finding, a supported cause — is a fact the driver asserts when
 the rule fires, so the engine itself does the chaining between layers.
 """

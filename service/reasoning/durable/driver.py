@@ -20,7 +20,11 @@ functions itself. Decisions, each measured (see the README's architecture sectio
 - Every new ruleset is primed with one session that fires rules before it serves. In
   durable_rules 2.0.28 a new state node leaves its message buffers uninitialised and
   ``delete_state`` frees them unless an action ran in that slot first: a first session that
-  fires nothing would abort the process (``free(): invalid pointer``).
+  fires nothing would abort the process (``free(): invalid pointer``). The build the service
+  installs (third_party/durable_rules/build.py) fixes that too; priming keeps a stock build
+  safe.
+- Sessions are cheap because of that build: it sizes durable_rules' per-session tables for
+  one record. A stock 2.0.28 gives the same answers, about three times slower.
 """
 
 from __future__ import annotations

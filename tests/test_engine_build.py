@@ -1,0 +1,88 @@
+"""The durable-rules build the service runs: third_party/durable_rules/build.py.
+
+The build shrinks durable_rules' per-session tables (one record per session) and gives new
+sessions empty action buffers. These tests pin that the installed engine is that build,
+that the build refuses anything but the pinned sdist and patches that no longer apply, and
+that its two promises hold: big sessions still match exactly, and a first session that
+fires nothing no longer aborts the process.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_record
+from tests.reference import fired_rules
+from tests.servers import ROOT
+
+BUILD = ROOT / "third_party/durable_rules/build.py"
+
+
+@pytest.fixture(scope="module")
+def build():
+    spec = importlib.util.spec_from_file_location("durable_rules_build", BUILD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_installed_engine_is_the_patched_build(build) -> None:
+    """make install (and the image) build it; an unpatched engine is correct but about 3x slower."""
+    assert importlib.metadata.version("durable-rules") == build.LOCAL_VERSION
+
+
+def test_the_sdist_must_be_the_one_requirements_lock_pins(build, tmp_path: Path) -> None:
+    impostor = tmp_path / "durable_rules-2.0.28.tar.gz"
+    with tarfile.open(impostor, "w:gz") as archive:
+        archive.addfile(tarfile.TarInfo("durable_rules-2.0.28/setup.py"), io.BytesIO(b""))
+    with pytest.raises(build.BuildError, match="requirements.lock pins"):
+        build.build(tmp_path / "wheels", sdist=impostor)
+    assert not (tmp_path / "wheels").exists()
+
+
+def test_a_patch_that_no_longer_applies_stops_the_build(build, tmp_path: Path) -> None:
+    for name, old, _ in build.PATCHES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        with (tmp_path / name).open("a") as source:
+            source.write(old)
+    build.patch_tree(tmp_path)  # each text once: applies
+    name, old, _ = build.PATCHES[0]
+    (tmp_path / name).write_text(old + old)
+    with pytest.raises(build.BuildError, match="expected exactly one"):
+        build.patch_tree(tmp_path)
+
+
+def test_sessions_far_bigger_than_the_shrunk_tables_still_match_exactly(assessor, kb) -> None:
+    """Every finding answered: ten times the facts of a hash bucket, pools grown many times."""
+    findings = kb.input_findings
+    for present, absent in [(findings, []), ([], findings), (findings[::2], findings[1::2])]:
+        record = assessor.record(make_record(findings={"present": list(present), "absent": list(absent)}))
+        assert set(assessor.fire(record)) == fired_rules(kb, record)
+
+
+FIRST_SESSION_FIRES_NOTHING = """
+import durable_rules_engine as engine
+garbage = [b"\\xa5" * size for size in range(20_000, 400_000, 4_000)]
+del garbage  # non-zero bytes where the engine allocates next, as in a process that has served
+handle = engine.create_ruleset("r", '{"r1": {"all": [{"a": {"t": "x"}}, {"b": {"t": "y"}}]}}')
+print(engine.assert_fact(handle, '{"t": "x", "sid": "1"}')[0])  # stored, waits for a "y": fires nothing
+engine.delete_state(handle, "1")
+print("alive")
+"""
+
+
+def test_a_first_session_that_fires_nothing_can_be_deleted() -> None:
+    """The stock 2.0.28 crashes here (exit 139 measured); the driver primes engines all the same."""
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_SESSION_FIRES_NOTHING], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert result.stdout.split()[-1] == "alive"
