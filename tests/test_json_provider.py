@@ -1,4 +1,4 @@
-"""The orjson provider writes exactly the bytes Flask's own JSON provider writes."""
+"""The orjson provider writes the values Flask's own JSON provider writes, as UTF-8."""
 
 from __future__ import annotations
 
@@ -32,24 +32,28 @@ def test_the_app_answers_with_the_orjson_provider(app) -> None:
     assert isinstance(app.json, OrjsonProvider)
 
 
-def test_assessments_are_written_byte_for_byte_as_flask_writes_them(app, assessor, kb) -> None:
-    """In every language: Chinese and Spanish answers (non-ASCII text) are handed to Flask's encoder."""
+def test_assessments_hold_the_values_flask_would_write(app, assessor, kb) -> None:
+    """In every language; the non-ASCII text stays as it is (UTF-8), it is not escaped."""
     ours, flasks = providers(app)
     languages = list(components(app).languages)
     with app.app_context():
         for i, raw in enumerate(varied_records(kb, 400, seed=5)):
             texts = languages[i % len(languages)]
             document = assessment_document(assessor.assess(assessor.record(raw)), texts=texts, explain=True)
-            assert ours.dumps(document, **COMPACT) == flasks.dumps(document, **COMPACT)
+            written = ours.dumps(document, **COMPACT)
+            assert json.loads(written) == json.loads(flasks.dumps(document, **COMPACT))
+            assert "\\u" not in written  # nothing escaped: every text is written as itself
 
 
-def test_an_answer_over_http_is_what_flask_would_have_sent(app, client: FlaskClient, kb) -> None:
-    _, flasks = providers(app)
-    for i, raw in enumerate(varied_records(kb, 21, seed=6)):
-        language = ("en", "zh", "es")[i % 3]
-        answer = client.post("/v1/assessments?explain=true", json=raw, headers={"Accept-Language": language})
-        body = answer.get_data(as_text=True)
-        assert body == flasks.dumps(json.loads(body), **COMPACT) + "\n"
+def test_an_answer_over_http_is_utf8_json(client: FlaskClient, kb) -> None:
+    """Every language has text outside ASCII (English: the fever question's "38 °C")."""
+    raw = {**varied_records(kb, 1, seed=6)[0], "findings": {"present": [], "absent": []}}  # fever unknown: asked
+    for language in ("en", "zh", "es"):
+        answer = client.post("/v1/assessments", json=raw, headers={"Accept-Language": language})
+        assert answer.status_code == 200 and answer.mimetype == "application/json"
+        body = answer.get_data().decode("utf-8")  # raises if the body is not UTF-8
+        assert json.loads(body) == answer.get_json()
+        assert not body.isascii() and "\\u" not in body, language
 
 
 @dataclass
@@ -70,18 +74,21 @@ json_values = st.recursive(
 
 @settings(max_examples=500, deadline=None, database=None)
 @given(value=json_values)
-def test_any_json_value_is_written_as_flask_writes_it(app, value: Any) -> None:
+def test_any_json_value_reads_back_as_flask_writes_it(app, value: Any) -> None:
+    """Lone surrogates and big integers included: those go to Flask's encoder."""
     ours, flasks = providers(app)
-    assert ours.dumps(value, **COMPACT) == flasks.dumps(value, **COMPACT)
+    written = ours.dumps(value, **COMPACT)
+    written.encode("utf-8")  # a response body must be UTF-8: a lone surrogate must have been escaped
+    assert json.loads(written) == json.loads(flasks.dumps(value, **COMPACT))
 
 
-def test_values_orjson_writes_its_own_way_go_to_flasks_encoder(app) -> None:
+def test_values_orjson_cannot_write_go_to_flasks_encoder(app) -> None:
     ours, flasks = providers(app)
     tricky: dict[str, Any] = {
         "tiny": 1e-05,
         "tinier": 1.192092896e-07,
-        "tiny in text": "1e-7 and 0.00001",
-        "text": "38 °C, \x7f, \U0001f600, \ud800",
+        "text": "38 °C, \x7f, \U0001f600",
+        "lone surrogate": "\ud800",
         "when": dt.datetime(2026, 11, 22, 5, 0, tzinfo=dt.UTC),
         "day": dt.date(2026, 11, 22),
         "id": uuid.UUID(int=7),
@@ -90,6 +97,8 @@ def test_values_orjson_writes_its_own_way_go_to_flasks_encoder(app) -> None:
     }
     with app.app_context():
         for key, value in tricky.items():
-            assert ours.dumps({key: value}, **COMPACT) == flasks.dumps({key: value}, **COMPACT), key
+            written = ours.dumps({key: value}, **COMPACT)
+            assert json.loads(written) == json.loads(flasks.dumps({key: value}, **COMPACT)), key
+        assert ours.dumps({"s": "\ud800"}, **COMPACT) == flasks.dumps({"s": "\ud800"}, **COMPACT)  # escaped
         assert ours.dumps({1: "a"}, **COMPACT) == flasks.dumps({1: "a"}, **COMPACT)  # a key that is not a string
         assert ours.dumps({"a": 1}) == flasks.dumps({"a": 1})  # not compact: Flask's encoder
