@@ -43,7 +43,7 @@ def test_the_sdist_must_be_the_one_requirements_lock_pins(build, tmp_path: Path)
     impostor = tmp_path / "durable_rules-2.0.28.tar.gz"
     with tarfile.open(impostor, "w:gz") as archive:
         archive.addfile(tarfile.TarInfo("durable_rules-2.0.28/setup.py"), io.BytesIO(b""))
-    with pytest.raises(build.BuildError, match="requirements.lock pins"):
+    with pytest.raises(build.BuildError, match=r"requirements\.lock pins"):
         build.build(tmp_path / "wheels", sdist=impostor)
     assert not (tmp_path / "wheels").exists()
 

@@ -10,8 +10,8 @@ string, a string holding a lone surrogate (which UTF-8 cannot carry; Flask escap
 What differs from Flask's bytes, never the values a JSON parser reads:
 
 - text outside ASCII is written as UTF-8 (RFC 8259's encoding for JSON) instead of
-  ``\\u`` escapes. Escaping it again cost 115–240 µs an answer, and handing such answers to
-  Flask's encoder cost 60–75 µs: every Chinese and Spanish answer, and two English answers in
+  ``\\u`` escapes. Escaping it again cost 115 to 240 µs an answer, and handing such answers to
+  Flask's encoder cost 60 to 75 µs: every Chinese and Spanish answer, and two English answers in
   three (the fever question says "38 °C");
 - a few floats are spelled otherwise (orjson ``1e-7`` or ``0.00001``, Python ``1e-07`` and
   ``1e-05``): the same numbers. Scores are rounded to 0.001, so answers hold none;
