@@ -19,29 +19,22 @@ from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
-from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN
+from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN, FactKey, fact_key
 
 Pattern = dict[str, Any]
-
-
-FactKey = tuple[str, str, str]  # (type, id or cause, status): what a pattern can match
 
 
 @dataclass(frozen=True)
 class CompiledRules:
     """A ruleset in durable_rules' JSON format, the knowledge-base rules each of its rules
-    stands for, the facts each knowledge-base rule asserts when it fires, and the facts some
-    rule watches: a fact no pattern could match is never asserted (measured: about a third of
-    a record's input facts, each a C call that could only say "not handled").
+    stands for, the facts each knowledge-base rule asserts when it fires (only those some
+    pattern could match), and the facts some rule watches.
     """
 
     ruleset: dict[str, dict[str, Any]]
     rules: dict[str, tuple[str, ...]]
     consequences: dict[str, tuple[dict[str, Any], ...]]
     watched: frozenset[FactKey]
-
-    def watches(self, fact: dict[str, Any]) -> bool:
-        return _key(fact) in self.watched
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
@@ -56,17 +49,13 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledRules:
         ruleset.setdefault(name, {"all": patterns})
         rules[name] = (*rules.get(name, ()), rule.id)
     watched = frozenset(key for rule in kb.rules.values() for key in _watched(rule.when))
-    consequences = {r.id: tuple(f for f in _consequences(r) if _key(f) in watched) for r in kb.rules.values()}
+    consequences = {r.id: tuple(f for f in _consequences(r) if fact_key(f) in watched) for r in kb.rules.values()}
     return CompiledRules(ruleset=ruleset, rules=rules, consequences=consequences, watched=watched)
 
 
 def _signature(patterns: list[Pattern]) -> str:
     """What a rule's patterns match, whatever their names and order: equal for equal conditions."""
     return json.dumps(sorted(json.dumps(body, sort_keys=True) for pattern in patterns for body in pattern.values()))
-
-
-def _key(fact: dict[str, Any]) -> FactKey:
-    return (fact["t"], fact.get("id") or fact.get("cause") or "", fact.get("status", ""))
 
 
 def _watched(when: Condition) -> list[FactKey]:

@@ -40,7 +40,7 @@ import durable_rules_engine as engine
 
 from service.knowledge.model import KnowledgeBase
 from service.reasoning.durable.compiler import compile_knowledge_base
-from service.reasoning.durable.facts import open_json, record_facts
+from service.reasoning.durable.facts import RecordFacts, open_json
 from service.reasoning.engine import EngineError
 from service.reasoning.record import Record
 
@@ -68,7 +68,7 @@ class DurableRulesEngine:
             rule_id: tuple(open_json(fact) for fact in facts) for rule_id, facts in compiled.consequences.items()
         }
         self._rules = compiled.rules
-        self._watches = compiled.watches
+        self._facts = RecordFacts(compiled.watched)
         self._primer = primer  # a record that fires rules (see the module docstring)
         self._lock = threading.Lock()
         self._handle: int | None = None
@@ -109,8 +109,8 @@ class DurableRulesEngine:
         ``tail`` closes each serialised fact with the session id.
         """
         fired: dict[str, None] = {}  # an ordered set
-        for fact in filter(self._watches, record_facts(record)):
-            state = self._assert(handle, open_json(fact) + tail)
+        for fact in self._facts(record):
+            state = self._assert(handle, fact + tail)
             if state is None:
                 continue
             session.state = state

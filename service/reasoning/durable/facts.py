@@ -1,4 +1,4 @@
-"""Turn a validated symptom record into the facts the rule engine matches.
+"""Turn a validated symptom record into the facts the rule engine matches, as the C engine reads them.
 
 Fact shapes (the compiler's patterns match exactly these):
 
@@ -9,17 +9,24 @@ Fact shapes (the compiler's patterns match exactly these):
   Unknown (unasked) findings are not asserted at all: unknown is never absent.
 
 Rules add ``finding`` facts (derived, with ``"by"``) and ``{"t": "supported", "cause", "by"}``.
+
+Facts reach the C engine as JSON text without the closing brace: the driver appends the
+session id. A location or finding fact is spelled the same in every request, so
+:class:`RecordFacts` writes each once per knowledge base; only the record fact is written
+per request (measured: writing a record's facts went from about 18 to 9 µs).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from service import vocabulary as vocab
 from service.reasoning.record import Record, record_context
 
 Fact = dict[str, Any]
+FactKey = tuple[str, str, str]  # (type, id or cause, status): what a pattern can match
 
 # durable_rules' C parser rejects numbers in exponent notation ("1e-05", "1e+16"), which is
 # how Python writes floats below 1e-4 or from 1e16 up: the whole fact would be lost, and with
@@ -37,16 +44,40 @@ def engine_number(value: float) -> float:
     return min(value, ENGINE_MAX)
 
 
+def fact_key(fact: Fact) -> FactKey:
+    return (fact["t"], fact.get("id") or fact.get("cause") or "", fact.get("status", ""))
+
+
 def open_json(fact: Fact) -> str:
     """The fact as JSON without its closing brace, for the driver to append the session id."""
     return json.dumps(fact)[:-1]
 
 
-def record_facts(record: Record) -> list[Fact]:
-    context = {k: engine_number(v) if k in vocab.RANGE_FIELDS else v for k, v in record_context(record).items()}
-    facts: list[Fact] = [{"t": "record", **context}]
-    facts += [{"t": "location", "id": location} for location in record["complaint"]["locations"]]
-    findings = record["findings"]
-    facts += [{"t": "finding", "id": f, "status": "present"} for f in findings["present"]]
-    facts += [{"t": "finding", "id": f, "status": "absent"} for f in findings["absent"]]
-    return facts
+def _fixed_fact(key: FactKey) -> Fact:
+    kind, id_, status = key
+    return {"t": kind, "id": id_, "status": status} if kind == "finding" else {"t": kind, "id": id_}
+
+
+class RecordFacts:
+    """A record's facts that some pattern watches, as :func:`open_json` writes them.
+
+    A fact no pattern could match is never written (about a third of a record's input facts,
+    each a C call that could only answer "not handled").
+    """
+
+    def __init__(self, watched: Iterable[FactKey]) -> None:
+        watched = frozenset(watched)
+        self._context = ("record", "", "") in watched
+        self._fixed = {key: open_json(_fixed_fact(key)) for key in watched if key[0] in ("location", "finding")}
+
+    def __call__(self, record: Record) -> Iterator[str]:
+        if self._context:
+            context = record_context(record)
+            for field in context.keys() & vocab.RANGE_FIELDS:
+                context[field] = engine_number(context[field])
+            yield open_json({"t": "record", **context})
+        fixed, findings = self._fixed, record["findings"]
+        keys = [("location", location, "") for location in record["complaint"]["locations"]]
+        keys += [("finding", f, "present") for f in findings["present"]]
+        keys += [("finding", f, "absent") for f in findings["absent"]]
+        yield from (fixed[key] for key in keys if key in fixed)
