@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service import vocabulary as vocab
 from service.validation import shortened
@@ -88,7 +88,8 @@ def _finite_float(value: int | float) -> bool:
 
 
 class CappedList(ComposedChecks, fields.List):
-    """A list of at most ``max_items``, refused whole before any item is read when longer.
+    """A list of at most ``max_items``, refused whole before any item is read when longer;
+    a repeated item is dropped (the first kept), as a repeat says nothing new.
 
     A list of ids (an item field that only checks membership of a set) is accepted in one
     set operation when every item is a known id; item by item only when one is not, so the
@@ -105,8 +106,8 @@ class CappedList(ComposedChecks, fields.List):
         if isinstance(value, list) and len(value) > self.max_items:
             raise ValidationError(f"Longer than maximum length {self.max_items}.")
         if isinstance(value, list) and self._ids is not None and _all_in(value, self._ids):
-            return list(value)
-        return super()._deserialize(value, attr, data, **kwargs)
+            return _unique(value)
+        return _unique(super()._deserialize(value, attr, data, **kwargs))
 
 
 def _all_in(items: list[Any], ids: frozenset[str]) -> bool:
@@ -142,7 +143,7 @@ def _choice(values: tuple[str, ...], **kwargs: Any) -> Text:
     return Text(validate=validate.OneOf(values), **kwargs)
 
 
-def _unique(values: list[str]) -> list[str]:
+def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
@@ -176,11 +177,6 @@ class ComplaintSchema(Schema):
     )
     course = _choice(vocab.COURSES, load_default="unknown")
 
-    @post_load
-    def _drop_repeats(self, data: dict, **_: Any) -> dict:
-        data["locations"] = _unique(data["locations"])
-        return data
-
 
 def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:
     """The assessment request schema for this knowledge base's finding vocabulary."""
@@ -196,10 +192,6 @@ def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:
             both = sorted(set(data.get("present") or ()) & set(data.get("absent") or ()))
             if both:
                 raise ValidationError(f"Findings cannot be both present and absent: {both}.", "present")
-
-        @post_load
-        def _drop_repeats(self, data: dict, **_: Any) -> dict:
-            return {key: _unique(values) for key, values in data.items()}
 
     class AssessmentRequestSchema(Schema):
         patient = Part(PatientSchema, required=True)
