@@ -39,7 +39,7 @@ class ComposedChecks(fields.Field):
     """A field whose validators are composed once, not once per value.
 
     marshmallow 4 builds a new ``validate.And`` of a field's validators for every value it
-    checks; a record has about twenty values, so that was a fifth of validation's time.
+    checks; a record has about twenty values, and that was about a tenth of validating one.
     The composed validator runs the same checks in the same order with the same messages.
     """
 
@@ -52,11 +52,11 @@ class ComposedChecks(fields.Field):
 
 
 class Text(ComposedChecks, fields.String):
-    """A JSON string."""
+    """A JSON string (marshmallow's, with its checks composed once)."""
 
 
 class Part(ComposedChecks, fields.Nested):
-    """A JSON object validated by its own schema."""
+    """A JSON object validated by its own schema (marshmallow's, with its checks composed once)."""
 
 
 class JsonInteger(ComposedChecks, fields.Integer):
@@ -111,11 +111,16 @@ class CappedList(ComposedChecks, fields.List):
 
 
 def _all_in(items: list[Any], ids: frozenset[str]) -> bool:
+    """Whether every item is one of ``ids`` (and so a string)."""
     return all(type(item) is str for item in items) and ids.issuperset(items)
 
 
 def _accepted_ids(field: fields.Field) -> frozenset[str] | None:
-    """The strings ``field`` accepts, if it is a string field whose one check is a set of ids."""
+    """The strings ``field`` accepts, if it is a string field whose one check is a set of ids.
+
+    Only then may a list of them skip the field: marshmallow's string field returns a string
+    as it came, and membership is all that is left to check.
+    """
     if not isinstance(field, fields.String) or len(field.validators) != 1:
         return None
     check = field.validators[0]
