@@ -22,10 +22,7 @@ class JsonFormatter(logging.Formatter):
     """
 
     _encoder = json.JSONEncoder(separators=(",", ":"))
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._second: tuple[int, str] = (-1, "")
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
