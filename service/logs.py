@@ -14,17 +14,31 @@ from typing import Any
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, logger, message and any ``extra`` fields."""
+    """One JSON object per line: timestamp, level, logger, message and any ``extra`` fields.
+
+    Every request writes a line, so the encoder is made once (``json.dumps`` with
+    ``separators`` builds a new one per call) and the timestamp's seconds are formatted
+    once per second.
+    """
+
+    _encoder = json.JSONEncoder(separators=(",", ":"))
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._seconds(record)}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         entry.update(getattr(record, "fields", {}))
-        return json.dumps(entry, separators=(",", ":"))
+        return self._encoder.encode(entry)
+
+    def _seconds(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, self.formatTime(record, "%Y-%m-%dT%H:%M:%S"))
+        return self._second[1]
 
 
 def configure_logging(level: str) -> None:

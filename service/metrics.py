@@ -8,6 +8,7 @@ writes its samples to files there and ``GET /metrics`` aggregates them; without 
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.metrics import MetricWrapperBase
 
 # Label values come from fixed sets, so a client cannot mint series: 300 made-up methods
 # once made 307 request counters and a 7.5 MB /metrics page.
@@ -28,6 +30,24 @@ OTHER = "other"
 def method_label(method: str) -> str:
     """The request method as a label value: a standard method, or ``other``."""
     return method if method in METHODS else OTHER
+
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+_children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
+
+
+def labelled(metric: Metric, *values: str) -> Metric:
+    """``metric.labels(*values)``, looked up once per process and label set.
+
+    prometheus_client checks and stringifies the values and takes a lock on every
+    ``labels()`` call; it always answers with the same child, so a request can use the
+    one found before. The values come from fixed sets (above), so this stays small.
+    """
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child  # type: ignore[return-value]
 
 
 REQUESTS = Counter(

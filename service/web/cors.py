@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from service.web.vary import vary_on
+
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept-Language, X-Request-ID"
 PREFLIGHT_MAX_AGE = "600"
 
@@ -19,7 +21,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def _cors(response: Response) -> Response:
         origin = request.headers.get("Origin")
-        response.vary.add("Origin")
+        vary_on(response, "Origin")
         if origin is None or origin not in allowed:
             return response
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 from flask import Response, request
 
 from service.knowledge.translations import ENGLISH, Catalogue
 from service.web.components import components
+from service.web.vary import vary_on
 
 _RANGE = re.compile(r"^(?:\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)$")
 _WEIGHT = re.compile(r"^[qQ]\s*=\s*(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$")
@@ -55,14 +57,22 @@ def negotiate(header: str | None, available: Collection[str]) -> str:
     return ENGLISH
 
 
+@lru_cache(maxsize=128)
+def _negotiated(header: str | None, available: tuple[str, ...]) -> str:
+    """:func:`negotiate`, remembered by header value: clients send the same few headers, and
+    parsing one costs several microseconds on every request. The key is the header text,
+    never anything from a record."""
+    return negotiate(header, available)
+
+
 def requested_texts() -> Catalogue:
     """The catalogue the request's ``Accept-Language`` chooses."""
     languages = components().languages
-    return languages[negotiate(request.headers.get("Accept-Language"), languages.catalogues)]
+    return languages[_negotiated(request.headers.get("Accept-Language"), tuple(languages.catalogues))]
 
 
 def in_language(response: Response, texts: Catalogue) -> Response:
     """Mark ``response`` as worded in ``texts``' language, chosen by ``Accept-Language``."""
     response.headers["Content-Language"] = texts.tag
-    response.vary.add("Accept-Language")
+    vary_on(response, "Accept-Language")
     return response

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 
@@ -30,14 +30,14 @@ def request_id() -> str:
 def note_urgency(level: str) -> None:
     """Put the urgency of this request's assessment in its log line and the metrics."""
     g.urgency = level
-    metrics.ASSESSMENTS.labels(level).inc()
+    metrics.labelled(metrics.ASSESSMENTS, level).inc()
 
 
 def install(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        g.request_id = offered if _VALID_REQUEST_ID.match(offered) else secrets.token_hex(16)  # 128 random bits
         g.started = time.perf_counter()
         metrics.IN_FLIGHT.inc()
         g.in_flight = True
@@ -52,8 +52,9 @@ def install(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = request_id()
         route = request.url_rule.rule if request.url_rule else metrics.OTHER  # templates: a fixed set
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.REQUESTS.labels(route, metrics.method_label(request.method), str(response.status_code)).inc()
-        metrics.LATENCY.labels(route).observe(elapsed)
+        status = str(response.status_code)
+        metrics.labelled(metrics.REQUESTS, route, metrics.method_label(request.method), status).inc()
+        metrics.labelled(metrics.LATENCY, route).observe(elapsed)
         if _log.isEnabledFor(logging.INFO):
             fields = {
                 "request_id": request_id(),
