@@ -44,11 +44,17 @@ def shortened(text: str) -> str:
 
 
 def json_paths(messages: Any, path: str = "$") -> dict[str, list[str]]:
-    """Flatten marshmallow's nested error messages into ``{"$.a.b[2]": [...]}``."""
+    """Flatten marshmallow's nested error messages into ``{"$.a.b[2]": [...]}``.
+
+    Sorted (an object's own errors first, then list items by index, then members by name):
+    marshmallow reports unknown members in the order of a set, which differs between
+    processes, so two workers could list (and cut at :data:`MAX_REPORTED_ERRORS`) the same
+    record's errors differently.
+    """
     if isinstance(messages, list):
         return {path: [str(m) for m in messages]}
     flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
+    for key, value in sorted(messages.items(), key=_error_order):
         if key == "_schema":
             child = path
         elif isinstance(key, int):
@@ -58,3 +64,10 @@ def json_paths(messages: Any, path: str = "$") -> dict[str, list[str]]:
         for sub_path, sub_messages in json_paths(value, child).items():
             flat.setdefault(sub_path, []).extend(sub_messages)
     return flat
+
+
+def _error_order(item: tuple[Any, Any]) -> tuple[int, int, str]:
+    key = item[0]
+    if key == "_schema":
+        return (0, 0, "")
+    return (1, key, "") if isinstance(key, int) else (2, 0, str(key))
