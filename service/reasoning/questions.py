@@ -43,36 +43,55 @@ class KnownFindings:
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
 
 
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """A rule's conditions sorted by how a record can meet them, worked out once per knowledge
+    base because :meth:`_Gaps.of_rule` asks for every escalation rule of every record."""
+
+    inputs: frozenset[str]  # input findings that must be present: each can be asked about
+    derived: tuple[str, ...]  # derived findings that must be present and that rules conclude
+    context: frozenset[str]  # derived findings no rule concludes from findings (age, pregnancy)
+    absent: frozenset[str]  # findings that must be absent
+
+    @classmethod
+    def of(cls, rule: Rule, kb: KnowledgeBase) -> _Needs:
+        derived = [f for f in rule.when.present if kb.findings[f].derived]
+        return cls(
+            inputs=frozenset(f for f in rule.when.present if not kb.findings[f].derived),
+            derived=tuple(f for f in derived if f in kb.derivers),
+            context=frozenset(f for f in derived if f not in kb.derivers),
+            absent=frozenset(rule.when.absent),
+        )
+
+
 class _Gaps:
     """Computes the unknown input findings a rule lacks, or ``None`` if it cannot fire."""
 
-    def __init__(self, kb: KnowledgeBase, known: KnownFindings) -> None:
+    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], known: KnownFindings) -> None:
         self._kb = kb
+        self._needs = needs
         self._present = known.present
         self._absent = known.absent
         self._derived_gaps: dict[str, frozenset[str] | None] = {}
 
     def of_rule(self, rule: Rule) -> frozenset[str] | None:
-        gaps: set[str] = set()
-        for finding in rule.when.present:
-            if finding in self._present:
-                continue
-            missing = self._present_gap(finding)
-            if missing is _NEVER:
-                return _NEVER
-            gaps |= missing
-        for finding in rule.when.absent:
-            if finding in self._present:
-                return _NEVER
-            if finding not in self._absent:
-                gaps.add(finding)
-        return frozenset(gaps)
+        needs = self._needs[rule.id]
+        present, absent = self._present, self._absent
+        unknown_inputs = needs.inputs - present
+        if not (needs.context <= present and unknown_inputs.isdisjoint(absent) and needs.absent.isdisjoint(present)):
+            return _NEVER
+        gaps = unknown_inputs | (needs.absent - absent)
+        for finding in needs.derived:
+            if finding not in present:
+                missing = self._derived_gap(finding)
+                if missing is _NEVER:
+                    return _NEVER
+                gaps |= missing
+        return gaps
 
-    def _present_gap(self, finding: str) -> frozenset[str] | None:
-        if not self._kb.findings[finding].derived:
-            return _NEVER if finding in self._absent else frozenset((finding,))
+    def _derived_gap(self, finding: str) -> frozenset[str] | None:
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [o for r in self._kb.derivers.get(finding, ()) if (o := self.of_rule(r)) is not _NEVER]
+            options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
             # the smallest set of questions that would conclude it; file order breaks ties
             self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
         return self._derived_gaps[finding]
@@ -103,6 +122,7 @@ class FollowUp:
         self._screens = tuple((screen, {f: i for i, f in enumerate(screen.ask)}) for screen in kb.interview.screens)
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
+        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
 
     def __call__(
         self,
@@ -119,7 +139,7 @@ class FollowUp:
         if current <= self._stop_rank:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
-        gaps = _Gaps(self._kb, known)
+        gaps = _Gaps(self._kb, self._needs, known)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
         open_rules = [
