@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
+from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.ranking import combined
 
@@ -119,7 +119,18 @@ class FollowUp:
             (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
         )
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
-        self._screens = tuple((screen, {f: i for i, f in enumerate(screen.ask)}) for screen in kb.interview.screens)
+        # per urgency, the escalation rules that would raise it, in the order above, with their rank
+        self._raising = {
+            level: tuple((r, self._rank[r.level_id]) for r in self._escalations if self._rank[r.level_id] < rank)
+            for level, rank in self._rank.items()
+        }
+        # each screen with the place of each of its questions: (the screen's place in the file,
+        # the question's in the screen); among the screens that apply to a patient these places
+        # sort as the places among those screens alone would, so they are worked out once
+        self._screens = tuple(
+            (screen, {f: (k, i) for i, f in enumerate(screen.ask)}) for k, screen in enumerate(kb.interview.screens)
+        )
+        self._after_screens = len(kb.interview.screens)  # the place of a question no screen asks
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
         self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
@@ -139,22 +150,26 @@ class FollowUp:
         if current <= self._stop_rank:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
+        # each question's place in the first applicable screen that asks it
+        places: dict[str, tuple[int, int]] = {}
+        for _, at in reversed(screens):
+            places.update(at)
         gaps = _Gaps(self._kb, self._needs, known)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
         open_rules = [
-            (rule, missing)
-            for rule in self._escalations
-            if rule.id not in fired and self._rank[rule.level_id] < current and (missing := gaps.of_rule(rule))
+            (rule, rank, missing)
+            for rule, rank in self._raising[level]
+            if rule.id not in fired and (missing := gaps.of_rule(rule))
         ]
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
         reaches: dict[frozenset[str], int] = {}
-        for rule, missing in open_rules:
-            reaches[missing] = min(reaches.get(missing, current), self._rank[rule.level_id])
-        for rule, missing in open_rules:
-            if len(missing) > 1 and _dominated(missing, self._rank[rule.level_id], reaches):
+        for _, rank, missing in open_rules:
+            reaches[missing] = min(reaches.get(missing, current), rank)
+        for rule, rank, missing in open_rules:
+            if len(missing) > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, missing, known, screens)
+            wanted = self._screening(rule, missing, known, places)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -177,7 +192,7 @@ class FollowUp:
         rule: Rule,
         missing: frozenset[str],
         known: KnownFindings,
-        screens: list[tuple[Screen, dict[str, int]]],
+        places: dict[str, tuple[int, int]],
     ) -> list[tuple[str, tuple[int, int]]]:
         """The questions (with their priority) to ask for an escalation rule's missing findings.
 
@@ -192,11 +207,11 @@ class FollowUp:
                 return []
             if finding in known.present:
                 finding = needed
-            position = next(((i, at[finding]) for i, (_, at) in enumerate(screens) if finding in at), None)
+            position = places.get(finding)
             if position is None:
                 if len(missing) > 1 or known.present.isdisjoint(self._started_by.get(rule.id, ())):
                     return []
-                position = (len(screens), self._kb.finding_order[finding])  # completes a red flag begun
+                position = (self._after_screens, self._kb.finding_order[finding])  # completes a red flag begun
             wanted.append((finding, position))
         return wanted
 
