@@ -89,6 +89,15 @@ class _Gaps:
                 gaps |= missing
         return gaps
 
+    def reads(self, rule: Rule) -> frozenset[str]:
+        """Every finding whose being known can change :meth:`of_rule` for ``rule``: its own
+        conditions and those of the rules that conclude the derived findings it needs."""
+        read = {*rule.when.present, *rule.when.absent}
+        for finding in self._needs[rule.id].derived:
+            for deriver in self._kb.derivers[finding]:
+                read |= self.reads(deriver)
+        return frozenset(read)
+
     def _derived_gap(self, finding: str) -> frozenset[str] | None:
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
             options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
@@ -119,9 +128,17 @@ class FollowUp:
             (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
         )
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
-        # per urgency, the escalation rules that would raise it, in the order above, with their rank
+        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
+        # per urgency, the escalation rules that would raise it, in the order above, each with its
+        # rank, the findings its gaps depend on, and its gaps while none of those is known (most
+        # rules for most records: a record answers a few of the questions)
+        nothing_known = _Gaps(kb, self._needs, KnownFindings(present=frozenset(), absent=frozenset()))
         self._raising = {
-            level: tuple((r, self._rank[r.level_id]) for r in self._escalations if self._rank[r.level_id] < rank)
+            level: tuple(
+                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.of_rule(r))
+                for r in self._escalations
+                if self._rank[r.level_id] < rank
+            )
             for level, rank in self._rank.items()
         }
         # each screen with the place of each of its questions: (the screen's place in the file,
@@ -133,7 +150,6 @@ class FollowUp:
         self._after_screens = len(kb.interview.screens)  # the place of a question no screen asks
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
-        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
 
     def __call__(
         self,
@@ -157,10 +173,12 @@ class FollowUp:
         gaps = _Gaps(self._kb, self._needs, known)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
+        answered = known.present | known.absent
         open_rules = [
             (rule, rank, missing)
-            for rule, rank in self._raising[level]
-            if rule.id not in fired and (missing := gaps.of_rule(rule))
+            for rule, rank, reads, gaps_if_unanswered in self._raising[level]
+            if rule.id not in fired
+            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.of_rule(rule))
         ]
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
         reaches: dict[frozenset[str], int] = {}
