@@ -89,6 +89,12 @@ class _Gaps:
                 gaps |= missing
         return gaps
 
+    def in_order(self, rule: Rule) -> tuple[str, ...] | None:
+        """:meth:`of_rule` in vocabulary order: the order questions are weighed in, and one
+        spelling per set of findings, so that parts of it can be looked up."""
+        gaps = self.of_rule(rule)
+        return _NEVER if gaps is _NEVER else tuple(sorted(gaps, key=self._kb.finding_order.__getitem__))
+
     def reads(self, rule: Rule) -> frozenset[str]:
         """Every finding whose being known can change :meth:`of_rule` for ``rule``: its own
         conditions and those of the rules that conclude the derived findings it needs."""
@@ -135,7 +141,7 @@ class FollowUp:
         nothing_known = _Gaps(kb, self._needs, KnownFindings(present=frozenset(), absent=frozenset()))
         self._raising = {
             level: tuple(
-                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.of_rule(r))
+                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.in_order(r))
                 for r in self._escalations
                 if self._rank[r.level_id] < rank
             )
@@ -178,10 +184,10 @@ class FollowUp:
             (rule, rank, missing)
             for rule, rank, reads, gaps_if_unanswered in self._raising[level]
             if rule.id not in fired
-            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.of_rule(rule))
+            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.in_order(rule))
         ]
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
-        reaches: dict[frozenset[str], int] = {}
+        reaches: dict[tuple[str, ...], int] = {}
         for _, rank, missing in open_rules:
             reaches[missing] = min(reaches.get(missing, current), rank)
         for rule, rank, missing in open_rules:
@@ -208,18 +214,19 @@ class FollowUp:
     def _screening(
         self,
         rule: Rule,
-        missing: frozenset[str],
+        missing: tuple[str, ...],
         known: KnownFindings,
         places: dict[str, tuple[int, int]],
     ) -> list[tuple[str, tuple[int, int]]]:
-        """The questions (with their priority) to ask for an escalation rule's missing findings.
+        """The questions (with their priority) to ask for an escalation rule's missing findings
+        (in vocabulary order).
 
         Every one must be askable, or none is asked: half of a pair whose other half is never
         asked could change nothing. A finding asked only after a "yes" to another is replaced
         by that other while it is unanswered, and dropped once it is "no".
         """
         wanted: list[tuple[str, tuple[int, int]]] = []
-        for needed in sorted(missing, key=self._kb.finding_order.__getitem__):
+        for needed in missing:
             finding = self._asked_after_yes.get(needed, needed)
             if finding in known.absent:
                 return []
@@ -266,12 +273,14 @@ class FollowUp:
         return [(finding, rule) for _, _, finding, rule in found]
 
 
-def _dominated(missing: frozenset[str], rank: int, reaches: dict[frozenset[str], int]) -> bool:
-    """Whether fewer of these findings already reach this urgency (``rank``) by another rule."""
+def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...], int]) -> bool:
+    """Whether fewer of these findings already reach this urgency (``rank``) by another rule.
+
+    ``missing`` and the keys of ``reaches`` are in vocabulary order, and so is every part
+    :func:`itertools.combinations` takes of it.
+    """
     return any(
-        reaches.get(frozenset(part), rank + 1) <= rank
-        for size in range(1, len(missing))
-        for part in combinations(sorted(missing), size)
+        reaches.get(part, rank + 1) <= rank for size in range(1, len(missing)) for part in combinations(missing, size)
     )
 
 
