@@ -52,6 +52,12 @@ class Assessor:
         contraindications = [r for r in kb.rules.values() if r.layer is Layer.CONTRAINDICATION]  # file order
         self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
         self._cautioned_by = {i.id: tuple(r for r in contraindications if r.cautions(i)) for i in kb.care.values()}
+        # The parts of an answer that say only what a rule is: immutable, so built once and
+        # shared by every assessment instead of rebuilt for each rule a record fires.
+        self._steps = {r.id: FiredRule(r.id, r.layer) for r in kb.rules.values()}
+        escalations = kb.rules_in(Layer.ESCALATION)
+        self._reasons = {r.id: Reason(r.id, r.level_id, r.sources, r.red_flag) for r in escalations}
+        self._raises_to = {r.id: kb.levels[r.level_id].rank for r in escalations}
 
     @property
     def record_schema(self) -> Schema:
@@ -74,13 +80,15 @@ class Assessor:
 
     def assess(self, record: Record) -> Assessment:
         kb = self.kb
-        fired = [kb.rules[r] for r in self.fire(record)]
+        fired_ids = self.fire(record)
         by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in Layer}
-        for rule in sorted(fired, key=lambda r: kb.rule_order[r.id]):
+        for rule_id in sorted(fired_ids, key=kb.rule_order.__getitem__):
+            rule = kb.rules[rule_id]
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
-            present=frozenset(record["findings"]["present"]) | {r.derive for r in fired if r.derive},
+            present=frozenset(record["findings"]["present"])
+            | {r.derive for r in (*by_layer[Layer.CONTEXT], *by_layer[Layer.DERIVED]) if r.derive},
             absent=frozenset(record["findings"]["absent"]),
             locations=frozenset(record["complaint"]["locations"]),
         )
@@ -90,7 +98,7 @@ class Assessor:
         care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         questions, interview = self._follow_up(
             known=known,
-            fired={r.id for r in fired},
+            fired=set(fired_ids),
             level=urgency.level,
             causes=causes,
             evidence=by_layer[Layer.EVIDENCE],
@@ -105,16 +113,14 @@ class Assessor:
             referral=self._referral(urgency, causes),
             questions=questions,
             interview=interview,
-            trace=tuple(FiredRule(r.id, r.layer) for r in fired),
+            trace=tuple(self._steps[r] for r in fired_ids),
         )
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
-        levels = self.kb.levels
-        ordered = sorted(escalations, key=lambda r: levels[r.level_id].rank)  # stable
-        urgency = levels[ordered[0].level_id if ordered else "self_care"]
+        reasons = sorted((self._reasons[r.id] for r in escalations), key=lambda r: self._raises_to[r.rule])  # stable
+        urgency = self.kb.levels[reasons[0].level if reasons else "self_care"]
         advice_when = next((finding for finding in urgency.advice_when if finding in present), None)
-        reasons = tuple(Reason(r.id, r.level_id, r.sources, r.red_flag) for r in ordered)
-        return Urgency(level=urgency.id, advice_when=advice_when, reasons=reasons)
+        return Urgency(level=urgency.id, advice_when=advice_when, reasons=tuple(reasons))
 
     def _care(
         self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause], urgency: Urgency
