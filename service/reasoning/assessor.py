@@ -51,7 +51,18 @@ class Assessor:
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = [r for r in kb.rules.values() if r.layer is Layer.CONTRAINDICATION]  # file order
         self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
-        self._cautioned_by = {i.id: tuple(r for r in contraindications if r.cautions(i)) for i in kb.care.values()}
+        self._cautions = {
+            i.id: tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)) for i in kb.care.values()
+        }
+        # So is the urgency from which each item is deferred: the levels at which it is.
+        self._deferred_at = {
+            i.id: frozenset(
+                level.id
+                for level in kb.levels.values()
+                if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+            )
+            for i in kb.care.values()
+        }
         # The parts of an answer that say only what a rule is: immutable, so built once and
         # shared by every assessment instead of rebuilt for each rule a record fires.
         self._steps = {r.id: FiredRule(r.id, r.layer) for r in kb.rules.values()}
@@ -140,8 +151,8 @@ class Assessor:
                 _CARE_KIND_ORDER[i.kind],
             ),
         )  # stable: file order within
-        level = kb.levels[urgency.level]
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
+        deferring_rules, deferring_sources = tuple(r.rule for r in deciding), _all_sources(deciding)
         fired = {r.id for r in contraindications}
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
@@ -155,13 +166,10 @@ class Assessor:
                         sources=_all_sources(blocking),
                     )
                 )
-            elif item.defer_from != "never" and level.rank <= kb.levels[item.defer_from].rank:
+            elif urgency.level in self._deferred_at[item.id]:
                 suppressed.append(
                     SuppressedCare(
-                        id=item.id,
-                        rules=tuple(r.rule for r in deciding),
-                        sources=_all_sources(deciding),
-                        deferred_at=level.id,
+                        id=item.id, rules=deferring_rules, sources=deferring_sources, deferred_at=urgency.level
                     )
                 )
             else:
@@ -173,7 +181,7 @@ class Assessor:
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
-                        cautions=tuple(Caution(r.id, r.sources) for r in self._cautioned_by[item.id] if r.id in fired),
+                        cautions=tuple(c for c in self._cautions[item.id] if c.rule in fired),
                     )
                 )
         return tuple(care), tuple(suppressed)
