@@ -129,10 +129,12 @@ class FollowUp:
             for r in self._escalations
             if r.red_flag
         }
-        # (rule id, cause, 1 - weight, rule) for each supporting evidence rule, in file order
-        self._challengers = tuple(
-            (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
-        )
+        # per cause, (rule id, 1 - weight, rule) for each evidence rule supporting it, so that a
+        # record weighs only the rules of the few causes it lists
+        self._challengers: dict[str, list[tuple[str, float, Rule]]] = {}
+        for r in kb.rules_in(Layer.EVIDENCE):
+            if r.supports:
+                self._challengers.setdefault(r.cause_id, []).append((r.id, 1 - r.weight, r))
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
         self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
         # per urgency, the escalation rules that would raise it, in the order above, each with its
@@ -258,19 +260,21 @@ class FollowUp:
         # so when one leads only another implicated cause could overtake it
         implicated = {c.id for c in causes if not self._red_flags.isdisjoint(c.rules)}
         candidates = implicated if leader_id in implicated else {c.id for c in causes}
-        found: list[tuple[float, int, str, Rule]] = []
-        for rule_id, cause, keeps, rule in self._challengers:
-            if cause == leader_id or cause not in candidates or rule_id in fired:
-                continue
-            new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
-            if new_score <= leader_score:
-                continue  # cheap test first: most rules could not change the leader anyway
-            missing = gaps.of_rule(rule)
-            if missing is not _NEVER and len(missing) == 1:
-                (finding,) = missing
-                found.append((-new_score, self._kb.finding_order[finding], finding, rule))
-        found.sort(key=lambda c: c[:2])
-        return [(finding, rule) for _, _, finding, rule in found]
+        found: list[tuple[float, int, int, str, Rule]] = []
+        for cause in candidates - {leader_id}:
+            for rule_id, keeps, rule in self._challengers.get(cause, ()):
+                if rule_id in fired:
+                    continue
+                new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
+                if new_score <= leader_score:
+                    continue  # cheap test first: most rules could not change the leader anyway
+                missing = gaps.of_rule(rule)
+                if missing is not _NEVER and len(missing) == 1:
+                    (finding,) = missing
+                    order = (-new_score, self._kb.finding_order[finding], self._kb.rule_order[rule_id])
+                    found.append((*order, finding, rule))
+        found.sort(key=lambda c: c[:3])  # ties in file order
+        return [(finding, rule) for *_, finding, rule in found]
 
 
 def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...], int]) -> bool:
