@@ -191,7 +191,8 @@ class FollowUp:
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
         reaches: dict[tuple[str, ...], int] = {}
         for _, rank, missing in open_rules:
-            reaches[missing] = min(reaches.get(missing, current), rank)
+            if rank < reaches.get(missing, current):
+                reaches[missing] = rank
         for rule, rank, missing in open_rules:
             if len(missing) > 1 and _dominated(missing, rank, reaches):
                 continue
