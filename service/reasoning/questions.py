@@ -284,9 +284,11 @@ def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...
     ``missing`` and the keys of ``reaches`` are in vocabulary order, and so is every part
     :func:`itertools.combinations` takes of it.
     """
-    return any(
-        reaches.get(part, rank + 1) <= rank for size in range(1, len(missing)) for part in combinations(missing, size)
-    )
+    for size in range(1, len(missing)):
+        for part in combinations(missing, size):
+            if reaches.get(part, rank + 1) <= rank:
+                return True
+    return False
 
 
 def _ask(asked: dict[str, list[str]], finding: str, rule_id: str) -> bool:
