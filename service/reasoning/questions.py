@@ -45,8 +45,8 @@ class KnownFindings:
 
 @dataclass(frozen=True, slots=True)
 class _Needs:
-    """A rule's conditions sorted by how a record can meet them, worked out once per knowledge
-    base because :meth:`_Gaps.of_rule` asks for every escalation rule of every record."""
+    """A rule's conditions split by how a record can meet them, worked out once per knowledge
+    base because :meth:`_Gaps.of_rule` is asked about many rules for every record."""
 
     inputs: frozenset[str]  # input findings that must be present: each can be asked about
     derived: tuple[str, ...]  # derived findings that must be present and that rules conclude
