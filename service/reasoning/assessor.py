@@ -31,6 +31,7 @@ from service.reasoning.ranking import rank_causes
 from service.reasoning.record import Record
 from service.validation import validated
 
+_LAYERS = tuple(Layer)  # iterating the enum class itself costs about 1.5 µs per assessment
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
 
 
@@ -51,7 +52,24 @@ class Assessor:
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = [r for r in kb.rules.values() if r.layer is Layer.CONTRAINDICATION]  # file order
         self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
-        self._cautioned_by = {i.id: tuple(r for r in contraindications if r.cautions(i)) for i in kb.care.values()}
+        self._cautions = {
+            i.id: tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)) for i in kb.care.values()
+        }
+        # So is the urgency from which each item is deferred: the levels at which it is.
+        self._deferred_at = {
+            i.id: frozenset(
+                level.id
+                for level in kb.levels.values()
+                if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+            )
+            for i in kb.care.values()
+        }
+        # The parts of an answer that say only what a rule is: immutable, so built once and
+        # shared by every assessment instead of rebuilt for each rule a record fires.
+        self._steps = {r.id: FiredRule(r.id, r.layer) for r in kb.rules.values()}
+        escalations = kb.rules_in(Layer.ESCALATION)
+        self._reasons = {r.id: Reason(r.id, r.level_id, r.sources, r.red_flag) for r in escalations}
+        self._raises_to = {r.id: kb.levels[r.level_id].rank for r in escalations}
 
     @property
     def record_schema(self) -> Schema:
@@ -74,13 +92,15 @@ class Assessor:
 
     def assess(self, record: Record) -> Assessment:
         kb = self.kb
-        fired = [kb.rules[r] for r in self.fire(record)]
-        by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in Layer}
-        for rule in sorted(fired, key=lambda r: kb.rule_order[r.id]):
+        fired_ids = self.fire(record)
+        by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in _LAYERS}
+        for rule_id in sorted(fired_ids, key=kb.rule_order.__getitem__):
+            rule = kb.rules[rule_id]
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
-            present=frozenset(record["findings"]["present"]) | {r.derive for r in fired if r.derive},
+            present=frozenset(record["findings"]["present"])
+            | {r.derive for r in (*by_layer[Layer.CONTEXT], *by_layer[Layer.DERIVED]) if r.derive},
             absent=frozenset(record["findings"]["absent"]),
             locations=frozenset(record["complaint"]["locations"]),
         )
@@ -90,7 +110,7 @@ class Assessor:
         care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         questions, interview = self._follow_up(
             known=known,
-            fired={r.id for r in fired},
+            fired=set(fired_ids),
             level=urgency.level,
             causes=causes,
             evidence=by_layer[Layer.EVIDENCE],
@@ -105,16 +125,14 @@ class Assessor:
             referral=self._referral(urgency, causes),
             questions=questions,
             interview=interview,
-            trace=tuple(FiredRule(r.id, r.layer) for r in fired),
+            trace=tuple(self._steps[r] for r in fired_ids),
         )
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
-        levels = self.kb.levels
-        ordered = sorted(escalations, key=lambda r: levels[r.level_id].rank)  # stable
-        urgency = levels[ordered[0].level_id if ordered else "self_care"]
+        reasons = sorted((self._reasons[r.id] for r in escalations), key=lambda r: self._raises_to[r.rule])  # stable
+        urgency = self.kb.levels[reasons[0].level if reasons else "self_care"]
         advice_when = next((finding for finding in urgency.advice_when if finding in present), None)
-        reasons = tuple(Reason(r.id, r.level_id, r.sources, r.red_flag) for r in ordered)
-        return Urgency(level=urgency.id, advice_when=advice_when, reasons=reasons)
+        return Urgency(level=urgency.id, advice_when=advice_when, reasons=tuple(reasons))
 
     def _care(
         self, offered: list[Rule], contraindications: list[Rule], causes: list[RankedCause], urgency: Urgency
@@ -134,8 +152,8 @@ class Assessor:
                 _CARE_KIND_ORDER[i.kind],
             ),
         )  # stable: file order within
-        level = kb.levels[urgency.level]
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
+        deferring_rules, deferring_sources = tuple(r.rule for r in deciding), _all_sources(deciding)
         fired = {r.id for r in contraindications}
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
@@ -149,13 +167,10 @@ class Assessor:
                         sources=_all_sources(blocking),
                     )
                 )
-            elif item.defer_from != "never" and level.rank <= kb.levels[item.defer_from].rank:
+            elif urgency.level in self._deferred_at[item.id]:
                 suppressed.append(
                     SuppressedCare(
-                        id=item.id,
-                        rules=tuple(r.rule for r in deciding),
-                        sources=_all_sources(deciding),
-                        deferred_at=level.id,
+                        id=item.id, rules=deferring_rules, sources=deferring_sources, deferred_at=urgency.level
                     )
                 )
             else:
@@ -167,7 +182,7 @@ class Assessor:
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
-                        cautions=tuple(Caution(r.id, r.sources) for r in self._cautioned_by[item.id] if r.id in fired),
+                        cautions=tuple(c for c in self._cautions[item.id] if c.rule in fired),
                     )
                 )
         return tuple(care), tuple(suppressed)

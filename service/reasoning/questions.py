@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
+from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.ranking import combined
 
@@ -43,36 +43,70 @@ class KnownFindings:
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
 
 
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """A rule's conditions split by how a record can meet them, worked out once per knowledge
+    base because :meth:`_Gaps.of_rule` is asked about many rules for every record."""
+
+    inputs: frozenset[str]  # input findings that must be present: each can be asked about
+    derived: tuple[str, ...]  # derived findings that must be present and that rules conclude
+    context: frozenset[str]  # derived findings no rule concludes from findings (age, pregnancy)
+    absent: frozenset[str]  # findings that must be absent
+
+    @classmethod
+    def of(cls, rule: Rule, kb: KnowledgeBase) -> _Needs:
+        derived = [f for f in rule.when.present if kb.findings[f].derived]
+        return cls(
+            inputs=frozenset(f for f in rule.when.present if not kb.findings[f].derived),
+            derived=tuple(f for f in derived if f in kb.derivers),
+            context=frozenset(f for f in derived if f not in kb.derivers),
+            absent=frozenset(rule.when.absent),
+        )
+
+
 class _Gaps:
     """Computes the unknown input findings a rule lacks, or ``None`` if it cannot fire."""
 
-    def __init__(self, kb: KnowledgeBase, known: KnownFindings) -> None:
+    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], known: KnownFindings) -> None:
         self._kb = kb
+        self._needs = needs
         self._present = known.present
         self._absent = known.absent
         self._derived_gaps: dict[str, frozenset[str] | None] = {}
 
     def of_rule(self, rule: Rule) -> frozenset[str] | None:
-        gaps: set[str] = set()
-        for finding in rule.when.present:
-            if finding in self._present:
-                continue
-            missing = self._present_gap(finding)
-            if missing is _NEVER:
-                return _NEVER
-            gaps |= missing
-        for finding in rule.when.absent:
-            if finding in self._present:
-                return _NEVER
-            if finding not in self._absent:
-                gaps.add(finding)
-        return frozenset(gaps)
+        needs = self._needs[rule.id]
+        present, absent = self._present, self._absent
+        unknown_inputs = needs.inputs - present
+        if not (needs.context <= present and unknown_inputs.isdisjoint(absent) and needs.absent.isdisjoint(present)):
+            return _NEVER
+        gaps = unknown_inputs | (needs.absent - absent)
+        for finding in needs.derived:
+            if finding not in present:
+                missing = self._derived_gap(finding)
+                if missing is _NEVER:
+                    return _NEVER
+                gaps |= missing
+        return gaps
 
-    def _present_gap(self, finding: str) -> frozenset[str] | None:
-        if not self._kb.findings[finding].derived:
-            return _NEVER if finding in self._absent else frozenset((finding,))
+    def in_order(self, rule: Rule) -> tuple[str, ...] | None:
+        """:meth:`of_rule` in vocabulary order: the order questions are weighed in, and one
+        spelling per set of findings, so that parts of it can be looked up."""
+        gaps = self.of_rule(rule)
+        return _NEVER if gaps is _NEVER else tuple(sorted(gaps, key=self._kb.finding_order.__getitem__))
+
+    def reads(self, rule: Rule) -> frozenset[str]:
+        """Every finding whose being known can change :meth:`of_rule` for ``rule``: its own
+        conditions and those of the rules that conclude the derived findings it needs."""
+        read = {*rule.when.present, *rule.when.absent}
+        for finding in self._needs[rule.id].derived:
+            for deriver in self._kb.derivers[finding]:
+                read |= self.reads(deriver)
+        return frozenset(read)
+
+    def _derived_gap(self, finding: str) -> frozenset[str] | None:
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [o for r in self._kb.derivers.get(finding, ()) if (o := self.of_rule(r)) is not _NEVER]
+            options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
             # the smallest set of questions that would conclude it; file order breaks ties
             self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
         return self._derived_gaps[finding]
@@ -95,12 +129,33 @@ class FollowUp:
             for r in self._escalations
             if r.red_flag
         }
-        # (rule id, cause, 1 - weight, rule) for each supporting evidence rule, in file order
-        self._challengers = tuple(
-            (r.id, r.cause_id, 1 - r.weight, r) for r in kb.rules_in(Layer.EVIDENCE) if r.supports
-        )
+        # per cause, (rule id, 1 - weight, rule) for each evidence rule supporting it, so that a
+        # record weighs only the rules of the few causes it lists
+        self._challengers: dict[str, list[tuple[str, float, Rule]]] = {}
+        for r in kb.rules_in(Layer.EVIDENCE):
+            if r.supports:
+                self._challengers.setdefault(r.cause_id, []).append((r.id, 1 - r.weight, r))
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
-        self._screens = tuple((screen, {f: i for i, f in enumerate(screen.ask)}) for screen in kb.interview.screens)
+        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
+        # per urgency, the escalation rules that would raise it, in the order above, each with its
+        # rank, the findings its gaps depend on, and its gaps while none of those is known (most
+        # rules for most records: a record answers a few of the questions)
+        nothing_known = _Gaps(kb, self._needs, KnownFindings(present=frozenset(), absent=frozenset()))
+        self._raising = {
+            level: tuple(
+                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.in_order(r))
+                for r in self._escalations
+                if self._rank[r.level_id] < rank
+            )
+            for level, rank in self._rank.items()
+        }
+        # each screen with the place of each of its questions: (the screen's place in the file,
+        # the question's in the screen); among the screens that apply to a patient these places
+        # sort as the places among those screens alone would, so they are worked out once
+        self._screens = tuple(
+            (screen, {f: (k, i) for i, f in enumerate(screen.ask)}) for k, screen in enumerate(kb.interview.screens)
+        )
+        self._after_screens = len(kb.interview.screens)  # the place of a question no screen asks
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
 
@@ -119,22 +174,29 @@ class FollowUp:
         if current <= self._stop_rank:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
-        gaps = _Gaps(self._kb, known)
+        # each question's place in the first applicable screen that asks it
+        places: dict[str, tuple[int, int]] = {}
+        for _, at in reversed(screens):
+            places.update(at)
+        gaps = _Gaps(self._kb, self._needs, known)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
+        answered = known.present | known.absent
         open_rules = [
-            (rule, missing)
-            for rule in self._escalations
-            if rule.id not in fired and self._rank[rule.level_id] < current and (missing := gaps.of_rule(rule))
+            (rule, rank, missing)
+            for rule, rank, reads, gaps_if_unanswered in self._raising[level]
+            if rule.id not in fired
+            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.in_order(rule))
         ]
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
-        reaches: dict[frozenset[str], int] = {}
-        for rule, missing in open_rules:
-            reaches[missing] = min(reaches.get(missing, current), self._rank[rule.level_id])
-        for rule, missing in open_rules:
-            if len(missing) > 1 and _dominated(missing, self._rank[rule.level_id], reaches):
+        reaches: dict[tuple[str, ...], int] = {}
+        for _, rank, missing in open_rules:
+            if rank < reaches.get(missing, current):
+                reaches[missing] = rank
+        for rule, rank, missing in open_rules:
+            if len(missing) > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, missing, known, screens)
+            wanted = self._screening(rule, missing, known, places)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -155,28 +217,29 @@ class FollowUp:
     def _screening(
         self,
         rule: Rule,
-        missing: frozenset[str],
+        missing: tuple[str, ...],
         known: KnownFindings,
-        screens: list[tuple[Screen, dict[str, int]]],
+        places: dict[str, tuple[int, int]],
     ) -> list[tuple[str, tuple[int, int]]]:
-        """The questions (with their priority) to ask for an escalation rule's missing findings.
+        """The questions (with their priority) to ask for an escalation rule's missing findings
+        (in vocabulary order).
 
         Every one must be askable, or none is asked: half of a pair whose other half is never
         asked could change nothing. A finding asked only after a "yes" to another is replaced
         by that other while it is unanswered, and dropped once it is "no".
         """
         wanted: list[tuple[str, tuple[int, int]]] = []
-        for needed in sorted(missing, key=self._kb.finding_order.__getitem__):
+        for needed in missing:
             finding = self._asked_after_yes.get(needed, needed)
             if finding in known.absent:
                 return []
             if finding in known.present:
                 finding = needed
-            position = next(((i, at[finding]) for i, (_, at) in enumerate(screens) if finding in at), None)
+            position = places.get(finding)
             if position is None:
                 if len(missing) > 1 or known.present.isdisjoint(self._started_by.get(rule.id, ())):
                     return []
-                position = (len(screens), self._kb.finding_order[finding])  # completes a red flag begun
+                position = (self._after_screens, self._kb.finding_order[finding])  # completes a red flag begun
             wanted.append((finding, position))
         return wanted
 
@@ -198,28 +261,34 @@ class FollowUp:
         # so when one leads only another implicated cause could overtake it
         implicated = {c.id for c in causes if not self._red_flags.isdisjoint(c.rules)}
         candidates = implicated if leader_id in implicated else {c.id for c in causes}
-        found: list[tuple[float, int, str, Rule]] = []
-        for rule_id, cause, keeps, rule in self._challengers:
-            if cause == leader_id or cause not in candidates or rule_id in fired:
-                continue
-            new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
-            if new_score <= leader_score:
-                continue  # cheap test first: most rules could not change the leader anyway
-            missing = gaps.of_rule(rule)
-            if missing is not _NEVER and len(missing) == 1:
-                (finding,) = missing
-                found.append((-new_score, self._kb.finding_order[finding], finding, rule))
-        found.sort(key=lambda c: c[:2])
-        return [(finding, rule) for _, _, finding, rule in found]
+        found: list[tuple[float, int, int, str, Rule]] = []
+        for cause in candidates - {leader_id}:
+            for rule_id, keeps, rule in self._challengers.get(cause, ()):
+                if rule_id in fired:
+                    continue
+                new_score = combined(unsupported.get(cause, 1.0) * keeps, discount.get(cause, 1.0))
+                if new_score <= leader_score:
+                    continue  # cheap test first: most rules could not change the leader anyway
+                missing = gaps.of_rule(rule)
+                if missing is not _NEVER and len(missing) == 1:
+                    (finding,) = missing
+                    order = (-new_score, self._kb.finding_order[finding], self._kb.rule_order[rule_id])
+                    found.append((*order, finding, rule))
+        found.sort(key=lambda c: c[:3])  # ties in file order
+        return [(finding, rule) for *_, finding, rule in found]
 
 
-def _dominated(missing: frozenset[str], rank: int, reaches: dict[frozenset[str], int]) -> bool:
-    """Whether fewer of these findings already reach this urgency (``rank``) by another rule."""
-    return any(
-        reaches.get(frozenset(part), rank + 1) <= rank
-        for size in range(1, len(missing))
-        for part in combinations(sorted(missing), size)
-    )
+def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...], int]) -> bool:
+    """Whether fewer of these findings already reach this urgency (``rank``) by another rule.
+
+    ``missing`` and the keys of ``reaches`` are in vocabulary order, and so is every part
+    :func:`itertools.combinations` takes of it.
+    """
+    for size in range(1, len(missing)):
+        for part in combinations(missing, size):
+            if reaches.get(part, rank + 1) <= rank:
+                return True
+    return False
 
 
 def _ask(asked: dict[str, list[str]], finding: str, rule_id: str) -> bool:

@@ -16,7 +16,6 @@ join its rules and sources, so the reason it leads is in the answer.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 
 from service.knowledge.model import KnowledgeBase, Rule
@@ -41,29 +40,44 @@ def confidence(kb: KnowledgeBase, value: float) -> str:
 
 
 def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule], red_flags: Iterable[Rule] = ()) -> list[RankedCause]:
-    """Rank every cause that at least one fired rule supports; red-flag causes first."""
-    by_cause: dict[str, list[Rule]] = defaultdict(list)
+    """Rank every cause that at least one fired rule supports; red-flag causes first.
+
+    ``evidence`` comes in file order (the assessor's), which each cause's ``rules`` keep.
+    """
+    by_cause: dict[str, list[Rule]] = {}
     for rule in evidence:
-        by_cause[rule.cause_id].append(rule)
-    implicated: dict[str, list[Rule]] = defaultdict(list)
+        by_cause.setdefault(rule.cause_id, []).append(rule)
+    implicated: dict[str, list[Rule]] = {}
     for flag in red_flags:
         for cause_id in flag.implicates:
-            implicated[cause_id].append(flag)
+            implicated.setdefault(cause_id, []).append(flag)
 
     candidates = []
-    for cause_id, unordered in by_cause.items():
-        if not any(r.supports for r in unordered):
+    for cause_id, rules in by_cause.items():
+        supported = False  # only a cause some rule supports is listed
+        supporting: set[str] = set()
+        against: set[str] = set()
+        sources = set(kb.causes[cause_id].sources)
+        for rule in rules:
+            if rule.supports:
+                supported = True
+                supporting.update(rule.when.present)
+            else:
+                against.update(rule.when.present, rule.when.absent)
+            sources.update(rule.sources)
+        if not supported:
             continue
-        rules = sorted(unordered, key=lambda r: kb.rule_order[r.id])
-        flags = implicated.get(cause_id, [])
+        flags = implicated.get(cause_id, ())
+        for flag in flags:
+            sources.update(flag.sources)
         candidates.append(
             (
                 score(rules),
                 cause_id,
-                _findings(kb, (f for r in rules if r.supports for f in r.when.present)),
-                _findings(kb, (f for r in rules if not r.supports for f in (*r.when.present, *r.when.absent))),
+                _findings(kb, supporting),
+                _findings(kb, against),
                 tuple(r.id for r in (*rules, *flags)),
-                tuple(sorted({*kb.causes[cause_id].sources, *(s for r in (*rules, *flags) for s in r.sources)})),
+                tuple(sorted(sources)),
             )
         )
     # red-flag causes first, among them (and among the rest) the stronger evidence first
@@ -85,5 +99,5 @@ def rank_causes(kb: KnowledgeBase, evidence: Iterable[Rule], red_flags: Iterable
     ]
 
 
-def _findings(kb: KnowledgeBase, ids: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(ids), key=kb.finding_order.__getitem__))
+def _findings(kb: KnowledgeBase, ids: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(ids, key=kb.finding_order.__getitem__))
