@@ -20,6 +20,9 @@ What changes (``PATCHES`` below, each applied exactly once or the build fails):
   them when the session is deleted, which aborts the process (``free(): invalid pointer``) when
   the first session of a slot fired nothing. The driver still primes every engine
   (service.reasoning.durable.driver), so an unpatched build stays safe, only slower;
+- the C sources are compiled with ``-O2``. durable-rules' setup.py replaces ``CFLAGS`` with
+  its own, and with recent setuptools its rule-engine library is then compiled without
+  optimisation (no ``-O`` at all): 0.19 against 0.12 ms per record, measured;
 - the version becomes ``2.0.28+cds.1`` (a PEP 440 local version: it satisfies
   ``durable-rules==2.0.28``, and ``importlib.metadata`` shows which build is installed).
 
@@ -61,6 +64,7 @@ PATCHES: tuple[tuple[str, str, str], ...] = (
         "    node->factOffset = UNDEFINED_HASH_OFFSET;\n    node->lockExpireTime = 0;\n"
         "    node->context.messages = NULL;\n    node->context.stateFact = NULL;\n",
     ),
+    ("setup.py", "'-std=c99 -D_GNU_SOURCE'\n", "'-std=c99 -D_GNU_SOURCE -O2'\n"),  # the Linux CFLAGS
     ("setup.py", f"version = '{VERSION}',", f"version = '{LOCAL_VERSION}',"),
 )
 
