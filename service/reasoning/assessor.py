@@ -50,7 +50,7 @@ class Assessor:
         self._follow_up = FollowUp(kb)
         # Which contraindication rules take each care item out, or keep it with a caution,
         # depends only on the knowledge base: worked out once here, looked up per record.
-        contraindications = [r for r in kb.rules.values() if r.layer is Layer.CONTRAINDICATION]  # file order
+        contraindications = kb.rules_in(Layer.CONTRAINDICATION)  # file order
         self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
         self._cautions = {
             i.id: tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)) for i in kb.care.values()
