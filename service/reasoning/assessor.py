@@ -26,8 +26,9 @@ from service.reasoning.assessment import (
     Urgency,
 )
 from service.reasoning.engine import RuleEngine
+from service.reasoning.finding_sets import FindingSets
 from service.reasoning.questions import FollowUp, KnownFindings
-from service.reasoning.ranking import rank_causes
+from service.reasoning.ranking import CauseRanking
 from service.reasoning.record import Record
 from service.validation import validated
 
@@ -47,7 +48,9 @@ class Assessor:
         self.kb = kb
         self._engine = engine
         self._record_schema = record_schema
-        self._follow_up = FollowUp(kb)
+        sets = FindingSets(kb)
+        self._follow_up = FollowUp(kb, sets)
+        self._rank_causes = CauseRanking(kb, sets)
         # Which contraindication rules take each care item out, or keep it with a caution,
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = kb.rules_in(Layer.CONTRAINDICATION)  # file order
@@ -106,7 +109,7 @@ class Assessor:
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
-        causes = rank_causes(kb, by_layer[Layer.EVIDENCE], red_flags)
+        causes = self._rank_causes(by_layer[Layer.EVIDENCE], red_flags)
         care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         questions, interview = self._follow_up(
             known=known,

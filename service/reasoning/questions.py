@@ -27,10 +27,10 @@ only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import InterviewState, Question, RankedCause
+from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
 
 _NEVER = None
@@ -46,76 +46,72 @@ class KnownFindings:
 @dataclass(frozen=True, slots=True)
 class _Needs:
     """A rule's conditions split by how a record can meet them, worked out once per knowledge
-    base because :meth:`_Gaps.of_rule` is asked about many rules for every record."""
+    base because :meth:`_Gaps.of_rule` is asked about many rules for every record; each part
+    is a set of :class:`FindingSets` bits."""
 
-    inputs: frozenset[str]  # input findings that must be present: each can be asked about
-    derived: tuple[str, ...]  # derived findings that must be present and that rules conclude
-    context: frozenset[str]  # derived findings no rule concludes from findings (age, pregnancy)
-    absent: frozenset[str]  # findings that must be absent
+    inputs: int  # input findings that must be present: each can be asked about
+    derived: tuple[tuple[str, int], ...]  # derived findings (and their bits) that must be present, that rules conclude
+    context: int  # derived findings no rule concludes from findings (age, pregnancy)
+    absent: int  # findings that must be absent
 
     @classmethod
-    def of(cls, rule: Rule, kb: KnowledgeBase) -> _Needs:
+    def of(cls, rule: Rule, kb: KnowledgeBase, sets: FindingSets) -> _Needs:
         derived = [f for f in rule.when.present if kb.findings[f].derived]
         return cls(
-            inputs=frozenset(f for f in rule.when.present if not kb.findings[f].derived),
-            derived=tuple(f for f in derived if f in kb.derivers),
-            context=frozenset(f for f in derived if f not in kb.derivers),
-            absent=frozenset(rule.when.absent),
+            inputs=sets.of({f for f in rule.when.present if not kb.findings[f].derived}),
+            derived=tuple((f, sets.bit[f]) for f in derived if f in kb.derivers),
+            context=sets.of({f for f in derived if f not in kb.derivers}),
+            absent=sets.of(set(rule.when.absent)),
         )
 
 
 class _Gaps:
-    """Computes the unknown input findings a rule lacks, or ``None`` if it cannot fire."""
+    """Computes the unknown input findings a rule lacks (as :class:`FindingSets` bits), or
+    ``None`` if it cannot fire."""
 
-    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], known: KnownFindings) -> None:
+    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], present: int, absent: int) -> None:
         self._kb = kb
         self._needs = needs
-        self._present = known.present
-        self._absent = known.absent
-        self._derived_gaps: dict[str, frozenset[str] | None] = {}
+        self._present = present
+        self._absent = absent
+        self._derived_gaps: dict[str, int | None] = {}
 
-    def of_rule(self, rule: Rule) -> frozenset[str] | None:
+    def of_rule(self, rule: Rule) -> int | None:
         needs = self._needs[rule.id]
         present, absent = self._present, self._absent
-        unknown_inputs = needs.inputs - present
-        if not (needs.context <= present and unknown_inputs.isdisjoint(absent) and needs.absent.isdisjoint(present)):
+        unknown_inputs = needs.inputs & ~present
+        if (needs.context & ~present) or (unknown_inputs & absent) or (needs.absent & present):
             return _NEVER
-        gaps = unknown_inputs | (needs.absent - absent)
-        for finding in needs.derived:
-            if finding not in present:
+        gaps = unknown_inputs | (needs.absent & ~absent)
+        for finding, bit in needs.derived:
+            if not present & bit:
                 missing = self._derived_gap(finding)
                 if missing is _NEVER:
                     return _NEVER
                 gaps |= missing
         return gaps
 
-    def in_order(self, rule: Rule) -> tuple[str, ...] | None:
-        """:meth:`of_rule` in vocabulary order: the order questions are weighed in, and one
-        spelling per set of findings, so that parts of it can be looked up."""
-        gaps = self.of_rule(rule)
-        return _NEVER if gaps is _NEVER else tuple(sorted(gaps, key=self._kb.finding_order.__getitem__))
-
     def reads(self, rule: Rule) -> frozenset[str]:
         """Every finding whose being known can change :meth:`of_rule` for ``rule``: its own
         conditions and those of the rules that conclude the derived findings it needs."""
         read = {*rule.when.present, *rule.when.absent}
-        for finding in self._needs[rule.id].derived:
+        for finding, _ in self._needs[rule.id].derived:
             for deriver in self._kb.derivers[finding]:
                 read |= self.reads(deriver)
         return frozenset(read)
 
-    def _derived_gap(self, finding: str) -> frozenset[str] | None:
+    def _derived_gap(self, finding: str) -> int | None:
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
             options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
             # the smallest set of questions that would conclude it; file order breaks ties
-            self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
+            self._derived_gaps[finding] = min(options, key=int.bit_count) if options else _NEVER
         return self._derived_gaps[finding]
 
 
 class FollowUp:
     """The follow-up questions for one knowledge base; build once, call per assessment."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, sets: FindingSets) -> None:
         self._kb = kb
         self._rank = {level: urgency.rank for level, urgency in kb.levels.items()}
         # red flags first, then the most urgent; the stable sort keeps file order within
@@ -136,14 +132,15 @@ class FollowUp:
             if r.supports:
                 self._challengers.setdefault(r.cause_id, []).append((r.id, 1 - r.weight, r))
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
-        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
+        self._sets = sets
+        self._needs = {r.id: _Needs.of(r, kb, sets) for r in kb.rules.values() if not r.when.is_context}
         # per urgency, the escalation rules that would raise it, in the order above, each with its
         # rank, the findings its gaps depend on, and its gaps while none of those is known (most
         # rules for most records: a record answers a few of the questions)
-        nothing_known = _Gaps(kb, self._needs, KnownFindings(present=frozenset(), absent=frozenset()))
+        nothing_known = _Gaps(kb, self._needs, present=0, absent=0)
         self._raising = {
             level: tuple(
-                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.in_order(r))
+                (r, self._rank[r.level_id], sets.of(nothing_known.reads(r)), nothing_known.of_rule(r))
                 for r in self._escalations
                 if self._rank[r.level_id] < rank
             )
@@ -178,25 +175,25 @@ class FollowUp:
         places: dict[str, tuple[int, int]] = {}
         for _, at in reversed(screens):
             places.update(at)
-        gaps = _Gaps(self._kb, self._needs, known)
+        present, absent = self._sets.of(known.present), self._sets.of(known.absent)
+        gaps = _Gaps(self._kb, self._needs, present, absent)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
-        answered = known.present | known.absent
+        answered = present | absent
         open_rules = [
             (rule, rank, missing)
             for rule, rank, reads, gaps_if_unanswered in self._raising[level]
-            if rule.id not in fired
-            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.in_order(rule))
+            if rule.id not in fired and (missing := gaps.of_rule(rule) if reads & answered else gaps_if_unanswered)
         ]
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
-        reaches: dict[tuple[str, ...], int] = {}
+        reaches: dict[int, int] = {}
         for _, rank, missing in open_rules:
             if rank < reaches.get(missing, current):
                 reaches[missing] = rank
         for rule, rank, missing in open_rules:
-            if len(missing) > 1 and _dominated(missing, rank, reaches):
+            if missing.bit_count() > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, missing, known, places)
+            wanted = self._screening(rule, self._sets.spelled(missing), known, places)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -270,24 +267,25 @@ class FollowUp:
                 if new_score <= leader_score:
                     continue  # cheap test first: most rules could not change the leader anyway
                 missing = gaps.of_rule(rule)
-                if missing is not _NEVER and len(missing) == 1:
-                    (finding,) = missing
+                if missing is not _NEVER and missing.bit_count() == 1:
+                    (finding,) = self._sets.spelled(missing)
                     order = (-new_score, self._kb.finding_order[finding], self._kb.rule_order[rule_id])
                     found.append((*order, finding, rule))
         found.sort(key=lambda c: c[:3])  # ties in file order
         return [(finding, rule) for *_, finding, rule in found]
 
 
-def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...], int]) -> bool:
+def _dominated(missing: int, rank: int, reaches: dict[int, int]) -> bool:
     """Whether fewer of these findings already reach this urgency (``rank``) by another rule.
 
-    ``missing`` and the keys of ``reaches`` are in vocabulary order, and so is every part
-    :func:`itertools.combinations` takes of it.
+    ``missing`` and the keys of ``reaches`` are :class:`FindingSets` bits; every part of
+    ``missing`` is visited once by the usual walk over the subsets of a bit set.
     """
-    for size in range(1, len(missing)):
-        for part in combinations(missing, size):
-            if reaches.get(part, rank + 1) <= rank:
-                return True
+    part = (missing - 1) & missing
+    while part:
+        if reaches.get(part, rank + 1) <= rank:
+            return True
+        part = (part - 1) & missing
     return False
 
 
