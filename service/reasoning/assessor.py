@@ -8,12 +8,13 @@ code.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema
 
 from service import metrics
-from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.knowledge.model import CareItem, KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import (
     Assessment,
     Care,
@@ -36,6 +37,18 @@ _LAYERS = tuple(Layer)  # iterating the enum class itself costs about 1.5 µs pe
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
 
 
+@dataclass(frozen=True, slots=True)
+class _CarePlan:
+    """What the care step reads of one care item, worked out once per knowledge base."""
+
+    item: CareItem
+    kind_order: int  # the item's kind's place in _CARE_KIND_ORDER
+    for_causes: frozenset[str]
+    removed_by: tuple[Rule, ...]  # contraindication rules that take it out, file order
+    cautions: tuple[Caution, ...]  # and those that keep it with a warning
+    deferred_at: frozenset[str]  # the urgency levels at which it is deferred
+
+
 def _all_sources(rules: Iterable[Rule | Reason]) -> tuple[str, ...]:
     """The sources of several rules, once each, sorted."""
     return tuple(sorted({s for r in rules for s in r.sources}))
@@ -54,16 +67,20 @@ class Assessor:
         # Which contraindication rules take each care item out, or keep it with a caution,
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = kb.rules_in(Layer.CONTRAINDICATION)  # file order
-        self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
-        self._cautions = {
-            i.id: tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)) for i in kb.care.values()
-        }
-        # So is the urgency from which each item is deferred: the levels at which it is.
-        self._deferred_at = {
-            i.id: frozenset(
-                level.id
-                for level in kb.levels.values()
-                if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+        # So are the urgency levels at which each item is deferred, the causes it is for, and its
+        # place among the kinds of care: one lookup per item a record is offered.
+        self._care_plans = {
+            i.id: _CarePlan(
+                item=i,
+                kind_order=_CARE_KIND_ORDER[i.kind],
+                for_causes=frozenset(i.for_causes),
+                removed_by=tuple(r for r in contraindications if r.removes(i)),
+                cautions=tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)),
+                deferred_at=frozenset(
+                    level.id
+                    for level in kb.levels.values()
+                    if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+                ),
             )
             for i in kb.care.values()
         }
@@ -146,22 +163,24 @@ class Assessor:
         urgency defers every item whose ``defer_from`` level it reaches, so an emergency or
         an urgent case is never offered care that presumes a harmless cause.
         """
-        kb = self.kb
-        rank = {c.id: c.rank for c in causes}
-        items = sorted(
-            (kb.care[r.care] for r in offered if r.care),
-            key=lambda i: (
-                min((rank[c] for c in i.for_causes if c in rank), default=len(rank) + 1),
-                _CARE_KIND_ORDER[i.kind],
-            ),
-        )  # stable: file order within
+        listed = {c.id for c in causes}
+        unlisted = len(causes) + 1  # the place of an item for no listed cause
+        ordered = []
+        for k, rule in enumerate(offered):
+            if rule.care:
+                plan = self._care_plans[rule.care]
+                # the best-ranked cause it is for: causes come best first
+                best = next((c.rank for c in causes if c.id in plan.for_causes), unlisted)
+                ordered.append((best, plan.kind_order, k, plan))  # k: file order within, and no ties
+        ordered.sort()
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
         deferring_rules, deferring_sources = tuple(r.rule for r in deciding), _all_sources(deciding)
         fired = {r.id for r in contraindications}
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
-        for item in items:
-            blocking = [r for r in self._removed_by[item.id] if r.id in fired]
+        for *_, plan in ordered:
+            item = plan.item
+            blocking = [r for r in plan.removed_by if r.id in fired] if fired and plan.removed_by else None
             if blocking:
                 suppressed.append(
                     SuppressedCare(
@@ -170,7 +189,7 @@ class Assessor:
                         sources=_all_sources(blocking),
                     )
                 )
-            elif urgency.level in self._deferred_at[item.id]:
+            elif urgency.level in plan.deferred_at:
                 suppressed.append(
                     SuppressedCare(
                         id=item.id, rules=deferring_rules, sources=deferring_sources, deferred_at=urgency.level
@@ -181,11 +200,11 @@ class Assessor:
                     Care(
                         id=item.id,
                         kind=item.kind,
-                        for_causes=tuple(c for c in item.for_causes if c in rank),
+                        for_causes=tuple(c for c in item.for_causes if c in listed),
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
-                        cautions=tuple(c for c in self._cautions[item.id] if c.rule in fired),
+                        cautions=tuple(c for c in plan.cautions if c.rule in fired) if plan.cautions else (),
                     )
                 )
         return tuple(care), tuple(suppressed)
