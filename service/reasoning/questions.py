@@ -69,11 +69,22 @@ class _Gaps:
     """Computes the unknown input findings a rule lacks (as :class:`FindingSets` bits), or
     ``None`` if it cannot fire."""
 
-    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], present: int, absent: int) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        needs: dict[str, _Needs],
+        present: int,
+        absent: int,
+        unanswered: dict[str, tuple[int, int | None]] | None = None,
+    ) -> None:
         self._kb = kb
         self._needs = needs
         self._present = present
         self._absent = absent
+        # per derived finding, the findings its derivers read and its gaps while none of those
+        # is known: then the derivers need not be weighed again
+        self._unanswered = unanswered or {}
+        self._answered = present | absent
         self._derived_gaps: dict[str, int | None] = {}
 
     def of_rule(self, rule: Rule) -> int | None:
@@ -85,7 +96,7 @@ class _Gaps:
         gaps = unknown_inputs | (needs.absent & ~absent)
         for finding, bit in needs.derived:
             if not present & bit:
-                missing = self._derived_gap(finding)
+                missing = self.of_derived(finding)
                 if missing is _NEVER:
                     return _NEVER
                 gaps |= missing
@@ -100,11 +111,16 @@ class _Gaps:
                 read |= self.reads(deriver)
         return frozenset(read)
 
-    def _derived_gap(self, finding: str) -> int | None:
+    def of_derived(self, finding: str) -> int | None:
+        """The fewest unknown input findings that would conclude a derived ``finding``, or ``None``."""
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
-            # the smallest set of questions that would conclude it; file order breaks ties
-            self._derived_gaps[finding] = min(options, key=int.bit_count) if options else _NEVER
+            unanswered = self._unanswered.get(finding)
+            if unanswered and not unanswered[0] & self._answered:
+                self._derived_gaps[finding] = unanswered[1]
+            else:
+                options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
+                # the smallest set of questions that would conclude it; file order breaks ties
+                self._derived_gaps[finding] = min(options, key=int.bit_count) if options else _NEVER
         return self._derived_gaps[finding]
 
 
@@ -138,6 +154,13 @@ class FollowUp:
         # rank, the findings its gaps depend on, and its gaps while none of those is known (most
         # rules for most records: a record answers a few of the questions)
         nothing_known = _Gaps(kb, self._needs, present=0, absent=0)
+        self._derived_unanswered = {
+            finding: (
+                sets.of(set().union(*(nothing_known.reads(r) for r in derivers))),
+                nothing_known.of_derived(finding),
+            )
+            for finding, derivers in kb.derivers.items()
+        }
         self._raising = {
             level: tuple(
                 (r, self._rank[r.level_id], sets.of(nothing_known.reads(r)), nothing_known.of_rule(r))
@@ -176,7 +199,7 @@ class FollowUp:
         for _, at in reversed(screens):
             places.update(at)
         present, absent = self._sets.of(known.present), self._sets.of(known.absent)
-        gaps = _Gaps(self._kb, self._needs, present, absent)
+        gaps = _Gaps(self._kb, self._needs, present, absent, self._derived_unanswered)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
         answered = present | absent
