@@ -87,6 +87,9 @@ class Assessor:
         # The parts of an answer that say only what a rule is: immutable, so built once and
         # shared by every assessment instead of rebuilt for each rule a record fires.
         self._steps = {r.id: FiredRule(r.id, r.layer) for r in kb.rules.values()}
+        # each rule with its place in the files, so that fired rules sort into file order (the
+        # places differ, so rules themselves are never compared)
+        self._placed = {r.id: (kb.rule_order[r.id], r) for r in kb.rules.values()}
         escalations = kb.rules_in(Layer.ESCALATION)
         self._reasons = {r.id: Reason(r.id, r.level_id, r.sources, r.red_flag) for r in escalations}
         self._raises_to = {r.id: kb.levels[r.level_id].rank for r in escalations}
@@ -114,8 +117,7 @@ class Assessor:
         kb = self.kb
         fired_ids = self.fire(record)
         by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in _LAYERS}
-        for rule_id in sorted(fired_ids, key=kb.rule_order.__getitem__):
-            rule = kb.rules[rule_id]
+        for _, rule in sorted(map(self._placed.__getitem__, fired_ids)):
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
@@ -145,7 +147,7 @@ class Assessor:
             referral=self._referral(urgency, causes),
             questions=questions,
             interview=interview,
-            trace=tuple(self._steps[r] for r in fired_ids),
+            trace=tuple(map(self._steps.__getitem__, fired_ids)),
         )
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
