@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
 
 _NEVER = None
+_PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept (a bound on memory)
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,10 @@ class FollowUp:
         }
         self._raising = {
             level: tuple(
-                (r, self._rank[r.level_id], sets.of(nothing_known.reads(r)), nothing_known.of_rule(r))
+                (r, self._rank[r.level_id], sets.of(nothing_known.reads(r)), gaps, sets.spelled(gaps or 0))
                 for r in self._escalations
                 if self._rank[r.level_id] < rank
+                for gaps in (nothing_known.of_rule(r),)
             )
             for level, rank in self._rank.items()
         }
@@ -176,6 +178,7 @@ class FollowUp:
             (screen, {f: (k, i) for i, f in enumerate(screen.ask)}) for k, screen in enumerate(kb.interview.screens)
         )
         self._after_screens = len(kb.interview.screens)  # the place of a question no screen asks
+        self._places_by_screens: dict[tuple[str, ...], dict[str, tuple[int, int]]] = {}
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
 
@@ -194,29 +197,21 @@ class FollowUp:
         if current <= self._stop_rank:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
-        # each question's place in the first applicable screen that asks it
-        places: dict[str, tuple[int, int]] = {}
-        for _, at in reversed(screens):
-            places.update(at)
+        places = self._places(screen_ids, screens)
         present, absent = self._sets.of(known.present), self._sets.of(known.absent)
         gaps = _Gaps(self._kb, self._needs, present, absent, self._derived_unanswered)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
-        answered = present | absent
-        open_rules = [
-            (rule, rank, missing)
-            for rule, rank, reads, gaps_if_unanswered in self._raising[level]
-            if rule.id not in fired and (missing := gaps.of_rule(rule) if reads & answered else gaps_if_unanswered)
-        ]
+        open_rules = self._open_rules(level, fired, gaps, present | absent)
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
         reaches: dict[int, int] = {}
-        for _, rank, missing in open_rules:
+        for _, rank, missing, _ in open_rules:
             if rank < reaches.get(missing, current):
                 reaches[missing] = rank
-        for rule, rank, missing in open_rules:
-            if missing.bit_count() > 1 and _dominated(missing, rank, reaches):
+        for rule, rank, missing, spelled in open_rules:
+            if len(spelled) > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, self._sets.spelled(missing), known, places)
+            wanted = self._screening(rule, spelled, known, places)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -233,6 +228,40 @@ class FollowUp:
             tuple(Question(f, tuple(rules)) for f, rules in questions.items()),
             InterviewState(False, None, screen_ids),
         )
+
+    def _open_rules(
+        self, level: str, fired: set[str], gaps: _Gaps, answered: int
+    ) -> list[tuple[Rule, int, int, tuple[str, ...]]]:
+        """(rule, rank, missing findings as bits and in vocabulary order) for each escalation
+        rule that could still raise the urgency from ``level``, in the order of ``_raising``."""
+        open_rules = []
+        for rule, rank, reads, gaps_if_unanswered, spelled in self._raising[level]:
+            if rule.id in fired:
+                continue
+            if reads & answered:
+                if missing := gaps.of_rule(rule):
+                    open_rules.append((rule, rank, missing, self._sets.spelled(missing)))
+            elif gaps_if_unanswered:
+                open_rules.append((rule, rank, gaps_if_unanswered, spelled))
+        return open_rules
+
+    def _places(
+        self, screen_ids: tuple[str, ...], screens: list[tuple[Screen, dict[str, tuple[int, int]]]]
+    ) -> dict[str, tuple[int, int]]:
+        """Each question's place in the first of these screens that asks it.
+
+        It depends only on the knowledge base and which screens apply, and a few sets of
+        screens apply to most patients, so each is worked out once (at most _PLACES_KEPT of
+        them are kept).
+        """
+        places = self._places_by_screens.get(screen_ids)
+        if places is None:
+            places = {}
+            for _, at in reversed(screens):
+                places.update(at)
+            if len(self._places_by_screens) < _PLACES_KEPT:
+                self._places_by_screens[screen_ids] = places
+        return places
 
     def _screening(
         self,
