@@ -171,8 +171,11 @@ class Assessor:
         for k, rule in enumerate(offered):
             if rule.care:
                 plan = self._care_plans[rule.care]
-                # the best-ranked cause it is for: causes come best first
-                best = next((c.rank for c in causes if c.id in plan.for_causes), unlisted)
+                best = unlisted  # the rank of the best-ranked cause it is for: causes come best first
+                for cause in causes:
+                    if cause.id in plan.for_causes:
+                        best = cause.rank
+                        break
                 ordered.append((best, plan.kind_order, k, plan))  # k: file order within, and no ties
         ordered.sort()
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
@@ -202,7 +205,7 @@ class Assessor:
                     Care(
                         id=item.id,
                         kind=item.kind,
-                        for_causes=tuple(c for c in item.for_causes if c in listed),
+                        for_causes=tuple(filter(listed.__contains__, item.for_causes)),
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
