@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from marshmallow import Schema
@@ -104,9 +105,16 @@ class Assessor:
         return record
 
     def fire(self, record: Record) -> list[str]:
-        """The ids of the rules the record fires, in firing order."""
-        with metrics.ENGINE_TIME.time():
+        """The ids of the rules the record fires, in firing order.
+
+        Timed as the histogram's own timer would (``.time()``), without building a timer
+        object per record.
+        """
+        start = perf_counter()
+        try:
             return self._engine.fire(record)
+        finally:
+            metrics.ENGINE_TIME.observe(max(perf_counter() - start, 0))
 
     def self_test(self) -> bool:
         """Whether the knowledge base's self-test record fires the rules it expects."""
