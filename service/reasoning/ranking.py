@@ -85,12 +85,15 @@ class CauseRanking:
                 implicated.setdefault(cause_id, []).append(flag)
 
         candidates = []
+        best = 0.0  # the best score listed (weights lie in (0, 1], so no score is below 0)
         for cause_id, rules in by_cause.items():
             supported = False  # only a cause some rule supports is listed
             supporting = against = 0
             unsupported = discount = 1.0  # the score's two products, in the rules' order
             sources = set(kb.causes[cause_id].sources)
-            for _, weighed in rules:
+            rule_ids = []
+            for rule_id, weighed in rules:
+                rule_ids.append(rule_id)
                 if weighed.supports:
                     supported = True
                     supporting |= weighed.findings
@@ -103,18 +106,19 @@ class CauseRanking:
                 sources.update(weighed.sources)
             if not supported:
                 continue
-            flags = implicated.get(cause_id, ())
-            for flag in flags:
+            for flag in implicated.get(cause_id, ()):
                 sources.update(flag.sources)
+                rule_ids.append(flag.id)
             value = combined(unsupported, discount)
+            best = max(best, value)
             findings = spelled(supporting)
             # red-flag causes first, among them (and among the rest) the stronger evidence first;
             # the cause's place in the file makes every key different, so the rest is never compared
             key = (cause_id not in implicated, -value, -len(findings), kb.cause_order[cause_id])
-            rule_ids = tuple([rule_id for rule_id, _ in rules] + [f.id for f in flags])
-            candidates.append((key, value, cause_id, findings, spelled(against), rule_ids, tuple(sorted(sources))))
+            candidates.append(
+                (key, value, cause_id, findings, spelled(against), tuple(rule_ids), tuple(sorted(sources)))
+            )
         candidates.sort()
-        best = max((c[1] for c in candidates), default=0.0)
         return [
             RankedCause(
                 id=cause_id,
