@@ -152,24 +152,27 @@ class FollowUp:
         self._sets = sets
         self._needs = {r.id: _Needs.of(r, kb, sets) for r in kb.rules.values() if not r.when.is_context}
         # per urgency, the escalation rules that would raise it, in the order above, each with its
-        # rank, the findings its gaps depend on, and its gaps while none of those is known (most
-        # rules for most records: a record answers a few of the questions)
+        # rank, the findings its gaps depend on, and its gaps while none of those is known, as bits
+        # and spelled (most rules for most records: a record answers a few of the questions)
         nothing_known = _Gaps(kb, self._needs, present=0, absent=0)
+        unanswered: dict[str, tuple[int, int | None, tuple[str, ...]]] = {}
+        for r in self._escalations:
+            gaps = nothing_known.of_rule(r)
+            unanswered[r.id] = (sets.of(nothing_known.reads(r)), gaps, sets.spelled(gaps or 0))
+        self._raising = {
+            level: tuple(
+                (r, self._rank[r.level_id], *unanswered[r.id])
+                for r in self._escalations
+                if self._rank[r.level_id] < rank
+            )
+            for level, rank in self._rank.items()
+        }
         self._derived_unanswered = {
             finding: (
                 sets.of(set().union(*(nothing_known.reads(r) for r in derivers))),
                 nothing_known.of_derived(finding),
             )
             for finding, derivers in kb.derivers.items()
-        }
-        self._raising = {
-            level: tuple(
-                (r, self._rank[r.level_id], sets.of(nothing_known.reads(r)), gaps, sets.spelled(gaps or 0))
-                for r in self._escalations
-                if self._rank[r.level_id] < rank
-                for gaps in (nothing_known.of_rule(r),)
-            )
-            for level, rank in self._rank.items()
         }
         # each screen with the place of each of its questions: (the screen's place in the file,
         # the question's in the screen); among the screens that apply to a patient these places
