@@ -42,9 +42,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
+    """JSON lines on stdout at ``level``, for this process and the workers forked from it.
+
+    Records carry no thread: no line of ours (nor gunicorn's format) prints one, and under the
+    gevent worker every connection is a new greenlet, for which ``threading.current_thread()``
+    builds a dummy ``Thread`` on each record (about 40 µs of worker CPU per request log line,
+    measured side by side). ``logging.logThreads`` is the standard library's switch for this
+    (Logging HOWTO, "Optimization").
+    """
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.Formatter.converter = time.gmtime
+    logging.logThreads = False

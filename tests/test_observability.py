@@ -7,6 +7,8 @@ import logging
 import random
 import re
 import string
+import subprocess
+import sys
 
 import pytest
 
@@ -165,3 +167,28 @@ def test_made_up_methods_and_paths_do_not_mint_metric_series(app, client) -> Non
     assert {entry["method"] for entry in labels} <= metrics.METHODS | {"other"}
     assert {entry["route"] for entry in labels} <= {rule.rule for rule in app.url_map.iter_rules()} | {"other"}
     assert len(set(series) - before) < 10  # 600 made-up requests, a handful of new series
+
+
+# Under the gevent worker every connection is a greenlet; a log record that asks for its thread
+# makes threading build a dummy Thread for each one (about 40 µs of a request's CPU).
+_GREENLET_LOGS = """
+from gevent import monkey
+
+monkey.patch_all()
+import logging, threading, gevent
+from service.logs import configure_logging
+
+configure_logging("INFO")
+before = len(threading.enumerate())
+gevent.joinall([gevent.spawn(logging.getLogger("service.requests").info, "request") for _ in range(20)])
+print(len(threading.enumerate()) - before)
+"""
+
+
+def test_log_records_in_greenlets_make_no_threads() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _GREENLET_LOGS], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 21 and all(json.loads(line)["message"] == "request" for line in lines[:20])
+    assert lines[-1] == "0"
