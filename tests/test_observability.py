@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import random
@@ -9,12 +10,13 @@ import re
 import string
 import subprocess
 import sys
+import time
 
 import pytest
 
 from service import metrics
 from service.app import create_app
-from service.logs import JsonFormatter
+from service.logs import REQUESTS, JsonFormatter, RequestLog
 from service.settings import Settings, SettingsError
 from tests.conftest import make_record
 
@@ -192,3 +194,34 @@ def test_log_records_in_greenlets_make_no_threads() -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 21 and all(json.loads(line)["message"] == "request" for line in lines[:20])
     assert lines[-1] == "0"
+
+
+@pytest.mark.parametrize(
+    ("now", "ts"),
+    [
+        (1795300000.0, "2026-11-21T22:26:40.000Z"),
+        (1795300000.0999, "2026-11-21T22:26:40.099Z"),
+        (1795300059.9996, "2026-11-21T22:27:39.999Z"),
+    ],
+)
+def test_request_lines_written_directly_are_the_lines_logging_writes(monkeypatch, now: float, ts: str) -> None:
+    """Byte for byte, and flushed: the line is out before the response."""
+    fields = {
+        "request_id": "r-1",
+        "method": "GET…",
+        "route": "other",
+        "status": 404,
+        "duration_ms": 0.5,
+        "client": None,
+    }
+    written = io.BytesIO()
+    stream = io.TextIOWrapper(written, encoding="utf-8")
+    monkeypatch.setattr(logging.Formatter, "converter", time.gmtime)  # as configure_logging sets it
+    monkeypatch.setattr(time, "time", lambda: now)
+    RequestLog(stream, JsonFormatter()).write(fields)
+    record = logging.getLogger(REQUESTS).makeRecord(REQUESTS, logging.INFO, __file__, 1, "request", (), None)
+    record.created, record.msecs, record.fields = now, int((now - int(now)) * 1000) + 0.0, fields
+    assert written.getvalue() == (JsonFormatter().format(record) + "\n").encode()
+    assert written.getvalue().startswith(
+        f'{{"ts":"{ts}","level":"INFO","logger":"service.requests","message":"request",'.encode()
+    )
