@@ -54,8 +54,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestLog:
-    """Request lines written straight to the log stream, each the line :class:`JsonFormatter`
-    writes for a ``service.requests`` record at INFO, flushed before the response leaves.
+    """Request lines written straight to a handler's stream, each the line
+    :class:`JsonFormatter` writes for a ``service.requests`` record at INFO, flushed before the
+    response leaves.
 
     Through ``logging`` a line cost about 25 µs more of worker CPU (a ``LogRecord`` with
     everything it looks up, the logger hierarchy, the handler's lock); the request log has
@@ -63,28 +64,30 @@ class RequestLog:
     lines never interleave.
     """
 
-    def __init__(self, stream: TextIO, formatter: JsonFormatter) -> None:
-        self._stream = stream
+    def __init__(self, handler: logging.StreamHandler[TextIO], formatter: JsonFormatter) -> None:
+        self.handler = handler
         self._formatter = formatter
 
     def write(self, fields: dict[str, Any]) -> None:
         created = time.time()
         msecs = int((created - int(created)) * 1000)  # as LogRecord reckons them
         line = self._formatter.line(created, msecs, level="INFO", logger=REQUESTS, message="request", fields=fields)
-        self._stream.write(line + "\n")
-        self._stream.flush()
+        self.handler.stream.write(line + "\n")
+        self.handler.stream.flush()
 
 
 _request_log: RequestLog | None = None  # set by configure_logging
 
 
 def log_request(fields: dict[str, Any]) -> None:
-    """Write one request's line: straight to the stream :func:`configure_logging` set up, or,
-    where logging was set up otherwise (tests, ``flask run``), as a ``service.requests`` record."""
-    if _request_log is None:
-        logging.getLogger(REQUESTS).info("request", extra={"fields": fields})
-    else:
+    """Write one request's line: straight to the stream of the handler :func:`configure_logging`
+    installed while it is the only one, else (tests' log capture, ``flask run``, any handler
+    added later) as a ``service.requests`` record, so every handler still gets it."""
+    handlers = logging.root.handlers
+    if _request_log is not None and len(handlers) == 1 and handlers[0] is _request_log.handler:
         _request_log.write(fields)
+    else:
+        logging.getLogger(REQUESTS).info("request", extra={"fields": fields})
 
 
 def configure_logging(level: str) -> None:
@@ -106,4 +109,4 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     logging.Formatter.converter = time.gmtime
     logging.logThreads = False
-    _request_log = RequestLog(sys.stdout, formatter)
+    _request_log = RequestLog(handler, formatter)

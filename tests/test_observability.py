@@ -218,10 +218,34 @@ def test_request_lines_written_directly_are_the_lines_logging_writes(monkeypatch
     stream = io.TextIOWrapper(written, encoding="utf-8")
     monkeypatch.setattr(logging.Formatter, "converter", time.gmtime)  # as configure_logging sets it
     monkeypatch.setattr(time, "time", lambda: now)
-    RequestLog(stream, JsonFormatter()).write(fields)
+    RequestLog(logging.StreamHandler(stream), JsonFormatter()).write(fields)
     record = logging.getLogger(REQUESTS).makeRecord(REQUESTS, logging.INFO, __file__, 1, "request", (), None)
     record.created, record.msecs, record.fields = now, int((now - int(now)) * 1000) + 0.0, fields
     assert written.getvalue() == (JsonFormatter().format(record) + "\n").encode()
     assert written.getvalue().startswith(
         f'{{"ts":"{ts}","level":"INFO","logger":"service.requests","message":"request",'.encode()
     )
+
+
+_ADDED_HANDLER = """
+import logging
+from service.logs import configure_logging, log_request
+
+configure_logging("INFO")
+log_request({"status": 200})
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.fields)
+logging.getLogger().addHandler(handler)
+log_request({"status": 201})
+print(seen)
+"""
+
+
+def test_a_handler_added_after_configure_logging_gets_the_request_records() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _ADDED_HANDLER], capture_output=True, text=True, timeout=60, check=True
+    )
+    first, second, seen = done.stdout.splitlines()
+    assert (json.loads(first)["status"], json.loads(second)["status"]) == (200, 201)  # both on stdout
+    assert seen == "[{'status': 201}]"
