@@ -113,8 +113,10 @@ def main() -> None:
     results: dict[str, dict[int, dict[str, float]]] = {}
     for name, module in APPS:
         workdir = Path(tempfile.mkdtemp(prefix="cds-bench-"))
-        # the production log level: the service's JSON request log is part of its cost
-        with gunicorn(workdir, module, WORKERS=str(args.workers)) as service:
+        # The production log level: the service's JSON request log is part of its cost. No
+        # recycling: at the bare floor's rate a worker reached max_requests within one level, so
+        # the floors were measured across restarts and the service (a third as fast) was not.
+        with gunicorn(workdir, module, WORKERS=str(args.workers), MAX_REQUESTS="0") as service:
             wrk(service.port, 16, 2, bodies)  # warm-up: engines built
             results[name] = {c: wrk(service.port, c, args.seconds, bodies) for c in CONNECTIONS}
             print(name, results[name], flush=True)
@@ -129,7 +131,8 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` on {machine}.",
-        f"gunicorn with deploy/gunicorn.conf.py, {args.workers} workers (service.worker.Worker), production log level; "
+        f"gunicorn with deploy/gunicorn.conf.py, {args.workers} workers (service.worker.Worker), production log level, "
+        "no worker recycling (`MAX_REQUESTS=0`); "
         f"wrk {args.seconds} s per level, {RECORDS:,} different valid records in turn. "
         "The load generator shares the cores with the server.",
         "",

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from service.reasoning.assessor import Assessor
 from service.reasoning.durable.compiler import compile_knowledge_base
 from service.reasoning.durable.driver import DurableRulesEngine
-from service.reasoning.durable.facts import engine_number
+from service.reasoning.durable.facts import RecordFacts, engine_number, open_json
+from service.reasoning.record import record_context
 from service.web.documents import assessment_document
 from tests.conftest import make_record
 from tests.reference import ReferenceEngine, fired_rules
@@ -149,6 +150,28 @@ def test_numbers_the_c_parser_cannot_read_still_reach_the_rules(assessor, value)
     assert "CTX-CHILD" in fired
     assert ("CTX-SEVERE" in fired) == (min(value, 10) >= 7)
     assert ("CTX-PERSISTENT" in fired) == (value >= 14)
+
+
+@pytest.mark.parametrize("duration", [None, 0, 0.0, 5e-324, 1e-5, 2.5, 14, 10**15, 1e15, 1e16, 10**20, 1e300])
+def test_the_record_fact_is_the_json_of_the_records_context(assessor, kb, duration) -> None:
+    """RecordFacts writes the record fact from pieces; it must be the very text json.dumps
+    writes of record_context (numbers moved by engine_number), for any record."""
+    facts = RecordFacts(compile_knowledge_base(kb).watched)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(raw=records(kb))
+    def check(raw) -> None:
+        if duration is None:
+            raw["complaint"].pop("duration_days", None)
+        else:
+            raw["complaint"]["duration_days"] = duration
+        record = assessor.record(raw)
+        context = record_context(record)
+        for field in context.keys() & {"age", "gestational_week", "severity", "duration_days"}:
+            context[field] = engine_number(context[field])
+        assert next(iter(facts(record))) == open_json({"t": "record", **context})
+
+    check()
 
 
 def test_engine_numbers_keep_every_threshold_comparison(kb) -> None:

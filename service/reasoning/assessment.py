@@ -4,25 +4,27 @@ Every list is in a deterministic order (same record, same assessment), and every
 the rules and sources it rests on. It holds ids, never patient-facing text: the answer is
 worded in the patient's language when it is written
 (:class:`~service.knowledge.translations.Catalogue`), so reasoning is the same in every language.
+
+The values are named tuples: immutable like frozen dataclasses, and built in about half the
+time. An answer holds about thirty of them, and a frozen dataclass sets each field through
+``object.__setattr__`` (measured: about 6 µs of an assessment's 117).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from service.knowledge.model import Layer
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     rule: str
     level: str
     sources: tuple[str, ...]
     red_flag: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Urgency:
+class Urgency(NamedTuple):
     level: str
     advice_when: str | None  # the finding whose variant of the level's advice applies, if any
     reasons: tuple[Reason, ...]  # most urgent first
@@ -32,8 +34,7 @@ class Urgency:
         return tuple(r for r in self.reasons if r.red_flag)
 
 
-@dataclass(frozen=True, slots=True)
-class RankedCause:
+class RankedCause(NamedTuple):
     id: str
     rank: int
     score: float
@@ -44,16 +45,14 @@ class RankedCause:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Caution:
+class Caution(NamedTuple):
     """Care that stays on offer for this patient, but with a warning from a rule."""
 
     rule: str
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Care:
+class Care(NamedTuple):
     id: str
     kind: str
     for_causes: tuple[str, ...]
@@ -63,8 +62,7 @@ class Care:
     cautions: tuple[Caution, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SuppressedCare:
+class SuppressedCare(NamedTuple):
     """Care removed for this patient: contraindicated by ``rules``, or deferred by the urgency
     (``deferred_at`` the level; ``rules`` then the reasons for that level)."""
 
@@ -74,19 +72,16 @@ class SuppressedCare:
     deferred_at: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Referral:
+class Referral(NamedTuple):
     specialties: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
+class Question(NamedTuple):
     finding: str
     rules: tuple[str, ...]  # the first rule says why the question is asked
 
 
-@dataclass(frozen=True, slots=True)
-class InterviewState:
+class InterviewState(NamedTuple):
     """Where an interview stands: complete when no unanswered question could change the
     urgency or the leading cause (then ``questions`` is empty and the reason says why)."""
 
@@ -95,14 +90,12 @@ class InterviewState:
     screens: tuple[str, ...]  # the interview screens that apply to this patient, in priority order
 
 
-@dataclass(frozen=True, slots=True)
-class FiredRule:
+class FiredRule(NamedTuple):
     rule: str
     layer: Layer
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     knowledge_base_version: str
     knowledge_base_sha256: str
     urgency: Urgency

@@ -8,12 +8,14 @@ code.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from marshmallow import Schema
 
 from service import metrics
-from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.knowledge.model import CareItem, KnowledgeBase, Layer, Rule
 from service.reasoning.assessment import (
     Assessment,
     Care,
@@ -26,13 +28,26 @@ from service.reasoning.assessment import (
     Urgency,
 )
 from service.reasoning.engine import RuleEngine
+from service.reasoning.finding_sets import FindingSets
 from service.reasoning.questions import FollowUp, KnownFindings
-from service.reasoning.ranking import rank_causes
+from service.reasoning.ranking import CauseRanking
 from service.reasoning.record import Record
 from service.validation import validated
 
 _LAYERS = tuple(Layer)  # iterating the enum class itself costs about 1.5 µs per assessment
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class _CarePlan:
+    """What the care step reads of one care item, worked out once per knowledge base."""
+
+    item: CareItem
+    kind_order: int  # the item's kind's place in _CARE_KIND_ORDER
+    for_causes: frozenset[str]
+    removed_by: tuple[Rule, ...]  # contraindication rules that take it out, file order
+    cautions: tuple[Caution, ...]  # and those that keep it with a warning
+    deferred_at: frozenset[str]  # the urgency levels at which it is deferred
 
 
 def _all_sources(rules: Iterable[Rule | Reason]) -> tuple[str, ...]:
@@ -47,26 +62,35 @@ class Assessor:
         self.kb = kb
         self._engine = engine
         self._record_schema = record_schema
-        self._follow_up = FollowUp(kb)
+        sets = FindingSets(kb)
+        self._follow_up = FollowUp(kb, sets)
+        self._rank_causes = CauseRanking(kb, sets)
         # Which contraindication rules take each care item out, or keep it with a caution,
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = kb.rules_in(Layer.CONTRAINDICATION)  # file order
-        self._removed_by = {i.id: tuple(r for r in contraindications if r.removes(i)) for i in kb.care.values()}
-        self._cautions = {
-            i.id: tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)) for i in kb.care.values()
-        }
-        # So is the urgency from which each item is deferred: the levels at which it is.
-        self._deferred_at = {
-            i.id: frozenset(
-                level.id
-                for level in kb.levels.values()
-                if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+        # So are the urgency levels at which each item is deferred, the causes it is for, and its
+        # place among the kinds of care: one lookup per item a record is offered.
+        self._care_plans = {
+            i.id: _CarePlan(
+                item=i,
+                kind_order=_CARE_KIND_ORDER[i.kind],
+                for_causes=frozenset(i.for_causes),
+                removed_by=tuple(r for r in contraindications if r.removes(i)),
+                cautions=tuple(Caution(r.id, r.sources) for r in contraindications if r.cautions(i)),
+                deferred_at=frozenset(
+                    level.id
+                    for level in kb.levels.values()
+                    if i.defer_from != "never" and level.rank <= kb.levels[i.defer_from].rank
+                ),
             )
             for i in kb.care.values()
         }
         # The parts of an answer that say only what a rule is: immutable, so built once and
         # shared by every assessment instead of rebuilt for each rule a record fires.
         self._steps = {r.id: FiredRule(r.id, r.layer) for r in kb.rules.values()}
+        # each rule with its place in the files, so that fired rules sort into file order (the
+        # places differ, so rules themselves are never compared)
+        self._placed = {r.id: (kb.rule_order[r.id], r) for r in kb.rules.values()}
         escalations = kb.rules_in(Layer.ESCALATION)
         self._reasons = {r.id: Reason(r.id, r.level_id, r.sources, r.red_flag) for r in escalations}
         self._raises_to = {r.id: kb.levels[r.level_id].rank for r in escalations}
@@ -81,9 +105,16 @@ class Assessor:
         return record
 
     def fire(self, record: Record) -> list[str]:
-        """The ids of the rules the record fires, in firing order."""
-        with metrics.ENGINE_TIME.time():
+        """The ids of the rules the record fires, in firing order.
+
+        Timed as the histogram's own timer would (``.time()``), without building a timer
+        object per record.
+        """
+        start = perf_counter()
+        try:
             return self._engine.fire(record)
+        finally:
+            metrics.ENGINE_TIME.observe(max(perf_counter() - start, 0))
 
     def self_test(self) -> bool:
         """Whether the knowledge base's self-test record fires the rules it expects."""
@@ -94,8 +125,7 @@ class Assessor:
         kb = self.kb
         fired_ids = self.fire(record)
         by_layer: dict[Layer, list[Rule]] = {layer: [] for layer in _LAYERS}
-        for rule_id in sorted(fired_ids, key=kb.rule_order.__getitem__):
-            rule = kb.rules[rule_id]
+        for _, rule in sorted(map(self._placed.__getitem__, fired_ids)):
             by_layer[rule.layer].append(rule)
 
         known = KnownFindings(
@@ -106,7 +136,7 @@ class Assessor:
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
-        causes = rank_causes(kb, by_layer[Layer.EVIDENCE], red_flags)
+        causes = self._rank_causes(by_layer[Layer.EVIDENCE], red_flags)
         care, suppressed = self._care(by_layer[Layer.CARE], by_layer[Layer.CONTRAINDICATION], causes, urgency)
         questions, interview = self._follow_up(
             known=known,
@@ -125,7 +155,7 @@ class Assessor:
             referral=self._referral(urgency, causes),
             questions=questions,
             interview=interview,
-            trace=tuple(self._steps[r] for r in fired_ids),
+            trace=tuple(map(self._steps.__getitem__, fired_ids)),
         )
 
     def _urgency(self, escalations: list[Rule], present: frozenset[str]) -> Urgency:
@@ -143,22 +173,27 @@ class Assessor:
         urgency defers every item whose ``defer_from`` level it reaches, so an emergency or
         an urgent case is never offered care that presumes a harmless cause.
         """
-        kb = self.kb
-        rank = {c.id: c.rank for c in causes}
-        items = sorted(
-            (kb.care[r.care] for r in offered if r.care),
-            key=lambda i: (
-                min((rank[c] for c in i.for_causes if c in rank), default=len(rank) + 1),
-                _CARE_KIND_ORDER[i.kind],
-            ),
-        )  # stable: file order within
+        listed = {c.id for c in causes}
+        unlisted = len(causes) + 1  # the place of an item for no listed cause
+        ordered = []
+        for k, rule in enumerate(offered):
+            if rule.care:
+                plan = self._care_plans[rule.care]
+                best = unlisted  # the rank of the best-ranked cause it is for: causes come best first
+                for cause in causes:
+                    if cause.id in plan.for_causes:
+                        best = cause.rank
+                        break
+                ordered.append((best, plan.kind_order, k, plan))  # k: file order within, and no ties
+        ordered.sort()
         deciding = [r for r in urgency.reasons if r.level == urgency.level]  # the reasons for this level
         deferring_rules, deferring_sources = tuple(r.rule for r in deciding), _all_sources(deciding)
         fired = {r.id for r in contraindications}
         care: list[Care] = []
         suppressed: list[SuppressedCare] = []
-        for item in items:
-            blocking = [r for r in self._removed_by[item.id] if r.id in fired]
+        for *_, plan in ordered:
+            item = plan.item
+            blocking = [r for r in plan.removed_by if r.id in fired] if fired and plan.removed_by else None
             if blocking:
                 suppressed.append(
                     SuppressedCare(
@@ -167,7 +202,7 @@ class Assessor:
                         sources=_all_sources(blocking),
                     )
                 )
-            elif urgency.level in self._deferred_at[item.id]:
+            elif urgency.level in plan.deferred_at:
                 suppressed.append(
                     SuppressedCare(
                         id=item.id, rules=deferring_rules, sources=deferring_sources, deferred_at=urgency.level
@@ -178,11 +213,11 @@ class Assessor:
                     Care(
                         id=item.id,
                         kind=item.kind,
-                        for_causes=tuple(c for c in item.for_causes if c in rank),
+                        for_causes=tuple(filter(listed.__contains__, item.for_causes)),
                         requires_clinician=item.requires_clinician,
                         rule=item.rule,
                         sources=item.sources,
-                        cautions=tuple(c for c in self._cautions[item.id] if c.rule in fired),
+                        cautions=tuple(c for c in plan.cautions if c.rule in fired) if plan.cautions else (),
                     )
                 )
         return tuple(care), tuple(suppressed)

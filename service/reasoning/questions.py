@@ -27,13 +27,14 @@ only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule
+from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
+from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
 
 _NEVER = None
+_PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept (a bound on memory)
 
 
 @dataclass(frozen=True)
@@ -46,76 +47,88 @@ class KnownFindings:
 @dataclass(frozen=True, slots=True)
 class _Needs:
     """A rule's conditions split by how a record can meet them, worked out once per knowledge
-    base because :meth:`_Gaps.of_rule` is asked about many rules for every record."""
+    base because :meth:`_Gaps.of_rule` is asked about many rules for every record; each part
+    is a set of :class:`FindingSets` bits."""
 
-    inputs: frozenset[str]  # input findings that must be present: each can be asked about
-    derived: tuple[str, ...]  # derived findings that must be present and that rules conclude
-    context: frozenset[str]  # derived findings no rule concludes from findings (age, pregnancy)
-    absent: frozenset[str]  # findings that must be absent
+    inputs: int  # input findings that must be present: each can be asked about
+    derived: tuple[tuple[str, int], ...]  # derived findings (and their bits) that must be present, that rules conclude
+    context: int  # derived findings no rule concludes from findings (age, pregnancy)
+    absent: int  # findings that must be absent
 
     @classmethod
-    def of(cls, rule: Rule, kb: KnowledgeBase) -> _Needs:
+    def of(cls, rule: Rule, kb: KnowledgeBase, sets: FindingSets) -> _Needs:
         derived = [f for f in rule.when.present if kb.findings[f].derived]
         return cls(
-            inputs=frozenset(f for f in rule.when.present if not kb.findings[f].derived),
-            derived=tuple(f for f in derived if f in kb.derivers),
-            context=frozenset(f for f in derived if f not in kb.derivers),
-            absent=frozenset(rule.when.absent),
+            inputs=sets.of({f for f in rule.when.present if not kb.findings[f].derived}),
+            derived=tuple((f, sets.bit[f]) for f in derived if f in kb.derivers),
+            context=sets.of({f for f in derived if f not in kb.derivers}),
+            absent=sets.of(set(rule.when.absent)),
         )
 
 
 class _Gaps:
-    """Computes the unknown input findings a rule lacks, or ``None`` if it cannot fire."""
+    """Computes the unknown input findings a rule lacks (as :class:`FindingSets` bits), or
+    ``None`` if it cannot fire."""
 
-    def __init__(self, kb: KnowledgeBase, needs: dict[str, _Needs], known: KnownFindings) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        needs: dict[str, _Needs],
+        present: int,
+        absent: int,
+        unanswered: dict[str, tuple[int, int | None]] | None = None,
+    ) -> None:
         self._kb = kb
         self._needs = needs
-        self._present = known.present
-        self._absent = known.absent
-        self._derived_gaps: dict[str, frozenset[str] | None] = {}
+        self._present = present
+        self._absent = absent
+        # per derived finding, the findings its derivers read and its gaps while none of those
+        # is known: then the derivers need not be weighed again
+        self._unanswered = unanswered or {}
+        self._answered = present | absent
+        self._derived_gaps: dict[str, int | None] = {}
 
-    def of_rule(self, rule: Rule) -> frozenset[str] | None:
+    def of_rule(self, rule: Rule) -> int | None:
         needs = self._needs[rule.id]
         present, absent = self._present, self._absent
-        unknown_inputs = needs.inputs - present
-        if not (needs.context <= present and unknown_inputs.isdisjoint(absent) and needs.absent.isdisjoint(present)):
+        unknown_inputs = needs.inputs & ~present
+        if (needs.context & ~present) or (unknown_inputs & absent) or (needs.absent & present):
             return _NEVER
-        gaps = unknown_inputs | (needs.absent - absent)
-        for finding in needs.derived:
-            if finding not in present:
-                missing = self._derived_gap(finding)
+        gaps = unknown_inputs | (needs.absent & ~absent)
+        for finding, bit in needs.derived:
+            if not present & bit:
+                missing = self.of_derived(finding)
                 if missing is _NEVER:
                     return _NEVER
                 gaps |= missing
         return gaps
 
-    def in_order(self, rule: Rule) -> tuple[str, ...] | None:
-        """:meth:`of_rule` in vocabulary order: the order questions are weighed in, and one
-        spelling per set of findings, so that parts of it can be looked up."""
-        gaps = self.of_rule(rule)
-        return _NEVER if gaps is _NEVER else tuple(sorted(gaps, key=self._kb.finding_order.__getitem__))
-
     def reads(self, rule: Rule) -> frozenset[str]:
         """Every finding whose being known can change :meth:`of_rule` for ``rule``: its own
         conditions and those of the rules that conclude the derived findings it needs."""
         read = {*rule.when.present, *rule.when.absent}
-        for finding in self._needs[rule.id].derived:
+        for finding, _ in self._needs[rule.id].derived:
             for deriver in self._kb.derivers[finding]:
                 read |= self.reads(deriver)
         return frozenset(read)
 
-    def _derived_gap(self, finding: str) -> frozenset[str] | None:
+    def of_derived(self, finding: str) -> int | None:
+        """The fewest unknown input findings that would conclude a derived ``finding``, or ``None``."""
         if finding not in self._derived_gaps:  # derived findings form no cycle (loader check)
-            options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
-            # the smallest set of questions that would conclude it; file order breaks ties
-            self._derived_gaps[finding] = min(options, key=len) if options else _NEVER
+            unanswered = self._unanswered.get(finding)
+            if unanswered and not unanswered[0] & self._answered:
+                self._derived_gaps[finding] = unanswered[1]
+            else:
+                options = [o for r in self._kb.derivers[finding] if (o := self.of_rule(r)) is not _NEVER]
+                # the smallest set of questions that would conclude it; file order breaks ties
+                self._derived_gaps[finding] = min(options, key=int.bit_count) if options else _NEVER
         return self._derived_gaps[finding]
 
 
 class FollowUp:
     """The follow-up questions for one knowledge base; build once, call per assessment."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, sets: FindingSets) -> None:
         self._kb = kb
         self._rank = {level: urgency.rank for level, urgency in kb.levels.items()}
         # red flags first, then the most urgent; the stable sort keeps file order within
@@ -136,18 +149,30 @@ class FollowUp:
             if r.supports:
                 self._challengers.setdefault(r.cause_id, []).append((r.id, 1 - r.weight, r))
         self._red_flags = frozenset(r.id for r in self._escalations if r.red_flag)
-        self._needs = {r.id: _Needs.of(r, kb) for r in kb.rules.values() if not r.when.is_context}
+        self._sets = sets
+        self._needs = {r.id: _Needs.of(r, kb, sets) for r in kb.rules.values() if not r.when.is_context}
         # per urgency, the escalation rules that would raise it, in the order above, each with its
-        # rank, the findings its gaps depend on, and its gaps while none of those is known (most
-        # rules for most records: a record answers a few of the questions)
-        nothing_known = _Gaps(kb, self._needs, KnownFindings(present=frozenset(), absent=frozenset()))
+        # rank, the findings its gaps depend on, and its gaps while none of those is known, as bits
+        # and spelled (most rules for most records: a record answers a few of the questions)
+        nothing_known = _Gaps(kb, self._needs, present=0, absent=0)
+        unanswered: dict[str, tuple[int, int | None, tuple[str, ...]]] = {}
+        for r in self._escalations:
+            gaps = nothing_known.of_rule(r)
+            unanswered[r.id] = (sets.of(nothing_known.reads(r)), gaps, sets.spelled(gaps or 0))
         self._raising = {
             level: tuple(
-                (r, self._rank[r.level_id], nothing_known.reads(r), nothing_known.in_order(r))
+                (r, self._rank[r.level_id], *unanswered[r.id])
                 for r in self._escalations
                 if self._rank[r.level_id] < rank
             )
             for level, rank in self._rank.items()
+        }
+        self._derived_unanswered = {
+            finding: (
+                sets.of(set().union(*(nothing_known.reads(r) for r in derivers))),
+                nothing_known.of_derived(finding),
+            )
+            for finding, derivers in kb.derivers.items()
         }
         # each screen with the place of each of its questions: (the screen's place in the file,
         # the question's in the screen); among the screens that apply to a patient these places
@@ -156,6 +181,7 @@ class FollowUp:
             (screen, {f: (k, i) for i, f in enumerate(screen.ask)}) for k, screen in enumerate(kb.interview.screens)
         )
         self._after_screens = len(kb.interview.screens)  # the place of a question no screen asks
+        self._places_by_screens: dict[tuple[str, ...], dict[str, tuple[int, int]]] = {}
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
 
@@ -174,29 +200,21 @@ class FollowUp:
         if current <= self._stop_rank:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
-        # each question's place in the first applicable screen that asks it
-        places: dict[str, tuple[int, int]] = {}
-        for _, at in reversed(screens):
-            places.update(at)
-        gaps = _Gaps(self._kb, self._needs, known)
+        places = self._places(screen_ids, screens)
+        present, absent = self._sets.of(known.present), self._sets.of(known.absent)
+        gaps = _Gaps(self._kb, self._needs, present, absent, self._derived_unanswered)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
-        answered = known.present | known.absent
-        open_rules = [
-            (rule, rank, missing)
-            for rule, rank, reads, gaps_if_unanswered in self._raising[level]
-            if rule.id not in fired
-            and (missing := gaps_if_unanswered if reads.isdisjoint(answered) else gaps.in_order(rule))
-        ]
+        open_rules = self._open_rules(level, fired, gaps, present | absent)
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
-        reaches: dict[tuple[str, ...], int] = {}
-        for _, rank, missing in open_rules:
+        reaches: dict[int, int] = {}
+        for _, rank, missing, _ in open_rules:
             if rank < reaches.get(missing, current):
                 reaches[missing] = rank
-        for rule, rank, missing in open_rules:
-            if len(missing) > 1 and _dominated(missing, rank, reaches):
+        for rule, rank, missing, spelled in open_rules:
+            if len(spelled) > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, missing, known, places)
+            wanted = self._screening(rule, spelled, known, places)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -213,6 +231,40 @@ class FollowUp:
             tuple(Question(f, tuple(rules)) for f, rules in questions.items()),
             InterviewState(False, None, screen_ids),
         )
+
+    def _open_rules(
+        self, level: str, fired: set[str], gaps: _Gaps, answered: int
+    ) -> list[tuple[Rule, int, int, tuple[str, ...]]]:
+        """(rule, rank, missing findings as bits and in vocabulary order) for each escalation
+        rule that could still raise the urgency from ``level``, in the order of ``_raising``."""
+        open_rules = []
+        for rule, rank, reads, gaps_if_unanswered, spelled in self._raising[level]:
+            if rule.id in fired:
+                continue
+            if reads & answered:
+                if missing := gaps.of_rule(rule):
+                    open_rules.append((rule, rank, missing, self._sets.spelled(missing)))
+            elif gaps_if_unanswered:
+                open_rules.append((rule, rank, gaps_if_unanswered, spelled))
+        return open_rules
+
+    def _places(
+        self, screen_ids: tuple[str, ...], screens: list[tuple[Screen, dict[str, tuple[int, int]]]]
+    ) -> dict[str, tuple[int, int]]:
+        """Each question's place in the first of these screens that asks it.
+
+        It depends only on the knowledge base and which screens apply, and a few sets of
+        screens apply to most patients, so each is worked out once (at most _PLACES_KEPT of
+        them are kept).
+        """
+        places = self._places_by_screens.get(screen_ids)
+        if places is None:
+            places = {}
+            for _, at in reversed(screens):
+                places.update(at)
+            if len(self._places_by_screens) < _PLACES_KEPT:
+                self._places_by_screens[screen_ids] = places
+        return places
 
     def _screening(
         self,
@@ -270,24 +322,25 @@ class FollowUp:
                 if new_score <= leader_score:
                     continue  # cheap test first: most rules could not change the leader anyway
                 missing = gaps.of_rule(rule)
-                if missing is not _NEVER and len(missing) == 1:
-                    (finding,) = missing
+                if missing is not _NEVER and missing.bit_count() == 1:
+                    (finding,) = self._sets.spelled(missing)
                     order = (-new_score, self._kb.finding_order[finding], self._kb.rule_order[rule_id])
                     found.append((*order, finding, rule))
         found.sort(key=lambda c: c[:3])  # ties in file order
         return [(finding, rule) for *_, finding, rule in found]
 
 
-def _dominated(missing: tuple[str, ...], rank: int, reaches: dict[tuple[str, ...], int]) -> bool:
+def _dominated(missing: int, rank: int, reaches: dict[int, int]) -> bool:
     """Whether fewer of these findings already reach this urgency (``rank``) by another rule.
 
-    ``missing`` and the keys of ``reaches`` are in vocabulary order, and so is every part
-    :func:`itertools.combinations` takes of it.
+    ``missing`` and the keys of ``reaches`` are :class:`FindingSets` bits; every part of
+    ``missing`` is visited once by the usual walk over the subsets of a bit set.
     """
-    for size in range(1, len(missing)):
-        for part in combinations(missing, size):
-            if reaches.get(part, rank + 1) <= rank:
-                return True
+    part = (missing - 1) & missing
+    while part:
+        if reaches.get(part, rank + 1) <= rank:
+            return True
+        part = (part - 1) & missing
     return False
 
 

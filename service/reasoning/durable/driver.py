@@ -64,10 +64,12 @@ class DurableRulesEngine:
     def __init__(self, kb: KnowledgeBase, primer: Record) -> None:
         compiled = compile_knowledge_base(kb)
         self._ruleset = json.dumps(compiled.ruleset)
-        self._consequences = {
-            rule_id: tuple(open_json(fact) for fact in facts) for rule_id, facts in compiled.consequences.items()
+        # per engine rule, the knowledge base's rules it stands for, each with its consequences
+        # as the facts to assert (one lookup per action)
+        self._rules = {
+            name: tuple((rule_id, tuple(open_json(f) for f in compiled.consequences[rule_id])) for rule_id in rule_ids)
+            for name, rule_ids in compiled.rules.items()
         }
-        self._rules = compiled.rules
         self._facts = RecordFacts(compiled.watched)
         self._primer = primer  # a record that fires rules (see the module docstring)
         self._lock = threading.Lock()
@@ -109,22 +111,26 @@ class DurableRulesEngine:
         ``tail`` closes each serialised fact with the session id.
         """
         fired: dict[str, None] = {}  # an ordered set
+        rules, assert_fact, complete = self._rules, engine.assert_fact, engine.complete_and_start_action
         for fact in self._facts(record):
-            state = self._assert(handle, fact + tail)
-            if state is None:
-                continue
-            session.state = state
+            code, state = assert_fact(handle, fact + tail)
+            if code != HANDLED:
+                _check(code)
+                continue  # nothing looks at it
+            session.state = state = int(state)
             started = engine.start_action_for_state(handle, state)  # (state, message) or None
             session.action = started is not None
             message = started[1] if started else None
             while message:
                 name = message[2 : message.index('"', 2)]  # '{"NAME": {...}}' names the engine rule
-                for rule_id in self._rules[name]:
+                for rule_id, consequences in rules[name]:
                     if rule_id not in fired:
                         fired[rule_id] = None
-                        for consequence in self._consequences[rule_id]:
-                            self._assert(handle, consequence + tail)
-                message = engine.complete_and_start_action(handle, state)
+                        for consequence in consequences:
+                            code, _ = assert_fact(handle, consequence + tail)
+                            if code != HANDLED:
+                                _check(code)
+                message = complete(handle, state)
                 session.action = message is not None
         return list(fired)
 
@@ -134,12 +140,9 @@ class DurableRulesEngine:
             engine.abandon_action(handle, session.state)
         engine.delete_state(handle, sid)
 
-    @staticmethod
-    def _assert(handle: int, fact: str) -> int | None:
-        """Assert one fact; the state handle to take actions from, or None if nothing matched."""
-        code, state = engine.assert_fact(handle, fact)
-        if code == HANDLED:
-            return int(state)
-        if code in (NOT_HANDLED, ALREADY_OBSERVED):  # nothing looks at it / concluded already
-            return None
+
+def _check(code: int) -> None:
+    """Raise unless ``code`` (assert_fact's answer other than HANDLED) says that nothing
+    matched the fact or that it was concluded already; both are normal."""
+    if code not in (NOT_HANDLED, ALREADY_OBSERVED):
         raise EngineError(f"durable_rules answered assert_fact with code {code}")
