@@ -19,13 +19,16 @@ from service.web.documents import assessment_document
 from service.web.json_provider import OrjsonProvider
 from tests.reliability.records import varied_records
 
-COMPACT = {"separators": (",", ":")}  # what jsonify passes outside debug mode
-
 
 def providers(app: Flask) -> tuple[OrjsonProvider, DefaultJSONProvider]:
     ours, flasks = OrjsonProvider(app), DefaultJSONProvider(app)
     ours.sort_keys = flasks.sort_keys = False  # as the app sets it
     return ours, flasks
+
+
+def written(provider: DefaultJSONProvider, value: Any) -> str:
+    """What ``jsonify(value)`` sends with this provider, as text."""
+    return provider.response(value).get_data().decode("utf-8")  # raises if the body is not UTF-8
 
 
 def test_the_app_answers_with_the_orjson_provider(app) -> None:
@@ -40,9 +43,9 @@ def test_assessments_hold_the_values_flask_would_write(app, assessor, kb) -> Non
         for i, raw in enumerate(varied_records(kb, 400, seed=5)):
             texts = languages[i % len(languages)]
             document = assessment_document(assessor.assess(assessor.record(raw)), texts=texts, explain=True)
-            written = ours.dumps(document, **COMPACT)
-            assert json.loads(written) == json.loads(flasks.dumps(document, **COMPACT))
-            assert "\\u" not in written  # nothing escaped: every text is written as itself
+            text = written(ours, document)
+            assert json.loads(text) == json.loads(written(flasks, document))
+            assert "\\u" not in text  # nothing escaped: every text is written as itself
 
 
 def test_an_answer_over_http_is_utf8_json(client: FlaskClient, kb) -> None:
@@ -77,9 +80,7 @@ json_values = st.recursive(
 def test_any_json_value_reads_back_as_flask_writes_it(app, value: Any) -> None:
     """Lone surrogates and big integers included: those go to Flask's encoder."""
     ours, flasks = providers(app)
-    written = ours.dumps(value, **COMPACT)
-    written.encode("utf-8")  # a response body must be UTF-8: a lone surrogate must have been escaped
-    assert json.loads(written) == json.loads(flasks.dumps(value, **COMPACT))
+    assert json.loads(written(ours, value)) == json.loads(written(flasks, value))
 
 
 def test_values_orjson_cannot_write_go_to_flasks_encoder(app) -> None:
@@ -97,8 +98,9 @@ def test_values_orjson_cannot_write_go_to_flasks_encoder(app) -> None:
     }
     with app.app_context():
         for key, value in tricky.items():
-            written = ours.dumps({key: value}, **COMPACT)
-            assert json.loads(written) == json.loads(flasks.dumps({key: value}, **COMPACT)), key
-        assert ours.dumps({"s": "\ud800"}, **COMPACT) == flasks.dumps({"s": "\ud800"}, **COMPACT)  # escaped
-        assert ours.dumps({1: "a"}, **COMPACT) == flasks.dumps({1: "a"}, **COMPACT)  # a key that is not a string
-        assert ours.dumps({"a": 1}) == flasks.dumps({"a": 1})  # not compact: Flask's encoder
+            assert json.loads(written(ours, {key: value})) == json.loads(written(flasks, {key: value})), key
+        assert written(ours, {"s": "\ud800"}) == written(flasks, {"s": "\ud800"})  # escaped
+        assert written(ours, {1: "a"}) == written(flasks, {1: "a"})  # a key that is not a string
+        assert written(ours, {"a": "é", "n": 1}) == '{"a":"é","n":1}\n'  # the newline jsonify ends with
+        ours.compact = flasks.compact = False
+        assert written(ours, {"a": "é"}) == written(flasks, {"a": "é"})  # not compact: Flask's provider

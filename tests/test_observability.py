@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import random
 import re
 import string
+import subprocess
+import sys
+import time
 
 import pytest
 
 from service import metrics
 from service.app import create_app
-from service.logs import JsonFormatter
+from service.logs import REQUESTS, JsonFormatter, RequestLog
 from service.settings import Settings, SettingsError
 from tests.conftest import make_record
 
@@ -165,3 +169,83 @@ def test_made_up_methods_and_paths_do_not_mint_metric_series(app, client) -> Non
     assert {entry["method"] for entry in labels} <= metrics.METHODS | {"other"}
     assert {entry["route"] for entry in labels} <= {rule.rule for rule in app.url_map.iter_rules()} | {"other"}
     assert len(set(series) - before) < 10  # 600 made-up requests, a handful of new series
+
+
+# Under the gevent worker every connection is a greenlet; a log record that asks for its thread
+# makes threading build a dummy Thread for each one (about 40 µs of a request's CPU).
+_GREENLET_LOGS = """
+from gevent import monkey
+
+monkey.patch_all()
+import logging, threading, gevent
+from service.logs import configure_logging
+
+configure_logging("INFO")
+before = len(threading.enumerate())
+gevent.joinall([gevent.spawn(logging.getLogger("service.requests").info, "request") for _ in range(20)])
+print(len(threading.enumerate()) - before)
+"""
+
+
+def test_log_records_in_greenlets_make_no_threads() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _GREENLET_LOGS], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 21 and all(json.loads(line)["message"] == "request" for line in lines[:20])
+    assert lines[-1] == "0"
+
+
+@pytest.mark.parametrize(
+    ("now", "ts"),
+    [
+        (1795300000.0, "2026-11-21T22:26:40.000Z"),
+        (1795300000.0999, "2026-11-21T22:26:40.099Z"),
+        (1795300059.9996, "2026-11-21T22:27:39.999Z"),
+    ],
+)
+def test_request_lines_written_directly_are_the_lines_logging_writes(monkeypatch, now: float, ts: str) -> None:
+    """Byte for byte, and flushed: the line is out before the response."""
+    fields = {
+        "request_id": "r-1",
+        "method": "GET…",
+        "route": "other",
+        "status": 404,
+        "duration_ms": 0.5,
+        "client": None,
+    }
+    written = io.BytesIO()
+    stream = io.TextIOWrapper(written, encoding="utf-8")
+    monkeypatch.setattr(logging.Formatter, "converter", time.gmtime)  # as configure_logging sets it
+    monkeypatch.setattr(time, "time", lambda: now)
+    RequestLog(logging.StreamHandler(stream), JsonFormatter()).write(fields)
+    record = logging.getLogger(REQUESTS).makeRecord(REQUESTS, logging.INFO, __file__, 1, "request", (), None)
+    record.created, record.msecs, record.fields = now, int((now - int(now)) * 1000) + 0.0, fields
+    assert written.getvalue() == (JsonFormatter().format(record) + "\n").encode()
+    assert written.getvalue().startswith(
+        f'{{"ts":"{ts}","level":"INFO","logger":"service.requests","message":"request",'.encode()
+    )
+
+
+_ADDED_HANDLER = """
+import logging
+from service.logs import configure_logging, log_request
+
+configure_logging("INFO")
+log_request({"status": 200})
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.fields)
+logging.getLogger().addHandler(handler)
+log_request({"status": 201})
+print(seen)
+"""
+
+
+def test_a_handler_added_after_configure_logging_gets_the_request_records() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _ADDED_HANDLER], capture_output=True, text=True, timeout=60, check=True
+    )
+    first, second, seen = done.stdout.splitlines()
+    assert (json.loads(first)["status"], json.loads(second)["status"]) == (200, 201)  # both on stdout
+    assert seen == "[{'status': 201}]"

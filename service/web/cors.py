@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from service.web.headers import header
 from service.web.vary import vary_on
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept-Language, X-Request-ID"
@@ -20,7 +21,7 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _cors(response: Response) -> Response:
-        origin = request.headers.get("Origin")
+        origin = header("Origin")
         vary_on(response, "Origin")
         if origin is None or origin not in allowed:
             return response

@@ -2,10 +2,11 @@
 
 ``jsonify`` (every assessment, the knowledge base, health, the OpenAPI document) spent about
 130 µs of an assessment's 8 KB answer in the standard library's encoder; orjson writes it in
-under 10 µs. Only the compact form ``jsonify`` uses outside debug mode takes this path;
-anything else (indentation, other keyword arguments, sorted keys) goes to Flask's encoder
-unchanged, and so does any value orjson refuses: an integer over 64 bits, a key that is not a
-string, a string holding a lone surrogate (which UTF-8 cannot carry; Flask escapes it).
+under 10 µs, as the bytes the response sends (Flask's own path makes a text of them, adds the
+newline and encodes it again). Only the compact answers ``jsonify`` writes outside debug mode
+take this path; anything else (indentation, sorted keys) goes to Flask's provider unchanged,
+and so does any value orjson refuses: an integer over 64 bits, a key that is not a string, a
+string holding a lone surrogate (which UTF-8 cannot carry; Flask escapes it).
 
 What differs from Flask's bytes, never the values a JSON parser reads:
 
@@ -28,18 +29,19 @@ from typing import Any
 
 import orjson
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
-_COMPACT = {"separators": (",", ":")}  # what DefaultJSONProvider.response passes outside debug
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE
 
 
 class OrjsonProvider(DefaultJSONProvider):
     """Flask's JSON provider, with compact responses written by orjson."""
 
-    def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if kwargs != _COMPACT or self.sort_keys:
-            return super().dumps(obj, **kwargs)
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        if self.sort_keys or self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)
         try:
-            return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
+            body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default, option=_OPTIONS)
         except orjson.JSONEncodeError:
-            return super().dumps(obj, **kwargs)
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type]  # Flask's class: body first

@@ -19,10 +19,11 @@ import re
 from collections.abc import Collection
 from functools import lru_cache
 
-from flask import Response, request
+from flask import Response
 
 from service.knowledge.translations import ENGLISH, Catalogue
 from service.web.components import components
+from service.web.headers import header
 from service.web.vary import vary_on
 
 _RANGE = re.compile(r"^(?:\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)$")
@@ -68,7 +69,7 @@ def _negotiated(header: str | None, available: tuple[str, ...]) -> str:
 def requested_texts() -> Catalogue:
     """The catalogue the request's ``Accept-Language`` chooses."""
     languages = components().languages
-    return languages[_negotiated(request.headers.get("Accept-Language"), tuple(languages.catalogues))]
+    return languages[_negotiated(header("Accept-Language"), tuple(languages.catalogues))]
 
 
 def in_language(response: Response, texts: Catalogue) -> Response:

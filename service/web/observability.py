@@ -16,11 +16,13 @@ import time
 from flask import Flask, Response, g, request
 
 from service import metrics
+from service.logs import REQUESTS, log_request
 from service.validation import shortened
+from service.web.headers import header
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # what a gateway may pass on
-_log = logging.getLogger("service.requests")
+_log = logging.getLogger(REQUESTS)
 
 
 def request_id() -> str:
@@ -36,7 +38,7 @@ def note_urgency(level: str) -> None:
 def install(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        offered = header(REQUEST_ID_HEADER) or ""
         g.request_id = offered if _VALID_REQUEST_ID.match(offered) else secrets.token_hex(16)  # 128 random bits
         g.started = time.perf_counter()
         metrics.IN_FLIGHT.inc()
@@ -66,5 +68,5 @@ def install(app: Flask) -> None:
             }
             if "urgency" in g:
                 fields["urgency"] = g.urgency
-            _log.info("request", extra={"fields": fields})
+            log_request(fields)
         return response

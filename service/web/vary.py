@@ -16,7 +16,8 @@ def vary_on(response: Response, header: str) -> None:
     per assessment; when the header is absent or a plain list of names (all this service
     writes), the name is appended to the text instead, with the same result.
     """
-    current = response.headers.get("Vary")
+    values = response.headers.getlist("Vary")  # .get raises and catches an exception when there is none
+    current = values[0] if values else None
     if current is None:
         response.headers["Vary"] = header
     elif not _NAMES.fullmatch(current):
