@@ -1,4 +1,5 @@
-"""A 422 lists the same errors in the same order in every process (clinical rule 2).
+"""A 422 lists the same errors in the same order in every process (clinical rule 2), and an
+``OPTIONS`` answer the same methods in the same order.
 
 marshmallow finds unknown members by a set difference, whose order follows the process's
 string hash seed: two gunicorn workers answered the same bad record with differently ordered
@@ -46,3 +47,26 @@ def test_a_422_is_the_same_whatever_the_hash_seed() -> None:
     problem = json.loads(answers.pop())
     assert problem["status"] == 422
     assert "The first 20 of" in problem["detail"]  # which 20 are listed depended on the seed too
+
+
+OPTIONS = """
+from service.app import create_app
+client = create_app({"TESTING": True}).test_client()
+print([client.open(path, method="OPTIONS").headers["Allow"] for path in ("/v1/assessments", "/healthz")])
+"""
+
+
+def test_an_options_answer_lists_the_same_methods_in_the_same_order_whatever_the_hash_seed() -> None:
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", OPTIONS],
+            cwd=ROOT,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert answers == {"['OPTIONS, POST', 'GET, HEAD, OPTIONS']\n"}

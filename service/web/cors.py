@@ -2,14 +2,15 @@
 
 A request (preflight included) from an allowed origin gets ``Access-Control-Allow-Origin``
 naming that origin; from any other origin, no CORS header at all, so the browser refuses.
-No credentials are allowed: CDS Hooks calls carry their JWT in ``Authorization``.
+No credentials are allowed: CDS Hooks calls carry their JWT in ``Authorization``. Every
+``OPTIONS`` answer, preflight or not, lists its allowed methods in a fixed order.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from service.web.headers import header
+from service.web.headers import allow, header
 from service.web.vary import vary_on
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept-Language, X-Request-ID"
@@ -21,6 +22,8 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _cors(response: Response) -> Response:
+        if request.method == "OPTIONS" and response.allow:  # Flask's automatic answer
+            response.headers["Allow"] = allow(response.allow)
         origin = header("Origin")
         vary_on(response, "Origin")
         if origin is None or origin not in allowed:

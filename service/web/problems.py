@@ -20,6 +20,7 @@ from service.interop.cds_hooks.auth import AuthError
 from service.interop.cds_hooks.replay import ReplayStoreUnavailableError
 from service.interop.fhir.intake import FhirInputError
 from service.validation import InvalidInputError
+from service.web.headers import allow
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def register_problem_handlers(app: Flask) -> None:
         # werkzeug's descriptions are generic; ours (raised in the views) never quote input
         response = problem(error.code or 500, error.name, error.description or error.name)
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+            response.headers["Allow"] = allow(error.valid_methods)
         return response
 
     @app.errorhandler(InvalidInputError)
