@@ -142,7 +142,7 @@ def test_soak_100000_assessments_keeps_worker_memory_flat(tmp_path: Path, kb) ->
     growth_mib = max(after[pid] - before[pid] for pid in workers) / 1024
     summary = f"RSS before {before} KiB, after {after} KiB, max growth {growth_mib:.1f} MiB"
     print(f"\nsoak, {answered} assessments, 2 workers, no recycling: {summary}")
-    assert growth_mib < 20  # target 5 MiB (benchmark figure); this bound only catches real leaks
+    assert growth_mib < 20  # about 7 MiB of warm-up is normal (README); this bound only catches real leaks
 
 
 @pytest.fixture()
