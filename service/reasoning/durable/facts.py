@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from service import vocabulary as vocab
-from service.reasoning.record import Record
+from service.reasoning.record import Record, record_context
 
 Fact = dict[str, Any]
 FactKey = tuple[str, str, str]  # (type, id or cause, status): what a pattern can match
@@ -93,19 +93,14 @@ class RecordFacts:
 
     def _record_fact(self, record: Record) -> str:
         """``open_json({"t": "record", **record_context(record)})``, each number moved by
-        :func:`engine_number`, written without building the context or encoding it."""
-        patient, complaint = record["patient"], record["complaint"]
-        pregnancy = patient.get("pregnancy")
-        given = {**complaint, **patient, **pregnancy} if pregnancy else {**complaint, **patient}
-        parts = ['{"t": "record", "pregnant": true' if pregnancy else '{"t": "record", "pregnant": false']
-        for name in vocab.CHOICE_FIELDS:
-            value = given.get(name)
-            if value is not None:
+        :func:`engine_number`, written from the pieces made once instead of encoded."""
+        context = record_context(record)
+        parts = ['{"t": "record", "pregnant": true' if context.pop("pregnant") else '{"t": "record", "pregnant": false']
+        for name, value in context.items():
+            if (number := self._numbers.get(name)) is not None:
+                parts.append(number + _number_json(engine_number(value)))
+            else:
                 parts.append(self._choices.get((name, value)) or f", {json.dumps(name)}: {json.dumps(value)}")
-        for name, key in self._numbers.items():
-            value = given.get(name)
-            if value is not None:
-                parts.append(key + _number_json(engine_number(value)))
         return "".join(parts)
 
 
