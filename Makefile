@@ -12,11 +12,13 @@ PORT   ?= 8080
 install: $(VENV)/.installed
 
 # durable-rules is built from its pinned sdist with per-session tables sized for one record
-# (third_party/durable_rules/build.py says why); pip then keeps it, since 2.0.28+cds.1
-# satisfies the project's durable-rules==2.0.28.
+# (third_party/durable_rules/build.py says why); pip then keeps it, since 2.0.28+cds.2
+# satisfies the project's durable-rules==2.0.28. The wheels of earlier builds are removed
+# first: a venv from before a new build would otherwise offer pip two of them.
 $(VENV)/.installed: pyproject.toml third_party/durable_rules/build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=70.1'
+	rm -rf $(VENV)/wheels
 	$(BIN)/python third_party/durable_rules/build.py --out $(VENV)/wheels
 	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(VENV)/wheels/durable_rules-*.whl
 	$(BIN)/python -m pip install --quiet -e '.[test]'
