@@ -44,7 +44,7 @@ RUN --mount=type=secret,id=ca,required=false \
  && /opt/venv/bin/pip install --no-compile --no-deps --force-reinstall --no-index /tmp/wheels/durable_rules-*.whl \
  && rm -rf /tmp/wheels \
  && /opt/venv/bin/pip check \
- && /opt/venv/bin/python -c "import importlib.metadata as m, durable.engine; assert m.version('durable-rules').endswith('+cds.1')"
+ && /opt/venv/bin/python -c "import importlib.metadata as m, durable.engine; assert m.version('durable-rules').endswith('+cds.2')"
 
 FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=1.0.0
