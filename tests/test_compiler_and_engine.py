@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from service.reasoning.assessor import Assessor
 from service.reasoning.durable.compiler import compile_knowledge_base
 from service.reasoning.durable.driver import DurableRulesEngine
-from service.reasoning.durable.facts import RecordFacts, engine_number, open_json
+from service.reasoning.durable.facts import RecordFacts, engine_number, identity, open_json
 from service.reasoning.record import record_context
 from service.web.documents import assessment_document
 from tests.conftest import make_record
@@ -36,6 +36,7 @@ def test_context_rules_compile_to_record_patterns(kb) -> None:
             "t": "finding",
             "id": "pregnancy_trimester_2",
             "status": "present",
+            "finding:pregnancy_trimester_2": "present",
             "by": "CTX-TRIMESTER-2",
         },
     )
@@ -47,8 +48,31 @@ def test_finding_rules_compile_to_one_pattern_per_fact(kb) -> None:
     assert [next(iter(p)) for p in patterns] == ["a0", "a1"]
     assert compiled.consequences["CAUSE-SCIATICA-NO-RADIATION"] == ()  # against-evidence asserts nothing
     assert compiled.consequences["CAUSE-SCIATICA-THIGH"] == (
-        {"t": "supported", "cause": "sciatica", "by": "CAUSE-SCIATICA-THIGH"},
+        {"t": "supported", "cause": "sciatica", "by": "CAUSE-SCIATICA-THIGH", "cause:sciatica": True},
     )
+    first_absent = kb.rules["CAUSE-SCIATICA-NO-RADIATION"].when.absent[0]
+    assert patterns[0]["a0"] == {"$and": [{"t": "finding"}, {f"finding:{first_absent}": "absent"}]}
+
+
+def test_patterns_name_what_they_match_by_property_never_by_value(kb) -> None:
+    """durable_rules tries every child of a node that tests the same property name: a test of
+    ``id`` or ``cause`` against each value made every fact meet about a hundred comparisons."""
+
+    def tested(pattern: object) -> set[str]:
+        if isinstance(pattern, list):
+            return set().union(*map(tested, pattern))
+        assert isinstance(pattern, dict)
+        keys = set()
+        for key, value in pattern.items():
+            keys |= tested(value) if key in ("$and", "$or") else {key}
+        return keys
+
+    compiled = compile_knowledge_base(kb)
+    keys = set().union(*(tested(body) for rule in compiled.ruleset.values() for p in rule["all"] for body in p.values()))
+    facts = [f for consequences in compiled.consequences.values() for f in consequences]
+    assert not keys & {"id", "cause", "status"}
+    assert {"finding:pain_radiates_below_knee", "cause:sciatica", "location:buttock"} <= keys
+    assert all(identity("finding", f["id"]) in f for f in facts if f["t"] == "finding")
 
 
 def test_rules_with_the_same_conditions_share_one_engine_rule_and_all_fire(assessor, kb) -> None:

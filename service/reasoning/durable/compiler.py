@@ -19,7 +19,7 @@ from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
-from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN, FactKey, fact_key
+from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN, FactKey, fact_key, finding_fact, identity
 
 Pattern = dict[str, Any]
 
@@ -75,9 +75,9 @@ def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
     # concluded) is stored once, all the chaining needs. A supported fact has no "id", so
     # "by" is what keeps those of different rules distinct (measured, durable_rules 2.0.28).
     if rule.derive is not None:
-        return ({"t": "finding", "id": rule.derive, "status": "present", "by": rule.id},)
-    if rule.layer is Layer.EVIDENCE and rule.supports:
-        return ({"t": "supported", "cause": rule.cause, "by": rule.id},)
+        return ({**finding_fact(rule.derive, "present"), "by": rule.id},)
+    if rule.layer is Layer.EVIDENCE and rule.supports and rule.cause is not None:
+        return ({"t": "supported", "cause": rule.cause, "by": rule.id, identity("cause", rule.cause): True},)
     return ()
 
 
@@ -90,8 +90,7 @@ def _check_thresholds(rule: Rule) -> None:
 
 
 def _any_of(attribute: str, values: tuple[str, ...]) -> Pattern:
-    options = [{attribute: value} for value in values]
-    return options[0] if len(options) == 1 else {"$or": options}
+    return _any_of_tests([{attribute: value} for value in values])
 
 
 def _bounds(attribute: str, bound: Range | None) -> list[Pattern]:
@@ -105,8 +104,17 @@ def _bounds(attribute: str, bound: Range | None) -> list[Pattern]:
     return tests
 
 
+def _one_of(kind: str, names: tuple[str, ...]) -> Pattern:
+    """A test that the fact is about one of ``names`` (see :func:`identity` for why by name)."""
+    return _any_of_tests([{identity(kind, name): True} for name in names])
+
+
+def _any_of_tests(options: list[Pattern]) -> Pattern:
+    return options[0] if len(options) == 1 else {"$or": options}
+
+
 def _finding(finding_id: str, status: str) -> Pattern:
-    return {"$and": [{"t": "finding"}, {"id": finding_id}, {"status": status}]}
+    return {"$and": [{"t": "finding"}, {identity("finding", finding_id): status}]}
 
 
 def _patterns(when: Condition) -> list[Pattern]:
@@ -122,10 +130,10 @@ def _patterns(when: Condition) -> list[Pattern]:
             tests += _bounds(attribute, getattr(when, attribute))
         patterns = [{"record": {"$and": tests}}]
         if when.locations:
-            patterns.append({"location": {"$and": [{"t": "location"}, _any_of("id", when.locations)]}})
+            patterns.append({"location": {"$and": [{"t": "location"}, _one_of("location", when.locations)]}})
         return patterns
     patterns = [{f"p{i}": _finding(f, "present")} for i, f in enumerate(when.present)]
     patterns += [{f"a{i}": _finding(f, "absent")} for i, f in enumerate(when.absent)]
     if when.causes:
-        patterns.append({"cause": {"$and": [{"t": "supported"}, _any_of("cause", when.causes)]}})
+        patterns.append({"cause": {"$and": [{"t": "supported"}, _one_of("cause", when.causes)]}})
     return patterns
