@@ -58,8 +58,9 @@ def identity(kind: str, name: str) -> str:
     durable_rules finds the children of an alpha node by the *name* of the property they test
     and then tries each child with that name, one comparison each. Were the id a value, every
     finding fact would be compared with each of the hundred-odd findings rules watch; as a
-    property name, the lookup reaches the one child that tests it. The engine took a quarter
-    less time per record (measured, 5,000 varied records); it matches the same facts.
+    property name, the lookup reaches the one child that tests it. The engine took a third less
+    time per record (110 -> 69 µs in an engine-only loop over 4,000 varied records) and fires
+    the same rules in the same order.
     """
     return f"{kind}:{name}"
 
