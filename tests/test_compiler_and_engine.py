@@ -68,7 +68,8 @@ def test_patterns_name_what_they_match_by_property_never_by_value(kb) -> None:
         return keys
 
     compiled = compile_knowledge_base(kb)
-    keys = set().union(*(tested(body) for rule in compiled.ruleset.values() for p in rule["all"] for body in p.values()))
+    bodies = [body for rule in compiled.ruleset.values() for pattern in rule["all"] for body in pattern.values()]
+    keys = set().union(*map(tested, bodies))
     facts = [f for consequences in compiled.consequences.values() for f in consequences]
     assert not keys & {"id", "cause", "status"}
     assert {"finding:pain_radiates_below_knee", "cause:sciatica", "location:buttock"} <= keys

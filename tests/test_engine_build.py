@@ -1,7 +1,8 @@
 """The durable-rules build the service runs: third_party/durable_rules/build.py.
 
-The build shrinks durable_rules' per-session tables (one record per session) and gives new
-sessions empty action buffers. These tests pin that the installed engine is that build,
+The build shrinks durable_rules' per-session tables (one record per session), allocates a
+session's frame pools when first used, spreads alpha lookups over the whole table, and gives
+new sessions empty action buffers. These tests pin that the installed engine is that build,
 that the build refuses anything but the pinned sdist and patches that no longer apply, and
 that its two promises hold: big sessions still match exactly, and a first session that
 fires nothing no longer aborts the process.
@@ -35,7 +36,7 @@ def build():
 
 
 def test_the_installed_engine_is_the_patched_build(build) -> None:
-    """make install (and the image) build it; an unpatched engine is correct but about 3x slower."""
+    """make install (and the image) build it; an unpatched engine is correct but several times slower."""
     assert importlib.metadata.version("durable-rules") == build.LOCAL_VERSION
 
 
