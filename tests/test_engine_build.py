@@ -1,11 +1,12 @@
 """The durable-rules build the service runs: third_party/durable_rules/build.py.
 
 The build shrinks durable_rules' per-session tables (one record per session), allocates a
-session's frame pools when first used, spreads alpha lookups over the whole table, and gives
-new sessions empty action buffers. These tests pin that the installed engine is that build,
-that the build refuses anything but the pinned sdist and patches that no longer apply, and
-that its two promises hold: big sessions still match exactly, and a first session that
-fires nothing no longer aborts the process.
+session's frame pools when first used, spreads alpha lookups over the whole table, gives a
+parsed fact fewer property slots, and gives new sessions empty action buffers. These tests
+pin that the installed engine is that build, that the build refuses anything but the pinned
+sdist and patches that no longer apply, and that its promises hold: big sessions still match
+exactly, a fact too big for its slots is refused loudly, the largest record fact fits, and a
+first session that fires nothing no longer aborts the process.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import io
+import json
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+import durable_rules_engine
 import pytest
 
+from service import vocabulary as vocab
+from service.reasoning.durable.compiler import compile_knowledge_base
+from service.reasoning.durable.facts import RecordFacts
 from tests.conftest import make_record
 from tests.reference import fired_rules
 from tests.servers import ROOT
@@ -67,6 +73,33 @@ def test_sessions_far_bigger_than_the_shrunk_tables_still_match_exactly(assessor
     for present, absent in [(findings, []), ([], findings), (findings[::2], findings[1::2])]:
         record = assessor.record(make_record(findings={"present": list(present), "absent": list(absent)}))
         assert set(assessor.fire(record)) == fired_rules(kb, record)
+
+
+def test_a_fact_with_more_properties_than_the_build_holds_is_refused_not_dropped(build) -> None:
+    """The build gives a fact fewer property slots; one too many must be an error the driver raises."""
+    handle = durable_rules_engine.create_ruleset("slots", '{"r": {"all": [{"m": {"t": "x"}}]}}')
+
+    def fact(properties: int, sid: str) -> str:
+        return json.dumps({"t": "x", **{f"p{i}": i for i in range(properties - 1)}, "sid": sid})
+
+    assert durable_rules_engine.assert_fact(handle, fact(build.MAX_FACT_PROPERTIES, "1"))[0] == 0  # handled
+    with pytest.raises(Exception, match="302"):
+        durable_rules_engine.assert_fact(handle, fact(build.MAX_FACT_PROPERTIES + 1, "2"))
+    durable_rules_engine.delete_ruleset(handle)
+
+
+def test_the_largest_record_fact_fits(build, assessor, kb) -> None:
+    """A record giving every optional field: its fact holds every context field, and fires as the reference does."""
+    record = assessor.record(
+        make_record(
+            patient={"age": 30, "sex": "female", "pregnancy": {"gestational_week": 30}},
+            complaint={"locations": ["buttock"], "severity": 7, "duration_days": 3},
+        )
+    )
+    (record_fact, *_) = RecordFacts(compile_knowledge_base(kb).watched)(record)
+    assert len(json.loads(record_fact + "}")) == 2 + len(vocab.CHOICE_FIELDS) + len(vocab.RANGE_FIELDS)
+    assert len(json.loads(record_fact + "}")) <= build.MAX_FACT_PROPERTIES
+    assert set(assessor.fire(record)) == fired_rules(kb, record)
 
 
 FIRST_SESSION_FIRES_NOTHING = """

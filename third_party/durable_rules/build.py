@@ -21,6 +21,11 @@ What changes (``PATCHES`` below, each applied exactly once or the build fails):
   thousand pools it never uses: that memory was cold by the next request, and under load the
   engine took twice its in-process time (measured: 0.29 against 0.14 ms per record). The
   session's pool of messages starts at 8 nodes instead of 16;
+- a parsed fact has 32 property slots instead of 255. Every stored fact keeps a copy of its
+  parsed form, which was 8.7 KB (255 slots of 32 bytes and their index) for a fact of at most
+  a dozen properties: about 25 facts a record, 220 KB copied per session and, in an
+  engine-only loop, eleven page faults a record. Now 1.1 KB each; a fact with more
+  properties than fit is refused with an error (the driver's ``EngineError``), never dropped;
 - an alpha node's children are found from ``hash & 0x1FF`` instead of ``hash & 0x1F``: the
   table has 512 slots, but 2.0.28 started every probe in the first 32, so the children of a
   node ran together and each property of each fact walked past about a hundred of them;
@@ -58,6 +63,12 @@ PROJECT = "durable-rules"
 VERSION = "2.0.28"
 LOCAL_VERSION = f"{VERSION}+cds.2"
 
+# Property slots of a parsed fact (2.0.28: 255). The engine adds an id and takes the session
+# id, and refuses with error 302 a fact that would fill every slot: a fact of this service may
+# carry up to 29 properties of its own (tests/test_engine_build.py pins both).
+MAX_OBJECT_PROPERTIES = 32
+MAX_FACT_PROPERTIES = 29
+
 # (file inside the sdist, exact text, replacement)
 PATCHES: tuple[tuple[str, str, str], ...] = (
     ("src/rules/state.h", "#define MAX_MESSAGE_INDEX_LENGTH 512\n", "#define MAX_MESSAGE_INDEX_LENGTH 32\n"),
@@ -65,6 +76,11 @@ PATCHES: tuple[tuple[str, str, str], ...] = (
     ("src/rules/state.h", "#define MAX_RIGHT_FRAME_INDEX_LENGTH 512\n", "#define MAX_RIGHT_FRAME_INDEX_LENGTH 8\n"),
     ("src/rules/state.c", "#define MAX_MESSAGE_NODES 16\n", "#define MAX_MESSAGE_NODES 8\n"),
     ("src/rules/rules.h", "#define HASH_MASK 0x1F\n", "#define HASH_MASK 0x1FF\n"),
+    (
+        "src/rules/state.h",
+        "#define MAX_OBJECT_PROPERTIES 255\n",
+        f"#define MAX_OBJECT_PROPERTIES {MAX_OBJECT_PROPERTIES}\n",
+    ),
     # frame pools: empty until first used (NEW allocates an empty pool before taking a node)
     (
         "src/rules/state.c",
