@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_HOST = "cds.example.invalid"  # the server_name of deploy/gateway/nginx.conf; other Hosts get 421
+WORKER_HEADER = "X-Test-Worker-Pid"  # tests/worker_tagged.py: which gunicorn worker answered
 BIN = Path(sys.executable).parent
 
 

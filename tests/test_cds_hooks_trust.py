@@ -27,9 +27,8 @@ from service.app import create_app
 from service.interop.cds_hooks.auth import AuthError, Client, TokenVerifier
 from service.interop.cds_hooks.replay import ProcessReplayCache, RedisReplayStore, ReplayStoreUnavailableError
 from tests.cds_tokens import BASE, ISSUER, TRIAGE, Ehr
-from tests.servers import free_port, gunicorn, stop, wait_port
+from tests.servers import WORKER_HEADER, free_port, gunicorn, stop, wait_port
 from tests.test_cds_hooks import hook_request, patient
-from tests.worker_tagged import WORKER_HEADER
 
 PATH = "/cds-services/buttock-pain-triage"
 

@@ -1,7 +1,8 @@
 """The service, each answer tagged with the pid of the worker that gave it (tests only).
 
 Lets a multi-worker test see which gunicorn worker answered, to prove that state meant to be
-shared (the replay store) really is shared.
+shared (the replay store) really is shared. Only gunicorn imports it: importing the service
+configures logging for the whole process, so the header's name lives in tests/servers.py.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from service.wsgi import app as service
-
-WORKER_HEADER = "X-Test-Worker-Pid"
+from tests.servers import WORKER_HEADER
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
