@@ -457,8 +457,9 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
             **_ERRORS,
             "400": _problem(
                 "Malformed JSON, or FHIR that is not a valid R4 QuestionnaireResponse, references another "
-                "Questionnaire, answers items the intake Questionnaire does not have, or is out of range; the "
-                "detail names the problem."
+                "Questionnaire, answers items the intake Questionnaire does not have, answers an item with a "
+                "value of another kind than the item's (a yes as text, a coding from another system), or is out "
+                "of range; the detail names the item and what it takes."
             ),
             "415": _problem("Body is not application/fhir+json or application/json."),
             "422": _problem("The answers make a record that breaks the contract; `errors` is keyed by JSON path."),

@@ -91,10 +91,15 @@ def _bounded(value: Any, label: str, what: str) -> Decimal | int | float:
 
 
 def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
+    """``resource`` as ``model``; a resource of another type is refused by name, before the FHIR
+    library describes it in its own terms, and the library's messages are kept to one line."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != model.__name__:
+        raise FhirInputError(f"{label} must be a FHIR R4 {model.__name__} (resourceType '{model.__name__}')")
     try:
         return model.model_validate(resource)
     except FhirValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
+        problems = " ".join(problems.split())
         raise FhirInputError(f"{label} is not a valid R4 {model.__name__}: {problems}"[:500]) from None
     except RecursionError:
         raise FhirInputError(f"{label} nests too deeply") from None
@@ -140,41 +145,100 @@ def _one(link_id: str, values: list[Any], label: str) -> Any:
     return values[0]
 
 
-def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:  # noqa: PLR0912
+def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    """Read one item's answers into ``intake``.
+
+    An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
+    a decimal — is refused, never skipped: the interview counts an item as asked once it has an
+    answer, so a skipped "yes" to a red-flag question would be lost for good. A coding is read by
+    its code when it names no system, and refused when it names another system than the item's.
+    """
     if link_id == "findings":
         return
+    reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
-        for value in values:  # every answer counts: a yes and a no make a conflict, taken as present
-            answer = value.valueCoding.code if value.valueCoding is not None else value.valueBoolean
-            if answer in ("Y", True):
-                intake.present.append(link_id)
-            elif answer in ("N", False):
-                intake.absent.append(link_id)
-        return
-    if link_id == "pregnant":  # the safe side: pregnant if any answer says so
-        if any(v.valueBoolean for v in values):
-            intake.patient.setdefault("pregnancy", {})
-        return
-    if link_id == "locations":
-        intake.complaint["locations"] = [v.valueCoding.code for v in values if v.valueCoding is not None]
-        return
-    first = _one(link_id, values, label)
-    if link_id == "age" and first.valueInteger is not None:
-        intake.patient["age"] = _bounded(first.valueInteger, label, "age")
-    elif link_id == "sex" and first.valueCoding is not None:
-        intake.patient["sex"] = first.valueCoding.code
-    elif link_id == "gestational_week" and first.valueInteger is not None:
-        week = _bounded(first.valueInteger, label, "gestational week")
-        intake.patient.setdefault("pregnancy", {})["gestational_week"] = week
-    elif link_id in ("side", "onset", "course") and first.valueCoding is not None:
-        intake.complaint[link_id] = first.valueCoding.code
-    elif link_id in ("duration_days", "severity"):
-        number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
-        if number is not None:
-            number = _bounded(number, label, link_id)
-            intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
-    else:
+        _finding(link_id, values, terms, intake, label)
+    elif reader is None:
         intake.unmapped.append(f"QuestionnaireResponse item '{link_id[:64]}'")
+    else:
+        reader(link_id, values, terms, intake, label)
+
+
+def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    """Yes, no or unknown; every answer counts: a yes and a no make a conflict, taken as present."""
+    yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
+    systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
+    for value in values:
+        coding = value.valueCoding
+        if value.valueBoolean is not None:
+            said: bool | None = value.valueBoolean
+        elif coding is not None and coding.code in systems and coding.system in (None, systems[coding.code]):
+            said = {"Y": True, "N": False}.get(coding.code)
+        else:
+            raise FhirInputError(
+                f"{label}: item '{link_id}' is answered {yes_no}|Y, {yes_no}|N, {unknown}|UNK or a valueBoolean"
+            )
+        if said is not None:
+            (intake.present if said else intake.absent).append(link_id)
+
+
+def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    """The safe side: pregnant if any answer says so."""
+    if any(value.valueBoolean is None for value in values):
+        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueBoolean")
+    if any(value.valueBoolean for value in values):
+        intake.patient.setdefault("pregnancy", {})
+
+
+def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, label) for value in values]
+
+
+def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
+    part[link_id] = _coded(_one(link_id, values, label), (system,), link_id, label)
+
+
+def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    number = _one(link_id, values, label).valueInteger
+    if number is None:
+        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueInteger")
+    number = _bounded(number, label, link_id.replace("_", " "))
+    if link_id == "age":
+        intake.patient["age"] = number
+    else:
+        intake.patient.setdefault("pregnancy", {})["gestational_week"] = number
+
+
+def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+    first = _one(link_id, values, label)
+    number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
+    if number is None:
+        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueDecimal or valueInteger")
+    number = _bounded(number, label, link_id)
+    intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
+
+
+def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
+    """The code of an answer that must be a coding from one of ``systems`` (or naming none)."""
+    coding = value.valueCoding
+    if coding is None or coding.code is None or (coding.system is not None and coding.system not in systems):
+        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueCoding from {' or '.join(systems)}")
+    return str(coding.code)
+
+
+_READERS = {
+    "pregnant": _pregnant,
+    "locations": _locations,
+    "sex": _choice,
+    "side": _choice,
+    "onset": _choice,
+    "course": _choice,
+    "age": _whole_number,
+    "gestational_week": _whole_number,
+    "duration_days": _quantity,
+    "severity": _quantity,
+}
 
 
 def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> None:
