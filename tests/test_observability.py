@@ -91,6 +91,20 @@ def test_metrics_count_requests_assessments_and_engine_time(client) -> None:
     assert "cds_knowledge_base_info{" in text
 
 
+def test_readiness_probes_do_not_count_as_assessments_in_the_engine_time(client) -> None:
+    """The readiness self-test runs the engine; the histogram is per assessment."""
+
+    def engine_runs() -> float:
+        (count,) = [s.value for s in metrics.ENGINE_TIME.collect()[0].samples if s.name.endswith("_count")]
+        return count
+
+    before = engine_runs()
+    assert client.get("/readyz").status_code == 200
+    assert engine_runs() == before
+    client.post("/v1/assessments", json=make_record())
+    assert engine_runs() == before + 1
+
+
 def test_forwarded_for_is_believed_only_through_trusted_hops(caplog) -> None:
     headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}
     for hops, expected in ((0, "127.0.0.1"), (1, "198.51.100.7"), (2, "203.0.113.9")):
