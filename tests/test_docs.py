@@ -28,3 +28,9 @@ def test_the_promised_notes_exist() -> None:
     readme = (ROOT / "README.md").read_text()
     for note in ("docs/api.md", "docs/terminology-review.md", "docs/safety-case.md", "LICENSE", "CHANGELOG.md"):
         assert note in readme and (ROOT / note).exists(), note
+
+
+def test_the_api_notes_name_every_cause_the_service_can_answer_with(kb) -> None:
+    """Clients validate against docs/api.md: a cause the knowledge base adds must be listed there."""
+    api = (ROOT / "docs/api.md").read_text()
+    assert [cause for cause in kb.causes if f"`{cause}`" not in api] == []
