@@ -221,6 +221,25 @@ def test_an_answer_of_the_wrong_kind_is_refused_with_what_the_item_takes(item, s
     assert response.status_code == 400 and says in response.get_json()["detail"]
 
 
+def test_a_record_that_breaks_the_contract_is_a_422_keyed_by_the_items_that_gave_it(
+    client: FlaskClient, local: str
+) -> None:
+    asked = post(client, START)  # every item about the patient and the pain: locations asked
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": SECRET}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "male"}}]},
+        *PREGNANT_AT_20,
+    ]
+    response = client.post(NEXT, json={**asked, "item": items})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {
+        "QuestionnaireResponse.item.where(linkId='age')",  # out of range
+        "QuestionnaireResponse.item.where(linkId='pregnant')",  # a pregnant male
+        "QuestionnaireResponse.item.where(linkId='locations')",  # asked, not answered
+    }
+    assert str(SECRET) not in response.get_data(as_text=True)
+
+
 def test_a_coding_that_names_no_system_is_read_by_its_code(client: FlaskClient, local: str) -> None:
     items = [
         {"linkId": "age", "answer": [{"valueInteger": 40}]},

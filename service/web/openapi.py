@@ -462,7 +462,10 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
                 "of range; the detail names the item and what it takes."
             ),
             "415": _problem("Body is not application/fhir+json or application/json."),
-            "422": _problem("The answers make a record that breaks the contract; `errors` is keyed by JSON path."),
+            "422": _problem(
+                "The answers make a record that breaks the contract; `errors` is keyed by the item whose "
+                "answer gave the value, as a FHIRPath: `QuestionnaireResponse.item.where(linkId='age')`."
+            ),
         },
     )
     operation.add(

@@ -28,6 +28,7 @@ from service.interop.fhir.intake import FhirInputError, Intake, parse_questionna
 from service.interop.fhir.terminology import Terminology
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment
+from service.validation import InvalidInputError
 
 ADAPTIVE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
 OPERATION_INPUT = "questionnaire-response"
@@ -92,7 +93,13 @@ def next_response(
     unasked = [item for item in about if item["linkId"] not in form.asked]
     if form.intake.missing and unasked:
         return _validated(_with(form, unasked, intake_questionnaire))
-    assessment = assess(form.intake.record())
+    try:
+        assessment = assess(form.intake.record())
+    except InvalidInputError as error:
+        raise InvalidInputError(
+            "The answers make a record that does not match the contract.",
+            _by_item(error.errors, {item["linkId"] for item in about} | bank.keys()),
+        ) from None
     following = next((q.finding for q in assessment.questions if q.finding not in form.asked), None)
     if following is not None:
         return _validated(_with(form, [bank[following]], intake_questionnaire))
@@ -103,6 +110,21 @@ def next_response(
         _assessment_extension(assessment, fhir_base, texts),
     ]
     return _validated(completed)
+
+
+def _by_item(errors: dict[str, list[str]], link_ids: set[str]) -> dict[str, list[str]]:
+    """The record's errors keyed by the item whose answer gave the value, as a FHIRPath into the
+    QuestionnaireResponse (``$.complaint.locations[1]`` -> ``item.where(linkId='locations')``):
+    the app sent items, not the record the service built from them."""
+    by_item: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        name = path.split("[", 1)[0].rsplit(".", 1)[-1]
+        link_id = "pregnant" if name == "pregnancy" else name
+        item = "QuestionnaireResponse"
+        if link_id in link_ids:
+            item += f".item.where(linkId='{link_id}')"
+        by_item.setdefault(item, []).extend(messages)
+    return by_item
 
 
 def _operation_input(document: Any) -> Any:
