@@ -127,6 +127,12 @@ def test_all_problems_are_reported_at_once(client) -> None:
     } <= set(errors)
 
 
+def test_a_pregnant_male_is_reported_even_when_the_pregnancy_has_its_own_problem(client) -> None:
+    errors = assert_problem(post(client, make_record(patient={"sex": "male", "pregnancy": {}})), 422)["errors"]
+    assert errors["$.patient.pregnancy"] == ["Pregnancy cannot be recorded for sex 'male'."]
+    assert "$.patient.pregnancy.gestational_week" in errors
+
+
 def test_non_finite_numbers_are_rejected(client) -> None:
     body = json.dumps(make_record()).replace('"locations"', '"severity": NaN, "locations"')
     assert "$.complaint.severity" in assert_problem(post(client, body), 422)["errors"]

@@ -168,9 +168,12 @@ class PatientSchema(Schema):
     sex = _choice(vocab.SEXES, required=True)
     pregnancy = Part(PregnancySchema, metadata={"description": "Present only when the patient is pregnant."})
 
-    @validates_schema(skip_on_field_errors=False)  # report every problem in one answer
-    def _pregnancy_needs_a_possible_sex(self, data: dict, **_: Any) -> None:
-        if data.get("pregnancy") is not None and data.get("sex") == "male":
+    # Report every problem in one answer. The pregnancy is looked for in what was sent: a
+    # pregnancy that fails its own checks is missing from ``data``, and the conflict with the
+    # sex went unreported until the week was put right.
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _pregnancy_needs_a_possible_sex(self, data: dict, original: Any, **_: Any) -> None:
+        if isinstance(original, dict) and original.get("pregnancy") is not None and data.get("sex") == "male":
             raise ValidationError("Pregnancy cannot be recorded for sex 'male'.", "pregnancy")
 
 
