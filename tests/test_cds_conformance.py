@@ -134,6 +134,17 @@ def test_feedback_timestamps_must_be_fhir_instants(cds: FlaskClient, ehr: Ehr, s
     assert "$.feedback[0].outcomeTimestamp" in response.get_json()["errors"]
 
 
+def test_feedback_must_name_a_card_by_its_uuid(cds: FlaskClient, ehr: Ehr) -> None:
+    body = {
+        "feedback": [{"card": "<the card uuid>", "outcome": "accepted", "outcomeTimestamp": "2026-11-21T10:00:00Z"}]
+    }
+    response = cds.post(FEEDBACK, json=body, headers=ehr.header(audience=f"{BASE}{FEEDBACK}"))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "$.feedback[0].card": ["Must be the uuid of a card this service returned."]
+    }
+
+
 def test_the_medication_service_takes_feedback_too(cds: FlaskClient, ehr: Ehr) -> None:
     url = "/cds-services/buttock-pain-medication-safety/feedback"
     body = {"feedback": [_override("2")]}

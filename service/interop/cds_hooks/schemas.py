@@ -71,8 +71,15 @@ class OverrideReasonSchema(_Open):
     userComment = fields.String()  # noqa: N815
 
 
+# A card's uuid as this service writes it (uuid4, any case): feedback about anything else names
+# no card and would be counted for nothing.
+CARD_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 class FeedbackItemSchema(_Open):
-    card = fields.String(required=True)
+    card = fields.String(
+        required=True, validate=validate.Regexp(CARD_UUID, error="Must be the uuid of a card this service returned.")
+    )
     outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "overridden")))
     outcomeTimestamp = fields.String(  # noqa: N815
         required=True,
