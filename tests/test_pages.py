@@ -22,6 +22,10 @@ def test_docs_load_only_assets_this_service_serves(client) -> None:
         assert client.get(asset).status_code == 200, asset
 
 
+def test_docs_answer_with_a_trailing_slash_too(client) -> None:
+    assert client.get("/docs/").get_data() == client.get("/docs").get_data()
+
+
 def test_the_knowledge_base_page_shows_every_rule_source_and_care_item(client, kb) -> None:
     page = client.get("/knowledge-base").get_data(as_text=True)
     for rule in kb.rules.values():

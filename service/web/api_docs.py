@@ -24,6 +24,6 @@ bp = Blueprint(
 )
 
 
-@bp.get("/docs")
+@bp.get("/docs", strict_slashes=False)  # "/docs/" too: typed by hand as often as not
 def api_docs() -> str:
     return render_template("api_docs.html", title=TITLE)
