@@ -19,7 +19,15 @@ from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import Condition, KnowledgeBase, KnowledgeBaseError, Layer, Range, Rule
-from service.reasoning.durable.facts import ENGINE_MAX, ENGINE_MIN, FactKey, fact_key, finding_fact, identity
+from service.reasoning.durable.facts import (
+    ENGINE_MAX,
+    ENGINE_MIN,
+    FactKey,
+    fact_key,
+    finding_fact,
+    identity,
+    supported_fact,
+)
 
 Pattern = dict[str, Any]
 
@@ -77,7 +85,7 @@ def _consequences(rule: Rule) -> tuple[dict[str, Any], ...]:
     if rule.derive is not None:
         return ({**finding_fact(rule.derive, "present"), "by": rule.id},)
     if rule.layer is Layer.EVIDENCE and rule.supports and rule.cause is not None:
-        return ({"t": "supported", "cause": rule.cause, "by": rule.id, identity("cause", rule.cause): True},)
+        return (supported_fact(rule.cause, rule.id),)
     return ()
 
 

@@ -78,6 +78,11 @@ def finding_fact(finding_id: str, status: str) -> Fact:
     return {"t": "finding", "id": finding_id, "status": status, identity("finding", finding_id): status}
 
 
+def supported_fact(cause: str, by: str) -> Fact:
+    """That rule ``by`` supports ``cause`` (no ``id``: see the compiler for why ``by`` is in it)."""
+    return {"t": "supported", "cause": cause, "by": by, identity("cause", cause): True}
+
+
 def _fixed_fact(key: FactKey) -> Fact:
     kind, id_, status = key
     return finding_fact(id_, status) if kind == "finding" else {"t": kind, "id": id_, identity(kind, id_): True}
