@@ -59,6 +59,10 @@ def check(expect: dict[str, Any], result: dict[str, Any]) -> None:  # noqa: PLR0
                 assert set(rules) <= set(suppressed[item]["rules"])
         elif key == "red_flags_include":
             assert set(wanted) <= set(_ids(result["red_flags"]))
+        elif key == "red_flags_exclude":
+            assert not set(wanted) & set(_ids(result["red_flags"]))
+        elif key == "rules_exclude":  # the boundary of a rule: it must not fire here
+            assert not set(wanted) & set(_ids(result["trace"], "rule"))
         elif key == "reasons_include":
             assert set(wanted) <= set(_ids(result["urgency"]["reasons"], "rule"))
         elif key == "questions_include":
