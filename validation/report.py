@@ -1,13 +1,14 @@
 """`make validate`: the whole service against independent clinical vignettes → VALIDATION.md.
 
-Three sets, each written from clinical guidance and the source documents by a reviewer who
+Five sets, each written from clinical guidance and the source documents by a reviewer who
 had not read the rules (nor the other sets), and never edited to match the answers:
 
-- held-out (validation/heldout2.yaml): written last, by a third reviewer; nobody working on
+- held-out (validation/heldout4.yaml): written last, by a fifth reviewer; nobody working on
   the rules has read it. The targets are judged on this set.
-- development (validation/vignettes.yaml) and second development (validation/heldout.yaml,
-  the held-out set of knowledge base 2026.11.3): their misses were studied, and the classes
-  of presentation they revealed were fixed in the knowledge base (never the single case);
+- development (validation/vignettes.yaml) and the second to fourth development sets
+  (validation/heldout.yaml, heldout2.yaml and heldout3.yaml: the held-out sets of knowledge
+  base 2026.11.3, 2026.11.4 and 2026.11.5): their misses were studied, and the classes of
+  presentation they revealed were fixed in the knowledge base (never the single case);
 
 Each vignette is assessed exactly as a client's record would be (validation included), and
 scored the way the published symptom-checker studies score:
@@ -39,7 +40,9 @@ from service.web.components import components
 HERE = Path(__file__).resolve().parent
 VIGNETTES = HERE / "vignettes.yaml"
 SETS = (
-    ("held-out", HERE / "heldout2.yaml"),
+    ("held-out", HERE / "heldout4.yaml"),
+    ("fourth development", HERE / "heldout3.yaml"),
+    ("third development", HERE / "heldout2.yaml"),
     ("second development", HERE / "heldout.yaml"),
     ("development", VIGNETTES),
 )
