@@ -12,7 +12,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 
 MAX_ID_ECHO = 64  # longest submitted key or id an error message will repeat back
 MAX_REPORTED_ERRORS = 20  # JSON paths one error answer lists; the detail says how many there were
@@ -37,6 +37,17 @@ def validated(schema: Schema, data: Any, detail: str) -> Any:
             detail = f"{detail} The first {MAX_REPORTED_ERRORS} of {len(errors)} problems are listed."
             errors = dict(islice(errors.items(), MAX_REPORTED_ERRORS))
         raise InvalidInputError(detail, errors) from None
+
+
+class WholeMatch(validate.Regexp):
+    """``validate.Regexp`` over the whole value: ``re.match`` lets ``$`` match before a final
+    newline, so "<uuid>\\n" passed. The pattern itself stays as written, ``^...$``, because it is
+    also the OpenAPI document's ``pattern`` (ECMA-262, which has no ``\\Z``)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 def shortened(text: str) -> str:

@@ -12,8 +12,8 @@ under the sync worker (README, "Serving").
 gunicorn answers malformed requests (request line too long, too many headers, a bad
 Content-Length, a method that is not a plain token) with HTML and logs the offending text
 whole; here they are RFC 9457 problem details like every other error, and the log line
-names the refusal with at most 64 characters of what was sent
-(:func:`service.validation.shortened`).
+names the refusal and the exception's type, never what was sent (a request line carries the
+query string, which could name a patient).
 
 On SIGTERM the worker first accepts every connection already waiting in the listen queue,
 then stops listening and answers what it holds: a request that had connected is answered,
@@ -39,6 +39,7 @@ from gunicorn.workers.ggevent import GeventWorker
 from service.validation import shortened
 
 HEAD_DEADLINE = 10.0  # seconds for a new connection to deliver a complete request head
+BODY_DEADLINE = 10.0  # seconds from the head for the body to arrive (and the answer to leave)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -118,16 +119,21 @@ class Worker(GeventWorker):
         # wait while the other idles (measured at 64 connections: p99 1.4 s instead of 0.5 s).
         req.must_close = True
         sock.settimeout(HEAD_DEADLINE)  # a body or a reader that stalls this long fails the read
-        return super().handle_request(listener_name, req, sock, addr)
+        # ... and one that trickles a byte now and then must still be done within BODY_DEADLINE:
+        # the deadline raises TimeoutError at the read it interrupts, which the app answers as
+        # a failed read of the body (400), like a stall. It can only fire while this greenlet
+        # waits on the socket, never inside an assessment (no switch happens there).
+        with gevent.Timeout(BODY_DEADLINE, TimeoutError("request body deadline")):
+            return super().handle_request(listener_name, req, sock, addr)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         status, title, detail = refusal(exc)
         ip = addr[0] if addr else ""
         if status == 500:
-            path = shortened(req.path) if getattr(req, "path", None) else "(none read)"
-            self.log.exception("error handling a request to %s from ip=%s: %s", path, ip, type(exc).__name__)
-        else:
-            self.log.warning("refused a request from ip=%s: %d %s: %s", ip, status, title, shortened(str(exc)))
+            method = shortened(req.method) if getattr(req, "method", None) else "(none read)"
+            self.log.exception("error handling a %s request from ip=%s: %s", method, ip, type(exc).__name__)
+        else:  # the exception's text quotes the request line, query string included: never logged
+            self.log.warning("refused a request from ip=%s: %d %s (%s)", ip, status, title, type(exc).__name__)
         try:
             client.sendall(problem_response(status, title, detail))
             linger(client)

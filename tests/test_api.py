@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 
@@ -155,6 +156,16 @@ def test_json_that_is_not_an_object_is_422(client, body) -> None:
 def test_wrong_media_type_is_415(client) -> None:
     response = client.post("/v1/assessments", data=json.dumps(make_record()), content_type="text/plain")
     assert_problem(response, 415)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate"])
+def test_a_compressed_body_is_415_not_misread(client, coding) -> None:
+    body = json.dumps(make_record()).encode()
+    for sent in (body, gzip.compress(body)):  # labelled but plain, and really compressed
+        response = client.post(
+            "/v1/assessments", data=sent, content_type="application/json", headers={"Content-Encoding": coding}
+        )
+        assert "Content-Encoding" in assert_problem(response, 415)["detail"]
 
 
 def test_a_body_over_64_kib_is_413(client) -> None:

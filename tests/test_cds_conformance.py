@@ -126,7 +126,16 @@ def test_feedback_counts_overrides_by_reason_code(cds: FlaskClient, ehr: Ehr) ->
     assert (_metric(cds, therapy), _metric(cds, other)) == (before[0] + 2, before[1] + 1)
 
 
-@pytest.mark.parametrize("stamp", ["2026-11-21", "2026-11-21T10:00:00", "21/11/2026 10:00", "2026-11-21T25:00:00Z"])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-11-21",
+        "2026-11-21T10:00:00",
+        "21/11/2026 10:00",
+        "2026-11-21T25:00:00Z",
+        "2026-11-21T10:00:00Z\n",  # `$` alone matches before a final newline
+    ],
+)
 def test_feedback_timestamps_must_be_fhir_instants(cds: FlaskClient, ehr: Ehr, stamp: str) -> None:
     body = {"feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": stamp}]}
     response = cds.post(FEEDBACK, json=body, headers=ehr.header(audience=f"{BASE}{FEEDBACK}"))
@@ -134,10 +143,9 @@ def test_feedback_timestamps_must_be_fhir_instants(cds: FlaskClient, ehr: Ehr, s
     assert "$.feedback[0].outcomeTimestamp" in response.get_json()["errors"]
 
 
-def test_feedback_must_name_a_card_by_its_uuid(cds: FlaskClient, ehr: Ehr) -> None:
-    body = {
-        "feedback": [{"card": "<the card uuid>", "outcome": "accepted", "outcomeTimestamp": "2026-11-21T10:00:00Z"}]
-    }
+@pytest.mark.parametrize("card", ["<the card uuid>", f"{uuid.uuid4()}\n"])
+def test_feedback_must_name_a_card_by_its_uuid(cds: FlaskClient, ehr: Ehr, card: str) -> None:
+    body = {"feedback": [{"card": card, "outcome": "accepted", "outcomeTimestamp": "2026-11-21T10:00:00Z"}]}
     response = cds.post(FEEDBACK, json=body, headers=ehr.header(audience=f"{BASE}{FEEDBACK}"))
     assert response.status_code == 422
     assert response.get_json()["errors"] == {

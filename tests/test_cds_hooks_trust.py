@@ -112,6 +112,10 @@ def _cases(ehr: Ehr) -> dict[str, str]:
         "lifetime over five minutes": ehr.token(iat=now, exp=now + 301),
         "not yet valid (nbf)": ehr.token(nbf=now + 600),
         "issued in the future": ehr.token(iat=now + 600, exp=now + 700),
+        "exp too large for a clock": ehr.token(exp=10**400),
+        "iat too far in the past for a clock": ehr.token(iat=-(10**400)),
+        "exp as a numeric string": ehr.token(exp=str(now + 60)),
+        "iat as a numeric string": ehr.token(iat=str(now)),
     }
 
 
@@ -130,6 +134,10 @@ def _cases(ehr: Ehr) -> dict[str, str]:
         "lifetime over five minutes",
         "not yet valid (nbf)",
         "issued in the future",
+        "exp too large for a clock",
+        "iat too far in the past for a clock",
+        "exp as a numeric string",
+        "iat as a numeric string",
     ],
 )
 def test_bad_tokens_are_401_not_500(cds: FlaskClient, ehr: Ehr, case: str) -> None:

@@ -1,7 +1,8 @@
 """The reference gateway (deploy/gateway/nginx.conf) in front of gunicorn, both on loopback.
 
 Proves: the request id round-trips to the response and the service log; the gateway
-answers 413 for a large body and 429 when the rate is exceeded; the client address in the
+answers 413 for a large body, and 429 when the rate is exceeded or one client holds more than
+50 connections (their partial bodies never reach the service); the client address in the
 service log comes from X-Forwarded-For only through the trusted hop; /metrics is not public;
 API answers carry no-store, nosniff and HSTS (the 429 page too); an unknown Host gets 421;
 only the Mozilla "intermediate" ciphers are offered. nginx comes from
@@ -148,6 +149,39 @@ def test_only_intermediate_ciphers_are_offered(stack: Stack) -> None:
     assert handshake("ECDHE-RSA-AES128-GCM-SHA256")
     assert not handshake("ECDHE-RSA-AES128-SHA")  # CBC with SHA-1: not in the list
     assert not handshake("AES128-GCM-SHA256")  # no forward secrecy
+
+
+def test_the_gateway_caps_the_connections_of_one_client_and_buffers_their_bodies(stack: Stack) -> None:
+    """60 sockets, opened more slowly than the rate limit allows, each send a request head and
+    only part of its body: nginx holds them (the service sees none of them), and answers the
+    ones past 50 with 429 at once."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    head = (
+        f"POST /v1/assessments HTTP/1.1\r\nHost: {GATEWAY_HOST}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{"
+    ).encode()
+    before = len(stack.service_entries())
+    sockets = []
+    try:
+        for _ in range(60):  # bounded; slower than the rate limit, so that only the cap refuses
+            sock = tls.wrap_socket(socket.create_connection(("127.0.0.1", stack.port), timeout=5))
+            sock.sendall(head)
+            sockets.append(sock)
+            time.sleep(0.08)
+        time.sleep(0.5)
+        refused = 0
+        for sock in sockets:
+            sock.settimeout(0.2)
+            try:
+                refused += sock.recv(64).startswith(b"HTTP/1.1 429")
+            except (TimeoutError, ssl.SSLError):
+                continue  # held, waiting for its body
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert refused == 10
+    assert len(stack.service_entries()) == before  # no partial body reached the service
 
 
 # Last: it leaves this client's rate limit exhausted for a moment.

@@ -1,6 +1,7 @@
 """Reading a JSON request body, with the contract's errors for each way it can go wrong.
 
-Refusals are cheap and say what is wrong: a body over ``MAX_BODY_BYTES`` is 413 whether or
+Refusals are cheap and say what is wrong: a compressed body is 415 (it is never decompressed,
+so it could only be misread as malformed JSON); a body over ``MAX_BODY_BYTES`` is 413 whether or
 not it declared its length (a chunked body is counted as it is read); a key given twice in
 one object is 400 naming the key, because "the last one wins" could hide a red flag behind
 a second ``findings``; nesting deeper than any contract needs is 400 before anything walks it.
@@ -30,6 +31,8 @@ def read_json_body() -> Any:
     """The parsed body: 415 if not JSON, 413 if too big, 400 if malformed, repetitive or too deep."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
+    if request.content_encoding not in (None, "", "identity"):  # never decoded: refused, not misread
+        raise UnsupportedMediaType("Send the body without a Content-Encoding: it is not decompressed.")
     body = _body()
     try:
         document = json.loads(body, object_pairs_hook=_unique_keys)

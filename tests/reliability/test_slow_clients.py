@@ -87,6 +87,27 @@ def test_slow_sockets_starve_nothing_and_are_cut_with_408(service: Service) -> N
         assert b"application/problem+json" in answer
 
 
+def test_a_body_that_trickles_is_cut_at_the_body_deadline(service: Service) -> None:
+    """A byte every two seconds beats the 10 s stall of a single read, not the body deadline."""
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/assessments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        started, answer = time.monotonic(), b""
+        for _ in range(15):  # bounded: 30 s at most
+            with contextlib.suppress(OSError):
+                sock.sendall(b" ")
+            sock.settimeout(2)
+            try:
+                answer = sock.recv(4096)
+                break
+            except TimeoutError:
+                continue
+        waited = time.monotonic() - started
+    assert 9 <= waited <= 13
+    assert answer.startswith(b"HTTP/1.1 4") and b"application/problem+json" in answer
+
+
 def test_a_body_that_stalls_is_answered_and_closed_after_the_deadline(service: Service) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         sock.sendall(

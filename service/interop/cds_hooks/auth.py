@@ -31,6 +31,7 @@ from service.interop.cds_hooks.replay import ProcessReplayCache, ReplayStore
 KEY_TYPES = {"RS384": "RSA", "ES384": "EC"}  # the algorithms allowed, and the key type each needs
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300  # exp - iat; CDS Hooks recommends five minutes
+MAX_TIMESTAMP = 1e11  # seconds since the epoch (about the year 5138): a larger exp, iat or nbf is refused
 MAX_JTI_LENGTH = 256
 JWKS_TTL_SECONDS = 300  # a jku key set is fetched at most this often (key rotation waits this long)
 JWKS_FAILURE_TTL_SECONDS = 60  # after a failed fetch, calls are refused this long without fetching
@@ -162,6 +163,9 @@ class TokenVerifier:
         raise AuthError("token rejected: InvalidSignatureError")
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
+        for name in ("exp", "iat", "nbf"):  # PyJWT also takes numeric strings and numbers past a float
+            if name in claims and not _is_timestamp(claims[name]):
+                raise AuthError(f"{name} must be a number of seconds since the epoch")
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti.strip() or len(jti) > MAX_JTI_LENGTH:
             raise AuthError(f"jti must be a non-empty string of at most {MAX_JTI_LENGTH} characters")
@@ -171,3 +175,9 @@ class TokenVerifier:
         ttl = max(1, math.ceil(float(claims["exp"]) - time.time() + LEEWAY_SECONDS))
         if not self._replay.first_use(key, ttl):
             raise AuthError("token already used (jti replay)")
+
+
+def _is_timestamp(value: Any) -> bool:
+    """A JSON number a clock could show (RFC 7519 NumericDate), not a string, a boolean, or a
+    number so large that arithmetic on it overflows."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < MAX_TIMESTAMP

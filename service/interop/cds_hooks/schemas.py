@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from service.interop.cds_hooks.discovery import HOOK, MEDICATION_HOOK
 from service.reasoning.record import JsonInteger
+from service.validation import WholeMatch
 
 # FHIR R4 ``instant``: a date and time to the second, with a time zone
 FHIR_INSTANT = (
@@ -78,12 +79,12 @@ CARD_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 class FeedbackItemSchema(_Open):
     card = fields.String(
-        required=True, validate=validate.Regexp(CARD_UUID, error="Must be the uuid of a card this service returned.")
+        required=True, validate=WholeMatch(CARD_UUID, error="Must be the uuid of a card this service returned.")
     )
     outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "overridden")))
     outcomeTimestamp = fields.String(  # noqa: N815
         required=True,
-        validate=validate.Regexp(FHIR_INSTANT, error="Must be a FHIR instant, e.g. 2026-11-21T10:00:00Z."),
+        validate=WholeMatch(FHIR_INSTANT, error="Must be a FHIR instant, e.g. 2026-11-21T10:00:00Z."),
     )
     acceptedSuggestions = fields.List(fields.Dict())  # noqa: N815
     overrideReason = fields.Nested(OverrideReasonSchema)  # noqa: N815
