@@ -18,7 +18,7 @@ def _within(value: float | None, bound: Range | None) -> bool:
     if bound is None:
         return True
     if value is None:
-        return False
+        return bound.unknown
     return (bound.min is None or value >= bound.min) and (bound.max is None or value <= bound.max)
 
 

@@ -196,6 +196,12 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "deferred in an emergency",
     ),
     (
+        "derived.yaml",
+        "CTX-CHILD",
+        lambda d: rule(d, "CTX-CHILD")["when"]["patient"]["age"].update(unknown=True),
+        "'unknown' applies only to optional numbers, not age",
+    ),
+    (
         "findings.yaml",
         "hip",
         lambda d: d["findings"].append({"id": "hip", "group": "general", "question": "Does the hip hurt?"}),

@@ -27,7 +27,8 @@ REPORTED_RECORD = {
 }
 QUIET_RECORD = {
     "patient": {"age": 46, "sex": "male"},
-    "complaint": {"locations": ["low_back"], "course": "stable"},  # an unknown course is "not settled"
+    # an unknown course is "not settled" and an unknown duration "recent": both are given
+    "complaint": {"locations": ["low_back"], "course": "stable", "duration_days": 85},
     "findings": {"present": [], "absent": []},
 }
 

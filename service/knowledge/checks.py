@@ -71,7 +71,7 @@ def _check_references(kb: KnowledgeBase) -> None:
 
 
 def _empty(bound: Range | None, limits: tuple[float, float]) -> bool:
-    if bound is None:
+    if bound is None or bound.unknown:  # a number left out still fires it
         return False
     low = limits[0] if bound.min is None else max(bound.min, limits[0])
     high = limits[1] if bound.max is None else min(bound.max, limits[1])
@@ -112,6 +112,9 @@ def _check_rule_can_fire(kb: KnowledgeBase, rule: Rule) -> None:
         refuse("duration_days range is empty")
     if when.gestational_week is not None and when.pregnant is False:
         refuse("gestational week condition on a patient who is not pregnant")
+    for required in ("age", "gestational_week"):  # always given; a left-out week means "not pregnant"
+        if (bound := getattr(when, required)) is not None and bound.unknown:
+            raise KnowledgeBaseError(rule.file, rule.id, f"'unknown' applies only to optional numbers, not {required}")
     if (when.pregnant or when.gestational_week) and when.sex and set(when.sex) <= {"male"}:
         refuse("pregnancy condition on a male patient")
 

@@ -58,6 +58,8 @@ def _one_of(values: Iterable[str]) -> fields.List:
 class _RangeSchema(Schema):
     min = fields.Float(load_default=None)
     max = fields.Float(load_default=None)
+    # `unknown` in the file; not the attribute's name, which marshmallow keeps for its own option
+    includes_unknown = fields.Boolean(data_key="unknown", load_default=False)
 
 
 class _PatientSchema(Schema):

@@ -50,7 +50,7 @@ from service.knowledge.model import (
 
 
 def _range(raw: Mapping | None) -> Range | None:
-    return Range(raw["min"], raw["max"]) if raw else None
+    return Range(raw["min"], raw["max"], raw["includes_unknown"]) if raw else None
 
 
 def _condition(when: Mapping, *, causes: Iterable[str] = (), extra_present: Iterable[str] = ()) -> Condition:

@@ -32,10 +32,14 @@ class Layer(StrEnum):
 
 @dataclass(frozen=True)
 class Range:
-    """An inclusive numeric bound; ``None`` means open on that side."""
+    """An inclusive numeric bound; ``None`` means open on that side. ``unknown``: the bound
+    also holds when the record does not give the number (an optional field left out), for a
+    rule whose safe reading of "not said" is inside the bound (a duration not given is not
+    taken as long-standing)."""
 
     min: float | None = None
     max: float | None = None
+    unknown: bool = False
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,14 @@ def _any_of(attribute: str, values: tuple[str, ...]) -> Pattern:
 def _bounds(attribute: str, bound: Range | None) -> list[Pattern]:
     if bound is None:
         return []
-    tests = []
+    tests: list[Pattern] = []
     if bound.min is not None:
         tests.append({"$gte": {attribute: bound.min}})
     if bound.max is not None:
         tests.append({"$lte": {attribute: bound.max}})
+    if bound.unknown:  # the record fact leaves out a number the record did not give
+        within = tests[0] if len(tests) == 1 else {"$and": tests}
+        return [{"$or": [within, {"$nex": {attribute: 1}}]}] if tests else [{"$nex": {attribute: 1}}]
     return tests
 
 
