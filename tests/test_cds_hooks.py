@@ -223,10 +223,57 @@ def test_unmapped_codes_are_reported_not_dropped(cds: FlaskClient, ehr: Ehr) -> 
     assert "Observation/x9: http://snomed.info/sct|999999999" in unmapped["detail"]
 
 
-def test_missing_age_becomes_a_card_asking_for_it(cds: FlaskClient, ehr: Ehr) -> None:
-    body = hook_request({"patient": {"resourceType": "Patient", "id": "1288992", "gender": "female"}})
-    (card,) = call(cds, ehr, body).get_json()["cards"]
-    assert card["indicator"] == "warning" and "age" in card["summary"]
+RETENTION = observation(SNOMED, "267064002", "r1", valueBoolean=True)
+PREGNANT = {
+    "resourceType": "Condition",
+    "id": "p1",
+    "subject": {"reference": "Patient/1288992"},
+    "code": {"coding": [{"system": SNOMED, "code": "77386006"}]},
+}
+
+
+def test_missing_age_is_assessed_at_every_age_and_the_card_asks_for_it(cds: FlaskClient, ehr: Ehr) -> None:
+    """A red flag that holds at every age is shown at once; the card asks for the age."""
+    body = hook_request(
+        {"patient": {"resourceType": "Patient", "id": "1288992", "gender": "female"}, "observations": bundle(RETENTION)}
+    )
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+    assert "No age recorded" in summary["detail"]
+    assert unrecorded["indicator"] == "warning" and "age" in unrecorded["summary"]
+
+
+def test_missing_age_shows_what_holds_at_every_age_and_names_what_some_ages_add(cds: FlaskClient, ehr: Ehr) -> None:
+    """A limp is urgent under 3 only: the summary shows the least urgent answer, and the card
+    says the age could make it urgent, naming the rule."""
+    limp = observation(SNOMED, "16973004", "l1", valueBoolean=True)
+    body = hook_request(
+        {"patient": {"resourceType": "Patient", "id": "1288992", "gender": "male"}, "observations": bundle(limp)}
+    )
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert summary["extension"]["urgency"] in ("routine", "self_care")
+    assert "could be urgent" in unrecorded["summary"] and "ESC-LIMP-UNDER-3" in unrecorded["detail"]
+
+
+def test_missing_sex_is_assessed_for_every_sex(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request(
+        {
+            "patient": {"resourceType": "Patient", "id": "1288992", "birthDate": "1981-04-02"},
+            "observations": bundle(RETENTION),
+        }
+    )
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert summary["indicator"] == "critical" and "sex" in unrecorded["summary"]
+
+
+def test_a_pregnancy_without_its_week_is_assessed_at_every_stage_not_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    """It was a 422 with no card at all: the cauda equina emergency was never shown."""
+    body = hook_request({"patient": patient(), "conditions": bundle(PREGNANT), "observations": bundle(RETENTION)})
+    response = call(cds, ehr, body)
+    assert response.status_code == 200
+    summary, unrecorded, *_ = response.get_json()["cards"]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+    assert "gestational week" in unrecorded["summary"]
 
 
 def test_missing_prefetch_is_412(cds: FlaskClient, ehr: Ehr) -> None:

@@ -30,16 +30,19 @@ from service.interop.cds_hooks.order_sign import (
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.interop.fhir.intake import Intake
+from service.reasoning.unrecorded import bracket, missing_values
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess
 from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
+from service.web.observability import note_urgency
 from service.web.problems import problem
 
 bp = Blueprint("cds_hooks", __name__)
 
 ASSUMED_LOCATION = "buttock"  # the complaint this service is called for
+_MAPPED = "The data mapped from FHIR does not match the contract."
 _NO_PATIENT_DATA = (
     "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server."
 )
@@ -88,16 +91,17 @@ def triage() -> Response:
     prefetch = call.get("prefetch") or {}
     if not has_patient_data(prefetch):
         return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
-    writer, patient_id = _writer(), call["context"]["patientId"]
+    writer, patient_id, assessor = _writer(), call["context"]["patientId"], components().assessor
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    if intake.missing and intake.missing != ["locations"]:
-        return _answer(
-            SERVICE_ID, [writer.missing(intake.missing), *([writer.unmapped(intake)] if intake.unmapped else [])]
-        )
     assumed_location = "locations" in intake.missing
-    record = components().assessor.record(
-        _with_location(intake), "The data mapped from FHIR does not match the contract."
-    )
+    raw = _with_location(intake)
+    if missing_values(raw):  # assessed for every value it could have: what holds whatever it is
+        bracketed = bracket(assessor.kb, raw, lambda completed: assessor.record(completed, _MAPPED), assessor.assess)
+        note_urgency(bracketed.least_urgent.urgency.level)
+        return _answer(
+            SERVICE_ID, writer.cards(bracketed.least_urgent, intake, patient_id, assumed_location, bracketed)
+        )
+    record = assessor.record(raw, _MAPPED)
     return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
 
 
@@ -121,7 +125,7 @@ def medication_safety() -> Response:
         missing.append("gestational week")
     if missing:
         return _answer(MEDICATION_SERVICE_ID, [not_checked(writer, missing, orders)], extension)
-    record = parts.assessor.record(_with_location(intake), "The data mapped from FHIR does not match the contract.")
+    record = parts.assessor.record(_with_location(intake), _MAPPED)
     safety = MedicationSafety(writer, parts.medications, contraindication_rules(parts.assessor, record))
     return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)
 

@@ -22,6 +22,7 @@ from service.knowledge.clinician import ClinicianTexts, Specialty
 from service.knowledge.model import KnowledgeBase
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment, Reason
+from service.reasoning.unrecorded import Bracket
 
 Card = dict[str, Any]
 
@@ -83,8 +84,20 @@ class CardWriter:
             "url": f"{self.base}/v1/knowledge-base",
         }
 
-    def cards(self, assessment: Assessment, intake: Intake, patient_id: str, assumed_location: bool) -> list[Card]:
-        cards = [self.summary(assessment, patient_id, assumed_location)]
+    def cards(
+        self,
+        assessment: Assessment,
+        intake: Intake,
+        patient_id: str,
+        assumed_location: bool,
+        bracketed: Bracket | None = None,
+    ) -> list[Card]:
+        """The summary of ``assessment`` and the cards that go with it; ``bracketed``: the
+        record lacked values and ``assessment`` is what holds whatever they are."""
+        unrecorded = bracketed.missing if bracketed else ()
+        cards = [self.summary(assessment, patient_id, assumed_location, unrecorded)]
+        if bracketed:
+            cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
             cards.append(self.conflicts(intake))
         if assessment.questions:
@@ -109,7 +122,9 @@ class CardWriter:
             card["overrideReasons"] = list(self.clinician.override_reasons)
         return compact(card)  # type: ignore[no-any-return]
 
-    def summary(self, assessment: Assessment, patient_id: str, assumed_location: bool) -> Card:
+    def summary(
+        self, assessment: Assessment, patient_id: str, assumed_location: bool, unrecorded: tuple[str, ...] = ()
+    ) -> Card:
         urgency = assessment.urgency
         level = urgency.level
         top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
@@ -134,6 +149,9 @@ class CardWriter:
             ]
         if assumed_location:
             lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
+        if unrecorded:
+            names = " and ".join(unrecorded)
+            lines += ["", f"_No {names} recorded: this is what holds whatever it is (see the card on the {names})._"]
         lines += ["", f"_{self.clinician.disclaimer}_"]
         red_flags = urgency.red_flags
         extra: dict[str, Any] = {
@@ -162,12 +180,22 @@ class CardWriter:
             links=[self._intake_link()],
         )
 
-    def missing(self, missing: list[str]) -> Card:
+    def unrecorded(self, bracketed: Bracket) -> Card:
+        """What the missing values could change: the summary holds for all of them, and the
+        most urgent of them is named with its reasons, so nothing they could mean is hidden."""
+        names = " and ".join(bracketed.missing)
+        least, most = bracketed.least_urgent.urgency, bracketed.most_urgent.urgency
+        lines = [
+            f"The record has no {names}. It was assessed for every {names} the rules tell apart; "
+            f"the summary shows what holds for all of them: {self.clinician.level(least.level)}"
+        ]
+        if most.level != least.level:
+            lines += ["", f"For some values the triage is higher: **{self.clinician.level(most.level)}**", ""]
+            lines += [f"- {self.clinician.reason(r.rule)} ({r.rule})" for r in most.reasons if r.red_flag]
+        lines += ["", f"Record the {names} (or complete the intake questionnaire) and call again."]
+        higher = f" — could be {_words(most.level)}" if most.level != least.level else ""
         return self.card(
-            f"Cannot assess yet: record the patient's {' and '.join(missing)}",
-            "warning",
-            "The triage needs the patient's age and sex. Complete the intake questionnaire and call again.",
-            links=[self._intake_link()],
+            f"Record the patient's {names}{higher}", "warning", "\n".join(lines), links=[self._intake_link()]
         )
 
     def conflicts(self, intake: Intake) -> Card:

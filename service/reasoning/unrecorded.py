@@ -1,0 +1,112 @@
+"""Assessing a record that lacks a value the contract requires: what holds whatever it is.
+
+An EHR may hold no age, no sex, or a pregnancy without its week. Refusing to assess such a
+record would hide the red flags that do not depend on the missing value (cauda equina
+signs, bleeding in pregnancy), so instead the record is assessed once for every value the
+knowledge base tells apart: one age from each band its rules draw, one week from each
+stretch of pregnancy, each sex the contract names. Rules compare these values only with
+the bounds in ``rules/``, so any two values inside one band fire the same rules, and these
+few assessments cover every possible value.
+
+The least urgent of them is what holds whatever the value is: every red flag it shows
+would be shown for any value. The most urgent says how far the missing value could raise
+it. Both are returned; the caller shows the first and reports the second.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from service import vocabulary as vocab
+from service.knowledge.model import KnowledgeBase
+from service.reasoning.assessment import Assessment
+from service.reasoning.record import Record
+
+# a missing number: the record's path to it (the rules' name for it is the last step), its range
+_NUMBERS = {
+    "age": (("patient", "age"), vocab.AGE_RANGE),
+    "gestational week": (("patient", "pregnancy", "gestational_week"), vocab.GESTATIONAL_WEEK_RANGE),
+}
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """The assessments of every value the missing fields can take, least and most urgent."""
+
+    missing: tuple[str, ...]
+    least_urgent: Assessment
+    most_urgent: Assessment
+
+
+def missing_values(raw: dict[str, Any]) -> tuple[str, ...]:
+    """Which of the values this module can bracket the raw record lacks, in a fixed order."""
+    patient = raw.get("patient", {})
+    missing = [name for name in ("age", "sex") if name not in patient]
+    if "pregnancy" in patient and "gestational_week" not in patient["pregnancy"]:
+        missing.append("gestational week")
+    return tuple(missing)
+
+
+def bracket(
+    kb: KnowledgeBase,
+    raw: dict[str, Any],
+    record: Callable[[dict[str, Any]], Record],
+    assess: Callable[[Record], Assessment],
+) -> Bracket:
+    """Assess ``raw`` for every combination of the values it lacks (:func:`missing_values`).
+
+    ``record`` validates a completed copy (as for any client's record); ``assess`` assesses it.
+    Ties keep the first value in the order the bands come, youngest age and earliest week first.
+    """
+    missing = missing_values(raw)
+    ranked = [
+        (kb.levels[answer.urgency.level].rank, answer)
+        for answer in (assess(record(completed)) for completed in _completions(kb, raw, missing))
+    ]
+    # a lower rank is more urgent (emergency is 0)
+    least = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
+    most = min(ranked, key=lambda item: item[0])
+    return Bracket(missing, least[1], most[1])
+
+
+def _completions(kb: KnowledgeBase, raw: dict[str, Any], missing: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    options = [_options(kb, raw, name) for name in missing]
+    for values in itertools.product(*options):
+        completed = copy.deepcopy(raw)
+        for name, value in zip(missing, values, strict=True):
+            if name == "sex":
+                completed["patient"]["sex"] = value
+            else:
+                *parents, leaf = _NUMBERS[name][0]
+                part = completed
+                for key in parents:
+                    part = part[key]
+                part[leaf] = value
+        yield completed
+
+
+def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ...]:
+    if name == "sex":  # a pregnancy rules out male (the contract refuses the pair)
+        pregnant = "pregnancy" in raw.get("patient", {})
+        return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
+    path, limits = _NUMBERS[name]
+    return band_starts(kb, path[-1], limits)
+
+
+def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int]) -> tuple[int, ...]:
+    """The first whole value of each band the rules' bounds on ``field`` cut ``limits`` into."""
+    starts = {limits[0]}
+    for rule in kb.rules.values():
+        bound = getattr(rule.when, field)
+        if bound is None:
+            continue
+        if bound.min is not None:
+            starts.add(math.ceil(bound.min))
+        if bound.max is not None:
+            starts.add(math.floor(bound.max) + 1)
+    return tuple(sorted(s for s in starts if limits[0] <= s <= limits[1]))
