@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.knowledge.model import KnowledgeBase
+from service.knowledge.model import KnowledgeBase, Range
 from service.knowledge.translations import Languages
 
 
@@ -17,11 +17,16 @@ def _without_empty(obj: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(obj).items() if v is not None and v not in ((), {})}
 
 
+def _bound(bound: Range) -> dict[str, Any]:
+    """A range as the rule files write it: ``unknown`` only where it is set."""
+    return {"min": bound.min, "max": bound.max, **({"unknown": True} if bound.unknown else {})}
+
+
 def describe(kb: KnowledgeBase, languages: Languages) -> dict[str, Any]:
     rules = []
     for rule in kb.rules.values():
         entry = _without_empty(rule)
-        entry["when"] = {k: (vars(v) if hasattr(v, "__dict__") else v) for k, v in _without_empty(rule.when).items()}
+        entry["when"] = {k: (_bound(v) if isinstance(v, Range) else v) for k, v in _without_empty(rule.when).items()}
         entry["layer"] = str(rule.layer)
         rules.append(entry)
     return {
