@@ -226,14 +226,14 @@ def test_gestational_age_in_another_unit_is_refused(cds: FlaskClient, ehr: Ehr) 
     assert "Observation/g1" in detail and "weeks (wk) or days (d)" in detail
 
 
-@pytest.mark.parametrize("value", ["1e999999", "-1e999999", 1e308, 10**400])
+@pytest.mark.parametrize("value", [-1e308, 1e308, 10**400, -(10**400)])
 def test_a_huge_gestational_age_is_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr, value: Any) -> None:
     detail = refused(cds, ehr, pregnant_with({"value": value, "unit": "wk"}))
     assert "Observation/g1: gestational age is out of range" in detail
 
 
 def test_huge_questionnaire_numbers_are_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr) -> None:
-    answers = {**INTAKE, "severity": [{"valueDecimal": "1e999999"}]}
+    answers = {**INTAKE, "severity": [{"valueDecimal": 10**400}]}
     response = {**questionnaire_response(answers, {}), "id": "q1"}
     detail = refused(cds, ehr, {"questionnaireResponse": response})
     assert "QuestionnaireResponse/q1: severity is out of range" in detail

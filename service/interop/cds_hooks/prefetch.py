@@ -11,12 +11,12 @@ import datetime as dt
 from typing import Any
 
 from service.interop.fhir.intake import (
-    FhirInputError,
     Intake,
     from_observation_or_condition,
     from_patient,
     from_questionnaire_response,
 )
+from service.interop.fhir.parsing import FhirInputError
 from service.interop.fhir.terminology import Terminology
 
 

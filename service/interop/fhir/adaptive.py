@@ -24,7 +24,8 @@ from typing import Any
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from service.interop.fhir.intake import FhirInputError, Intake, parse_questionnaire_response, read_answers
+from service.interop.fhir.intake import Intake, parse_questionnaire_response, read_answers
+from service.interop.fhir.parsing import FhirInputError
 from service.interop.fhir.terminology import Terminology
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment

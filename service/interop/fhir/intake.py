@@ -25,9 +25,8 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from fhir_core.fhirabstractmodel import FHIRAbstractModel as FhirModel
-from pydantic import ValidationError as FhirValidationError
 
+from service.interop.fhir.parsing import FhirInputError, parse
 from service.interop.fhir.terminology import Terminology
 
 _SEXES = {"female", "male", "other", "unknown"}
@@ -37,10 +36,6 @@ _UNCOUNTED_OBSERVATIONS = {"cancelled", "entered-in-error"}
 _PAST_CONDITIONS = {"inactive", "remission", "resolved"}  # clinicalStatus: not present now
 _WEEKS = {"wk", "week", "weeks"}
 _DAYS = {"d", "day", "days"}
-
-
-class FhirInputError(ValueError):
-    """A FHIR resource is malformed; the message names the resource and the problem."""
 
 
 @dataclass
@@ -90,21 +85,6 @@ def _bounded(value: Any, label: str, what: str) -> Decimal | int | float:
     return value  # type: ignore[no-any-return]
 
 
-def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
-    """``resource`` as ``model``; a resource of another type is refused by name, before the FHIR
-    library describes it in its own terms, and the library's messages are kept to one line."""
-    if not isinstance(resource, dict) or resource.get("resourceType") != model.__name__:
-        raise FhirInputError(f"{label} must be a FHIR R4 {model.__name__} (resourceType '{model.__name__}')")
-    try:
-        return model.model_validate(resource)
-    except FhirValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
-        problems = " ".join(problems.split())
-        raise FhirInputError(f"{label} is not a valid R4 {model.__name__}: {problems}"[:500]) from None
-    except RecursionError:
-        raise FhirInputError(f"{label} nests too deeply") from None
-
-
 def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
     response = parse_questionnaire_response(resource)
     label = f"QuestionnaireResponse/{response.id or '?'}"
@@ -119,7 +99,7 @@ def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, in
 
 def parse_questionnaire_response(resource: Any) -> Any:
     """``resource`` as an R4 QuestionnaireResponse model, or :class:`FhirInputError`."""
-    return _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
+    return parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
 
 
 def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
@@ -242,7 +222,7 @@ _READERS = {
 
 
 def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> None:
-    patient = _parse(Patient, resource, "Patient")
+    patient = parse(Patient, resource, "Patient")
     if patient.id != intake.patient_id:
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
@@ -266,8 +246,9 @@ def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, 
     if kind not in ("Observation", "Condition"):
         intake.unmapped.append(f"{str(kind)[:40]} resource")
         return
-    parsed = _parse(Observation if kind == "Observation" else Condition, resource, kind)
-    label = f"{kind}/{(parsed.id or '?')[:64]}"
+    ident = resource.get("id")
+    label = f"{kind}/{ident[:64] if isinstance(ident, str) and ident else '?'}"  # names it in a refusal too
+    parsed = parse(Observation if kind == "Observation" else Condition, resource, label)
     _about_the_patient(parsed.subject, intake, label)
     if reason := _not_counted(parsed, kind, terms):
         intake.unmapped.append(f"{label}: {reason}, not counted")
