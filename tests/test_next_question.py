@@ -167,6 +167,20 @@ BAD: list[tuple[str, Any, int]] = [  # what, body (or a function of the local co
     ),
     ("an absurd age", {**START, "item": [{"linkId": "age", "answer": [{"valueInteger": SECRET * 10**6}]}]}, 400),
     ("Parameters without the response", {"resourceType": "Parameters", "parameter": []}, 400),
+    (
+        "a contained Questionnaire without an id, not referenced",
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "in-progress",
+            "contained": [{"resourceType": "Questionnaire", "status": "active"}],
+        },
+        400,
+    ),
+    (
+        "a reference to a contained Questionnaire without an id",
+        {**START, "contained": [{"resourceType": "Questionnaire", "status": "active"}], "questionnaire": "#None"},
+        400,
+    ),
     ("an age as text", {**START, "item": [{"linkId": "age", "answer": [{"valueString": str(SECRET)}]}]}, 400),
     ("a yes as text", {**START, "item": [{"linkId": "fever", "answer": [{"valueString": f"yes {SECRET}"}]}]}, 400),
     (

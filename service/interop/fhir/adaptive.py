@@ -64,7 +64,9 @@ def read_form(document: Any, terms: Terminology) -> AdaptiveForm:
         raise FhirInputError("QuestionnaireResponse contains more than one Questionnaire")
     if contained:
         questionnaire = contained[0]
-        if reference not in (None, f"#{questionnaire.get('id')}"):
+        if "id" not in questionnaire:  # FHIR: a contained resource has one; the response references it by it
+            raise FhirInputError("the contained Questionnaire needs an id (the response references it as '#id')")
+        if reference not in (None, f"#{questionnaire['id']}"):
             raise FhirInputError("QuestionnaireResponse.questionnaire must reference its contained Questionnaire")
     elif reference not in (None, terms.questionnaire):
         raise FhirInputError(
