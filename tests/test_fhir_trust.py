@@ -278,3 +278,36 @@ def test_a_line_break_in_fhir_text_cannot_start_markdown_blocks(cds: FlaskClient
 def test_decimal_answers_are_read_as_numbers(cds: FlaskClient, ehr: Ehr) -> None:
     answers = {**INTAKE, "severity": [{"valueDecimal": 6.5}], "duration_days": [{"valueDecimal": 2.5}]}
     assert cards(cds, ehr, {"questionnaireResponse": questionnaire_response(answers, {})})[0]["summary"]
+
+
+# --- nothing in a questionnaire response is read past ----------------------------------------
+
+
+def nested_under_the_age(response: dict[str, Any]) -> dict[str, Any]:
+    """Saddle anaesthesia "yes" nested under the age's answer (FHIR allows ``answer.item``)."""
+    nested = copy.deepcopy(response)
+    age = next(item for item in nested["item"] if item["linkId"] == "age")
+    age["answer"][0]["item"] = [{"linkId": "saddle_anesthesia", "answer": [{"valueCoding": YES}]}]
+    return nested
+
+
+def test_items_nested_under_an_answer_are_refused_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
+    """Read past, the red flag was lost: self-care, where the same answer at its place is an emergency."""
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
+    detail = refused(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
+    assert detail == (
+        "QuestionnaireResponse/q1: item 'age' has items nested under an answer; "
+        "the intake Questionnaire nests none there"
+    )
+
+
+def test_an_answer_to_the_findings_group_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
+    response["item"][-1]["answer"] = [
+        {"valueCoding": YES, "item": [{"linkId": "fever", "answer": [{"valueCoding": YES}]}]}
+    ]
+    assert "item 'findings'" in refused(cds, ehr, {"questionnaireResponse": response})
+    response["item"][-1]["answer"] = [{"valueCoding": YES}]
+    assert "QuestionnaireResponse/q1: item 'findings' is a group" in refused(
+        cds, ehr, {"questionnaireResponse": response}
+    )

@@ -104,11 +104,20 @@ def parse_questionnaire_response(resource: Any) -> Any:
 
 def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
     """The answers of a parsed QuestionnaireResponse to items of the intake Questionnaire
-    (at any depth), into ``intake``; items it does not know are reported as unmapped."""
+    (at any depth), into ``intake``; items it does not know are reported as unmapped.
+
+    Items nested under an answer (``answer.item``, which FHIR allows) are refused: the intake
+    Questionnaire nests none, and read past, a "yes" nested there would be lost for good (the
+    interview counts an item as asked once it appears)."""
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
         for item in items or ():
+            if any(answer.item for answer in item.answer or ()):
+                raise FhirInputError(
+                    f"{label}: item '{item.linkId[:64]}' has items nested under an answer; "
+                    "the intake Questionnaire nests none there"
+                )
             answers.setdefault(item.linkId, []).extend(item.answer or ())  # an item given twice keeps both
             walk(item.item)
 
@@ -134,7 +143,7 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
     its code when it names no system, and refused when it names another system than the item's.
     """
     if link_id == "findings":
-        return
+        raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
         _finding(link_id, values, terms, intake, label)
