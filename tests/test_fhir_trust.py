@@ -311,3 +311,29 @@ def test_an_answer_to_the_findings_group_is_refused(cds: FlaskClient, ehr: Ehr) 
     assert "QuestionnaireResponse/q1: item 'findings' is a group" in refused(
         cds, ehr, {"questionnaireResponse": response}
     )
+
+
+PREGNANCY = (SNOMED, "77386006")
+
+
+@pytest.mark.parametrize(
+    ("value", "pregnant"),
+    [
+        ({"valueBoolean": False}, False),
+        ({"valueCodeableConcept": {"coding": [NO]}}, False),
+        ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "373067005"}]}}, False),  # No
+        ({"valueBoolean": True}, True),
+        ({"valueCodeableConcept": {"coding": [YES]}}, True),
+    ],
+)
+def test_a_pregnancy_observation_saying_no_is_not_a_pregnancy(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any], pregnant: bool
+) -> None:
+    """Read as a finding is; taken as pregnant, a woman not pregnant had no week and no assessment."""
+    woman = patient(birth="1990-01-01")
+    observed = observation(*PREGNANCY, "p1", **value)
+    response = call(cds, ehr, hook_request({"patient": woman, "observations": bundle(observed)}))
+    if pregnant:  # pregnant with no week: the record asks for one
+        assert response.status_code == 422 and "pregnancy" in str(response.get_json()["errors"])
+    else:
+        assert response.status_code == 200, response.get_json()

@@ -297,8 +297,7 @@ def _apply(
     *, system: str | None, code: str | None, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake
 ) -> bool:
     if terms.field_is("pregnant", system, code):
-        negated = kind == "Condition" and _status(parsed.verificationStatus) == "refuted"
-        if not negated:
+        if not _negated(parsed, kind):  # read as a finding is: an Observation "false" or "No" is not pregnant
             intake.patient.setdefault("pregnancy", {})
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
