@@ -337,3 +337,50 @@ def test_a_pregnancy_observation_saying_no_is_not_a_pregnancy(
         assert response.status_code == 422 and "pregnancy" in str(response.get_json()["errors"])
     else:
         assert response.status_code == 200, response.get_json()
+
+
+# --- values of a kind not read are reported, never swallowed --------------------------------
+
+LOINC = "http://loinc.org"
+SEVERITY = (LOINC, "72514-3")
+GESTATIONAL_AGE = (LOINC, "49051-6")
+NOT_A_NUMBER = [
+    {"valueString": "9"},
+    {"valueCodeableConcept": {"text": "severe"}},
+    {"component": [{"code": {"text": "worst"}, "valueInteger": 9}]},
+    {"valueQuantity": {"unit": "wk"}},
+    {},
+]
+
+
+@pytest.mark.parametrize("value", NOT_A_NUMBER)
+def test_a_severity_that_is_not_a_number_is_reported_not_used(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any]
+) -> None:
+    found = cards(cds, ehr, {"patient": patient(), "observations": bundle(observation(*SEVERITY, "s1", **value))})
+    assert "Observation/s1: severity not given as a valueInteger or valueQuantity, not used" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("value", NOT_A_NUMBER)
+def test_a_gestational_age_that_is_not_a_number_is_reported_not_used(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any]
+) -> None:
+    prefetch = {
+        "patient": patient(birth="1990-01-01"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(observation(*GESTATIONAL_AGE, "g1", **value)),
+    }
+    response = call(cds, ehr, hook_request(prefetch))
+    assert response.status_code == 422  # pregnant with no week: the record asks for one
+    prefetch["observations"]["entry"].append({"resource": observation(*GESTATIONAL_AGE, "g2", valueInteger=30)})
+    detail = cards(cds, ehr, prefetch)[-1]["detail"]
+    assert "Observation/g1: gestational age not given as a valueQuantity or valueInteger, not used" in detail
+
+
+@pytest.mark.parametrize(("week", "from_week_20"), [(19, False), (20, True)])
+def test_a_gestational_age_as_a_whole_number_is_in_weeks(
+    cds: FlaskClient, ehr: Ehr, week: int, from_week_20: bool
+) -> None:
+    prefetch = pregnant_with({"value": 1})
+    prefetch["observations"]["entry"][0]["resource"] = observation(*GESTATIONAL_AGE, "g1", valueInteger=week)
+    assert (NSAIDS_FROM_WEEK_20 in cards(cds, ehr, prefetch)[0]["detail"]) is from_week_20

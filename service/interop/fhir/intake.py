@@ -301,19 +301,18 @@ def _apply(
             intake.patient.setdefault("pregnancy", {})
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        if parsed.valueQuantity is not None and parsed.valueQuantity.value is not None:
-            intake.patient.setdefault("pregnancy", {})["gestational_week"] = _gestational_week(
-                parsed.valueQuantity, label
-            )
+        week = _gestational_week(parsed, label)
+        if week is None:
+            intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
+        else:
+            intake.patient.setdefault("pregnancy", {})["gestational_week"] = week
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
-        value = (
-            parsed.valueInteger
-            if parsed.valueInteger is not None
-            else (parsed.valueQuantity.value if parsed.valueQuantity is not None else None)
-        )
-        if value is not None:
-            intake.complaint["severity"] = float(_bounded(value, label, "severity"))
+        severity = _number(parsed)
+        if severity is None:
+            intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
+        else:
+            intake.complaint["severity"] = float(_bounded(severity, label, "severity"))
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
@@ -322,11 +321,24 @@ def _apply(
     return True
 
 
-def _gestational_week(quantity: Any, label: str) -> int:
-    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit: weeks, as
-    the LOINC code says); any other unit is refused rather than taken as weeks."""
-    value = _bounded(quantity.value, label, "gestational age")
-    unit = (quantity.code or quantity.unit or "wk").strip().lower()
+def _number(observation: Any) -> Decimal | int | None:
+    """An Observation's value if it is a number (a valueInteger, or a valueQuantity's value);
+    any other kind of value (text, a code, components) is not guessed at."""
+    if observation.valueInteger is not None:
+        return observation.valueInteger  # type: ignore[no-any-return]
+    return observation.valueQuantity.value if observation.valueQuantity is not None else None
+
+
+def _gestational_week(observation: Any, label: str) -> int | None:
+    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit, or a
+    valueInteger: weeks, as the LOINC code says); any other unit is refused rather than taken
+    as weeks. None if the Observation gives no number."""
+    number = _number(observation)
+    if number is None:
+        return None
+    value = _bounded(number, label, "gestational age")
+    quantity = observation.valueQuantity
+    unit = (((quantity.code or quantity.unit) if quantity is not None else None) or "wk").strip().lower()
     if unit in _WEEKS:
         return int(value)
     if unit in _DAYS:
