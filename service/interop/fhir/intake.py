@@ -29,7 +29,6 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.interop.fhir.terminology import Terminology
 
-_SEXES = {"female", "male", "other", "unknown"}
 FHIR_NUMBER_LIMIT = 10**6  # no number this service reads is anywhere near; checked before converting
 _UNCOUNTED_RESPONSES = {"in-progress", "entered-in-error"}
 _UNCOUNTED_OBSERVATIONS = {"cancelled", "entered-in-error"}
@@ -236,7 +235,7 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
         intake.patient.setdefault("age", age_on(today, patient.birthDate))
-    if patient.gender in _SEXES:
+    if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
         intake.patient.setdefault("sex", patient.gender)
 
 
