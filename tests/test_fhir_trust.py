@@ -4,12 +4,17 @@ conflicts on the safe side, units converted, numbers bounded, and text kept iner
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.cds_tokens import Ehr
+from service.interop.cds_hooks.prefetch import read_prefetch
+from service.interop.fhir.intake import Intake
+from service.web.components import components
+from tests.cds_tokens import BASE, Ehr
 from tests.test_cds_hooks import (
     LOCAL,
     NO,
@@ -384,3 +389,96 @@ def test_a_gestational_age_as_a_whole_number_is_in_weeks(
     prefetch = pregnant_with({"value": 1})
     prefetch["observations"]["entry"][0]["resource"] = observation(*GESTATIONAL_AGE, "g1", valueInteger=week)
     assert (NSAIDS_FROM_WEEK_20 in cards(cds, ehr, prefetch)[0]["detail"]) is from_week_20
+
+
+# --- one value from several resources: never picked silently by their order --------------
+
+
+def read(app: Flask, prefetch: dict[str, Any]) -> Intake:
+    terms = components(app).fhir.at(BASE).terminology
+    return read_prefetch(prefetch, terms, dt.date(2026, 6, 1), "1288992")
+
+
+def severity(ident: str, value: int) -> dict[str, Any]:
+    return observation(*SEVERITY, ident, valueInteger=value)
+
+
+def week(ident: str, weeks: int, **when: str) -> dict[str, Any]:
+    return observation(*GESTATIONAL_AGE, ident, valueQuantity={"value": weeks, "unit": "wk"}, **when)
+
+
+@pytest.mark.parametrize("order", [("s1", "s2"), ("s2", "s1")])
+def test_two_severities_take_the_higher_and_report_the_other(app: Flask, order: tuple[str, str]) -> None:
+    given = {"s1": severity("s1", 9), "s2": severity("s2", 2)}  # 9 then 2: the later one won
+    intake = read(app, {"patient": patient(), "observations": bundle(*(given[i] for i in order))})
+    assert intake.complaint["severity"] == 9
+    assert intake.unmapped == [
+        "Observation/s2: severity differs from Observation/s1's, not used (the higher is assessed)"
+    ]
+
+
+def test_a_questionnaire_severity_and_a_higher_observed_one_take_the_higher(app: Flask) -> None:
+    response = {**questionnaire_response({**INTAKE, "severity": [{"valueInteger": 3}]}, {}), "id": "q1"}
+    intake = read(app, {"questionnaireResponse": response, "observations": bundle(severity("s1", 8))})
+    assert intake.complaint["severity"] == 8
+    assert intake.unmapped == [
+        "QuestionnaireResponse/q1: severity differs from Observation/s1's, not used (the higher is assessed)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ({"effectiveDateTime": "2026-01-10"}, {"effectiveDateTime": "2026-05-02"}),
+        ({"effectiveDateTime": "2026-05-01T09:00:00Z"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),
+        ({"issued": "2026-01-10T09:00:00Z"}, {"effectivePeriod": {"start": "2026-05-01"}}),
+        ({"effectiveDateTime": "2026-01"}, {"effectiveDateTime": "2026-02-01"}),
+        ({}, {"issued": "2026-05-01T09:00:00Z"}),  # undated counts as the oldest
+    ],
+)
+@pytest.mark.parametrize("later_first", [True, False])
+def test_two_gestational_ages_take_the_later_record(
+    app: Flask, earlier: dict[str, Any], later: dict[str, Any], later_first: bool
+) -> None:
+    old, new = week("g1", 10, **earlier), week("g2", 30, **later)
+    observations = bundle(*((new, old) if later_first else (old, new)))
+    intake = read(app, {"patient": patient(), "observations": observations})
+    assert intake.patient["pregnancy"]["gestational_week"] == 30
+    assert intake.unmapped == [
+        "Observation/g1: gestational week differs from Observation/g2's, not used (the later is assessed)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {}),
+        ({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),  # the same day
+        ({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}),
+        ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
+    ],
+)
+def test_two_gestational_ages_the_dates_cannot_order_are_refused(
+    cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    prefetch = pregnant_with({"value": 30, "unit": "wk"})
+    prefetch["observations"] = bundle(week("g1", 30, **first), week("g2", 10, **second))
+    assert refused(cds, ehr, prefetch) == (
+        "Observation/g2 and Observation/g1 give different gestational ages, and their dates do not tell which is "
+        "current"
+    )
+
+
+def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
+    intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 30), week("g2", 30))})
+    assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == []
+
+
+def test_an_answered_age_and_another_from_the_birth_date_are_reported(app: Flask) -> None:
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; born 1981-04-02: 45
+    intake = read(app, {"questionnaireResponse": response, "patient": patient()})
+    assert intake.patient["age"] == 40
+    assert intake.unmapped == [
+        "Patient/1288992 birthDate: age differs from QuestionnaireResponse/q1's, not used "
+        "(the questionnaire's answer is assessed)"
+    ]

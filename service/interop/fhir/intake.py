@@ -37,6 +37,42 @@ _WEEKS = {"wk", "week", "weeks"}
 _DAYS = {"d", "day", "days"}
 
 
+Span = tuple[dt.datetime, dt.datetime]  # when something was recorded: the span its FHIR date covers
+
+
+@dataclass(frozen=True)
+class Source:
+    """The resource a single-valued field came from, and when it was recorded, if it says."""
+
+    label: str
+    recorded: Span | None = None
+
+
+def recorded_span(value: dt.datetime | dt.date | str | None) -> Span | None:
+    """The span a FHIR date, dateTime or instant covers: an instant is a point; a day, a month
+    (``2024-03``) or a year (``2024``) its whole length, read in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        instant = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return instant, instant
+    if isinstance(value, dt.date):
+        start = dt.datetime.combine(value, dt.time(), dt.UTC)
+        return start, start + dt.timedelta(days=1)
+    year, _, month = value.partition("-")
+    start = dt.datetime(int(year), int(month or 1), 1, tzinfo=dt.UTC)
+    after = (int(year), int(month) + 1) if month and int(month) < 12 else (int(year) + 1, 1)
+    return start, dt.datetime(*after, 1, tzinfo=dt.UTC)
+
+
+def later(first: Span | None, second: Span | None) -> bool:
+    """Whether ``first`` was recorded after ``second`` as far as the dates tell: an undated
+    record counts as the oldest, and spans that overlap (a day and a time on it) tell nothing."""
+    if first is None:
+        return False
+    return second is None or (first[0] >= second[1] and first[0] > second[0])
+
+
 @dataclass
 class Intake:
     patient_id: str  # context.patientId: every resource read must be about this patient
@@ -45,6 +81,7 @@ class Intake:
     present: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
+    sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
 
     @property
     def missing(self) -> list[str]:
@@ -121,9 +158,10 @@ def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) 
             walk(item.item)
 
     walk(response.item)
+    source = Source(label, recorded_span(response.authored))
     for link_id, values in answers.items():
         if values:
-            _answer(link_id, values, terms, intake, label)
+            _answer(link_id, values, terms, intake, source)
 
 
 def _one(link_id: str, values: list[Any], label: str) -> Any:
@@ -133,7 +171,8 @@ def _one(link_id: str, values: list[Any], label: str) -> Any:
     return values[0]
 
 
-def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     """Read one item's answers into ``intake``.
 
     An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
@@ -145,14 +184,15 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
         raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
-        _finding(link_id, values, terms, intake, label)
+        _finding(link_id, values, terms, intake, source)
     elif reader is None:
         intake.unmapped.append(f"QuestionnaireResponse item '{link_id[:64]}'")
     else:
-        reader(link_id, values, terms, intake, label)
+        reader(link_id, values, terms, intake, source)
 
 
-def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     """Yes, no or unknown; every answer counts: a yes and a no make a conflict, taken as present."""
     yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
     systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
@@ -170,7 +210,8 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
             (intake.present if said else intake.absent).append(link_id)
 
 
-def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     """The safe side: pregnant if any answer says so."""
     if any(value.valueBoolean is None for value in values):
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueBoolean")
@@ -178,33 +219,33 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
         intake.patient.setdefault("pregnancy", {})
 
 
-def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, label) for value in values]
 
 
-def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
     part[link_id] = _coded(_one(link_id, values, label), (system,), link_id, label)
 
 
-def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     number = _one(link_id, values, label).valueInteger
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueInteger")
-    number = _bounded(number, label, link_id.replace("_", " "))
-    if link_id == "age":
-        intake.patient["age"] = number
-    else:
-        intake.patient.setdefault("pregnancy", {})["gestational_week"] = number
+    _single(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
-def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     first = _one(link_id, values, label)
     number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
-    intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
+    _single(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
 
 
 def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
@@ -234,7 +275,7 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
     if patient.id != intake.patient_id:
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
-        intake.patient.setdefault("age", age_on(today, patient.birthDate))
+        _single(intake, "age", age_on(today, patient.birthDate), Source(f"Patient/{patient.id[:64]} birthDate"))
     if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
         intake.patient.setdefault("sex", patient.gender)
 
@@ -304,20 +345,74 @@ def _apply(
         if week is None:
             intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
         else:
-            intake.patient.setdefault("pregnancy", {})["gestational_week"] = week
+            _single(intake, "gestational_week", week, Source(label, _observed_at(parsed)))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
         severity = _number(parsed)
         if severity is None:
             intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
         else:
-            intake.complaint["severity"] = float(_bounded(severity, label, "severity"))
+            _single(intake, "severity", float(_bounded(severity, label, "severity")), Source(label))
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
         return False
     (intake.absent if _negated(parsed, kind) else intake.present).append(finding)
     return True
+
+
+_KEPT = {
+    "age": "the questionnaire's answer is assessed",
+    "severity": "the higher is assessed",
+    "gestational_week": "the later is assessed",
+}
+
+
+def _single(intake: Intake, name: str, value: float, source: Source) -> None:
+    """Set a single-valued field (age, severity, duration, gestational week) from ``source``.
+
+    A value another resource gave differently is never overwritten or kept silently, by the
+    order of the data: severity takes the higher (the safe side); gestational age the later
+    record (early and late pregnancy each have red flags of their own, so no week is the safe
+    side), and a 400 when the dates do not tell which is later; age the first, the
+    questionnaire's answer, read before the Patient's birth date. The value not used is
+    reported, with the resource it came from."""
+    if name == "gestational_week":
+        part = intake.patient.setdefault("pregnancy", {})
+    else:
+        part = intake.patient if name == "age" else intake.complaint
+    held = intake.sources.get(name)
+    if held is None or part[name] == value:
+        intake.sources.setdefault(name, source)
+        part[name] = value
+        return
+    if name == "severity":
+        replace = value > part[name]
+    elif name == "gestational_week":
+        replace = later(source.recorded, held.recorded)
+        if not replace and not later(held.recorded, source.recorded):
+            raise FhirInputError(
+                f"{source.label} and {held.label} give different gestational ages, and their dates do not tell "
+                "which is current"
+            )
+    else:
+        replace = False
+    kept, dropped = (source, held) if replace else (held, source)
+    if replace:
+        part[name], intake.sources[name] = value, source
+    why = _KEPT.get(name, "the first is assessed")
+    intake.unmapped.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
+
+
+def _observed_at(observation: Any) -> Span | None:
+    """When an Observation was made (effective[x]), or else issued; None if it does not say."""
+    period = observation.effectivePeriod
+    return recorded_span(
+        observation.effectiveDateTime
+        or observation.effectiveInstant
+        or (period.end or period.start if period is not None else None)
+        or observation.issued
+    )
 
 
 def _number(observation: Any) -> Decimal | int | None:
