@@ -482,3 +482,39 @@ def test_an_answered_age_and_another_from_the_birth_date_are_reported(app: Flask
         "Patient/1288992 birthDate: age differs from QuestionnaireResponse/q1's, not used "
         "(the questionnaire's answer is assessed)"
     ]
+
+
+# --- the latest questionnaire response, whatever the EHR sends ------------------------------
+
+
+def answered(ident: str, saddle: bool, **authored: str) -> dict[str, Any]:
+    return {**questionnaire_response(INTAKE, {"saddle_anesthesia": saddle}), "id": ident, **authored}
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ({"authored": "2026-01-10T09:00:00Z"}, {"authored": "2026-05-01T09:00:00Z"}),
+        ({"authored": "2026-01"}, {"authored": "2026-05-01"}),
+        ({}, {"authored": "2026-05-01"}),  # no authored: the oldest
+    ],
+)
+@pytest.mark.parametrize("newer_first", [True, False])
+def test_the_latest_authored_response_of_a_bundle_is_read(
+    cds: FlaskClient, ehr: Ehr, older: dict[str, str], newer: dict[str, str], newer_first: bool
+) -> None:
+    """The EHR ignored ``_sort=-authored&_count=1``: an old "no" was read for today's "yes"."""
+    old, new = answered("q1", False, **older), answered("q2", True, **newer)
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(*((new, old) if newer_first else (old, new)))})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "- `QuestionnaireResponse/q1: not the latest authored, not used`" in found[-1]["detail"].splitlines()
+
+
+@pytest.mark.parametrize("authored", [{}, {"authored": "2026-05-01"}])
+def test_of_responses_the_dates_cannot_order_the_first_is_read(
+    cds: FlaskClient, ehr: Ehr, authored: dict[str, str]
+) -> None:
+    first, second = answered("q1", True, **authored), answered("q2", False, **authored)
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(first, second)})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "- `QuestionnaireResponse/q2: not the latest authored, not used`" in found[-1]["detail"].splitlines()

@@ -121,9 +121,14 @@ def _bounded(value: Any, label: str, what: str) -> Decimal | int | float:
     return value  # type: ignore[no-any-return]
 
 
-def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
-    response = parse_questionnaire_response(resource)
-    label = f"QuestionnaireResponse/{response.id or '?'}"
+def label_of(resource: Any) -> str:
+    """How a parsed resource is named in refusals and reports: ``Observation/7``."""
+    return f"{resource.get_resource_type()}/{(resource.id or '?')[:64]}"
+
+
+def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
+    """The answers of a parsed QuestionnaireResponse, if it counts and is about the patient."""
+    label = label_of(response)
     if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
         raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
