@@ -177,7 +177,6 @@ def _one(link_id: str, values: list[Any], label: str) -> Any:
 
 
 def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    label = source.label
     """Read one item's answers into ``intake``.
 
     An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
@@ -185,6 +184,7 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
     answer, so a skipped "yes" to a red-flag question would be lost for good. A coding is read by
     its code when it names no system, and refused when it names another system than the item's.
     """
+    label = source.label
     if link_id == "findings":
         raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
@@ -197,8 +197,8 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
 
 
 def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    label = source.label
     """Yes, no or unknown; every answer counts: a yes and a no make a conflict, taken as present."""
+    label = source.label
     yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
     systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
     for value in values:
@@ -216,8 +216,8 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
 
 
 def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    label = source.label
     """The safe side: pregnant if any answer says so."""
+    label = source.label
     if any(value.valueBoolean is None for value in values):
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
@@ -225,8 +225,7 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
 
 
 def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    label = source.label
-    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, label) for value in values]
+    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, source.label) for value in values]
 
 
 def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
