@@ -4,12 +4,17 @@ conflicts on the safe side, units converted, numbers bounded, and text kept iner
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.cds_tokens import Ehr
+from service.interop.cds_hooks.prefetch import read_prefetch
+from service.interop.fhir.intake import Intake
+from service.web.components import components
+from tests.cds_tokens import BASE, Ehr
 from tests.test_cds_hooks import (
     LOCAL,
     NO,
@@ -226,14 +231,14 @@ def test_gestational_age_in_another_unit_is_refused(cds: FlaskClient, ehr: Ehr) 
     assert "Observation/g1" in detail and "weeks (wk) or days (d)" in detail
 
 
-@pytest.mark.parametrize("value", ["1e999999", "-1e999999", 1e308, 10**400])
+@pytest.mark.parametrize("value", [-1e308, 1e308, 10**400, -(10**400)])
 def test_a_huge_gestational_age_is_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr, value: Any) -> None:
     detail = refused(cds, ehr, pregnant_with({"value": value, "unit": "wk"}))
     assert "Observation/g1: gestational age is out of range" in detail
 
 
 def test_huge_questionnaire_numbers_are_a_400_naming_the_resource(cds: FlaskClient, ehr: Ehr) -> None:
-    answers = {**INTAKE, "severity": [{"valueDecimal": "1e999999"}]}
+    answers = {**INTAKE, "severity": [{"valueDecimal": 10**400}]}
     response = {**questionnaire_response(answers, {}), "id": "q1"}
     detail = refused(cds, ehr, {"questionnaireResponse": response})
     assert "QuestionnaireResponse/q1: severity is out of range" in detail
@@ -278,3 +283,238 @@ def test_a_line_break_in_fhir_text_cannot_start_markdown_blocks(cds: FlaskClient
 def test_decimal_answers_are_read_as_numbers(cds: FlaskClient, ehr: Ehr) -> None:
     answers = {**INTAKE, "severity": [{"valueDecimal": 6.5}], "duration_days": [{"valueDecimal": 2.5}]}
     assert cards(cds, ehr, {"questionnaireResponse": questionnaire_response(answers, {})})[0]["summary"]
+
+
+# --- nothing in a questionnaire response is read past ----------------------------------------
+
+
+def nested_under_the_age(response: dict[str, Any]) -> dict[str, Any]:
+    """Saddle anaesthesia "yes" nested under the age's answer (FHIR allows ``answer.item``)."""
+    nested = copy.deepcopy(response)
+    age = next(item for item in nested["item"] if item["linkId"] == "age")
+    age["answer"][0]["item"] = [{"linkId": "saddle_anesthesia", "answer": [{"valueCoding": YES}]}]
+    return nested
+
+
+def test_items_nested_under_an_answer_are_refused_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
+    """Read past, the red flag was lost: self-care, where the same answer at its place is an emergency."""
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
+    detail = refused(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
+    assert detail == (
+        "QuestionnaireResponse/q1: item 'age' has items nested under an answer; "
+        "the intake Questionnaire nests none there"
+    )
+
+
+def test_an_answer_to_the_findings_group_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
+    response["item"][-1]["answer"] = [
+        {"valueCoding": YES, "item": [{"linkId": "fever", "answer": [{"valueCoding": YES}]}]}
+    ]
+    assert "item 'findings'" in refused(cds, ehr, {"questionnaireResponse": response})
+    response["item"][-1]["answer"] = [{"valueCoding": YES}]
+    assert "QuestionnaireResponse/q1: item 'findings' is a group" in refused(
+        cds, ehr, {"questionnaireResponse": response}
+    )
+
+
+PREGNANCY = (SNOMED, "77386006")
+
+
+@pytest.mark.parametrize(
+    ("value", "pregnant"),
+    [
+        ({"valueBoolean": False}, False),
+        ({"valueCodeableConcept": {"coding": [NO]}}, False),
+        ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "373067005"}]}}, False),  # No
+        ({"valueBoolean": True}, True),
+        ({"valueCodeableConcept": {"coding": [YES]}}, True),
+    ],
+)
+def test_a_pregnancy_observation_saying_no_is_not_a_pregnancy(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any], pregnant: bool
+) -> None:
+    """Read as a finding is; taken as pregnant, a woman not pregnant had no week and no assessment."""
+    woman = patient(birth="1990-01-01")
+    observed = observation(*PREGNANCY, "p1", **value)
+    response = call(cds, ehr, hook_request({"patient": woman, "observations": bundle(observed)}))
+    if pregnant:  # pregnant with no week: the record asks for one
+        assert response.status_code == 422 and "pregnancy" in str(response.get_json()["errors"])
+    else:
+        assert response.status_code == 200, response.get_json()
+
+
+# --- values of a kind not read are reported, never swallowed --------------------------------
+
+LOINC = "http://loinc.org"
+SEVERITY = (LOINC, "72514-3")
+GESTATIONAL_AGE = (LOINC, "49051-6")
+NOT_A_NUMBER = [
+    {"valueString": "9"},
+    {"valueCodeableConcept": {"text": "severe"}},
+    {"component": [{"code": {"text": "worst"}, "valueInteger": 9}]},
+    {"valueQuantity": {"unit": "wk"}},
+    {},
+]
+
+
+@pytest.mark.parametrize("value", NOT_A_NUMBER)
+def test_a_severity_that_is_not_a_number_is_reported_not_used(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any]
+) -> None:
+    found = cards(cds, ehr, {"patient": patient(), "observations": bundle(observation(*SEVERITY, "s1", **value))})
+    assert "Observation/s1: severity not given as a valueInteger or valueQuantity, not used" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("value", NOT_A_NUMBER)
+def test_a_gestational_age_that_is_not_a_number_is_reported_not_used(
+    cds: FlaskClient, ehr: Ehr, value: dict[str, Any]
+) -> None:
+    prefetch = {
+        "patient": patient(birth="1990-01-01"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(observation(*GESTATIONAL_AGE, "g1", **value)),
+    }
+    response = call(cds, ehr, hook_request(prefetch))
+    assert response.status_code == 422  # pregnant with no week: the record asks for one
+    prefetch["observations"]["entry"].append({"resource": observation(*GESTATIONAL_AGE, "g2", valueInteger=30)})
+    detail = cards(cds, ehr, prefetch)[-1]["detail"]
+    assert "Observation/g1: gestational age not given as a valueQuantity or valueInteger, not used" in detail
+
+
+@pytest.mark.parametrize(("week", "from_week_20"), [(19, False), (20, True)])
+def test_a_gestational_age_as_a_whole_number_is_in_weeks(
+    cds: FlaskClient, ehr: Ehr, week: int, from_week_20: bool
+) -> None:
+    prefetch = pregnant_with({"value": 1})
+    prefetch["observations"]["entry"][0]["resource"] = observation(*GESTATIONAL_AGE, "g1", valueInteger=week)
+    assert (NSAIDS_FROM_WEEK_20 in cards(cds, ehr, prefetch)[0]["detail"]) is from_week_20
+
+
+# --- one value from several resources: never picked silently by their order --------------
+
+
+def read(app: Flask, prefetch: dict[str, Any]) -> Intake:
+    terms = components(app).fhir.at(BASE).terminology
+    return read_prefetch(prefetch, terms, dt.date(2026, 6, 1), "1288992")
+
+
+def severity(ident: str, value: int) -> dict[str, Any]:
+    return observation(*SEVERITY, ident, valueInteger=value)
+
+
+def week(ident: str, weeks: int, **when: str) -> dict[str, Any]:
+    return observation(*GESTATIONAL_AGE, ident, valueQuantity={"value": weeks, "unit": "wk"}, **when)
+
+
+@pytest.mark.parametrize("order", [("s1", "s2"), ("s2", "s1")])
+def test_two_severities_take_the_higher_and_report_the_other(app: Flask, order: tuple[str, str]) -> None:
+    given = {"s1": severity("s1", 9), "s2": severity("s2", 2)}  # 9 then 2: the later one won
+    intake = read(app, {"patient": patient(), "observations": bundle(*(given[i] for i in order))})
+    assert intake.complaint["severity"] == 9
+    assert intake.unmapped == [
+        "Observation/s2: severity differs from Observation/s1's, not used (the higher is assessed)"
+    ]
+
+
+def test_a_questionnaire_severity_and_a_higher_observed_one_take_the_higher(app: Flask) -> None:
+    response = {**questionnaire_response({**INTAKE, "severity": [{"valueInteger": 3}]}, {}), "id": "q1"}
+    intake = read(app, {"questionnaireResponse": response, "observations": bundle(severity("s1", 8))})
+    assert intake.complaint["severity"] == 8
+    assert intake.unmapped == [
+        "QuestionnaireResponse/q1: severity differs from Observation/s1's, not used (the higher is assessed)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ({"effectiveDateTime": "2026-01-10"}, {"effectiveDateTime": "2026-05-02"}),
+        ({"effectiveDateTime": "2026-05-01T09:00:00Z"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),
+        ({"issued": "2026-01-10T09:00:00Z"}, {"effectivePeriod": {"start": "2026-05-01"}}),
+        ({"effectiveDateTime": "2026-01"}, {"effectiveDateTime": "2026-02-01"}),
+        ({}, {"issued": "2026-05-01T09:00:00Z"}),  # undated counts as the oldest
+    ],
+)
+@pytest.mark.parametrize("later_first", [True, False])
+def test_two_gestational_ages_take_the_later_record(
+    app: Flask, earlier: dict[str, Any], later: dict[str, Any], later_first: bool
+) -> None:
+    old, new = week("g1", 10, **earlier), week("g2", 30, **later)
+    observations = bundle(*((new, old) if later_first else (old, new)))
+    intake = read(app, {"patient": patient(), "observations": observations})
+    assert intake.patient["pregnancy"]["gestational_week"] == 30
+    assert intake.unmapped == [
+        "Observation/g1: gestational week differs from Observation/g2's, not used (the later is assessed)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {}),
+        ({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),  # the same day
+        ({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}),
+        ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
+    ],
+)
+def test_two_gestational_ages_the_dates_cannot_order_are_refused(
+    cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    prefetch = pregnant_with({"value": 30, "unit": "wk"})
+    prefetch["observations"] = bundle(week("g1", 30, **first), week("g2", 10, **second))
+    assert refused(cds, ehr, prefetch) == (
+        "Observation/g2 and Observation/g1 give different gestational ages, and their dates do not tell which is "
+        "current"
+    )
+
+
+def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
+    intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 30), week("g2", 30))})
+    assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == []
+
+
+def test_an_answered_age_and_another_from_the_birth_date_are_reported(app: Flask) -> None:
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; born 1981-04-02: 45
+    intake = read(app, {"questionnaireResponse": response, "patient": patient()})
+    assert intake.patient["age"] == 40
+    assert intake.unmapped == [
+        "Patient/1288992 birthDate: age differs from QuestionnaireResponse/q1's, not used "
+        "(the questionnaire's answer is assessed)"
+    ]
+
+
+# --- the latest questionnaire response, whatever the EHR sends ------------------------------
+
+
+def answered(ident: str, saddle: bool, **authored: str) -> dict[str, Any]:
+    return {**questionnaire_response(INTAKE, {"saddle_anesthesia": saddle}), "id": ident, **authored}
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ({"authored": "2026-01-10T09:00:00Z"}, {"authored": "2026-05-01T09:00:00Z"}),
+        ({"authored": "2026-01"}, {"authored": "2026-05-01"}),
+        ({}, {"authored": "2026-05-01"}),  # no authored: the oldest
+    ],
+)
+@pytest.mark.parametrize("newer_first", [True, False])
+def test_the_latest_authored_response_of_a_bundle_is_read(
+    cds: FlaskClient, ehr: Ehr, older: dict[str, str], newer: dict[str, str], newer_first: bool
+) -> None:
+    """The EHR ignored ``_sort=-authored&_count=1``: an old "no" was read for today's "yes"."""
+    old, new = answered("q1", False, **older), answered("q2", True, **newer)
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(*((new, old) if newer_first else (old, new)))})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "- `QuestionnaireResponse/q1: not the latest authored, not used`" in found[-1]["detail"].splitlines()
+
+
+@pytest.mark.parametrize("authored", [{}, {"authored": "2026-05-01"}])
+def test_of_responses_the_dates_cannot_order_the_first_is_read(
+    cds: FlaskClient, ehr: Ehr, authored: dict[str, str]
+) -> None:
+    first, second = answered("q1", True, **authored), answered("q2", False, **authored)
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(first, second)})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "- `QuestionnaireResponse/q2: not the latest authored, not used`" in found[-1]["detail"].splitlines()

@@ -167,6 +167,20 @@ BAD: list[tuple[str, Any, int]] = [  # what, body (or a function of the local co
     ),
     ("an absurd age", {**START, "item": [{"linkId": "age", "answer": [{"valueInteger": SECRET * 10**6}]}]}, 400),
     ("Parameters without the response", {"resourceType": "Parameters", "parameter": []}, 400),
+    (
+        "a contained Questionnaire without an id, not referenced",
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "in-progress",
+            "contained": [{"resourceType": "Questionnaire", "status": "active"}],
+        },
+        400,
+    ),
+    (
+        "a reference to a contained Questionnaire without an id",
+        {**START, "contained": [{"resourceType": "Questionnaire", "status": "active"}], "questionnaire": "#None"},
+        400,
+    ),
     ("an age as text", {**START, "item": [{"linkId": "age", "answer": [{"valueString": str(SECRET)}]}]}, 400),
     ("a yes as text", {**START, "item": [{"linkId": "fever", "answer": [{"valueString": f"yes {SECRET}"}]}]}, 400),
     (
@@ -263,3 +277,16 @@ def test_another_resource_is_refused_by_its_type_in_plain_words(client: FlaskCli
 def test_a_body_that_is_not_json_is_415(client: FlaskClient) -> None:
     response = client.post(NEXT, data="<QuestionnaireResponse/>", content_type="application/fhir+xml")
     assert response.status_code == 415 and response.mimetype == "application/problem+json"
+
+
+def test_an_item_nested_under_an_answer_is_refused_not_counted_as_asked(client: FlaskClient) -> None:
+    """Counted as asked and read past, the "yes" to saddle anaesthesia was never asked again:
+    the interview ended in self-care, where the same answer at its place is an emergency."""
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": 40, "item": [yes_no("saddle_anesthesia", True)]}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "male"}}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"code": "buttock"}}]},
+    ]
+    response = client.post(NEXT, json={**START, "item": items})
+    assert response.status_code == 400
+    assert "item 'age' has items nested under an answer" in response.get_json()["detail"]

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.interop.cds_hooks.auth import AuthError
 from service.interop.cds_hooks.replay import ReplayStoreUnavailableError
-from service.interop.fhir.intake import FhirInputError
+from service.interop.fhir.parsing import FhirInputError
 from service.validation import InvalidInputError
 from service.web.headers import allow
 

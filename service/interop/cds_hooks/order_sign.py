@@ -18,10 +18,9 @@ from typing import Any
 
 from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from pydantic import ValidationError as FhirValidationError
 
 from service.interop.cds_hooks.cards import Card, CardWriter
-from service.interop.fhir.intake import FhirInputError
+from service.interop.fhir.parsing import FhirInputError, parse
 from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import Layer, Rule
 from service.reasoning.assessor import Assessor
@@ -55,11 +54,7 @@ def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable
 
 
 def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder:
-    try:
-        request = MedicationRequest.model_validate(resource)
-    except FhirValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
-        raise FhirInputError(f"a draft MedicationRequest is not valid R4: {problems}") from None
+    request = parse(MedicationRequest, resource, "a draft MedicationRequest")
     if not request.id:
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
     concept = request.medicationCodeableConcept or _contained_medication_code(request)

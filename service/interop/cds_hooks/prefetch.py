@@ -11,12 +11,16 @@ import datetime as dt
 from typing import Any
 
 from service.interop.fhir.intake import (
-    FhirInputError,
     Intake,
     from_observation_or_condition,
     from_patient,
     from_questionnaire_response,
+    label_of,
+    later,
+    parse_questionnaire_response,
+    recorded_span,
 )
+from service.interop.fhir.parsing import FhirInputError
 from service.interop.fhir.terminology import Terminology
 
 
@@ -27,7 +31,7 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
 def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
     intake = Intake(patient_id)
     if prefetch.get("questionnaireResponse"):
-        response = _first_entry(prefetch["questionnaireResponse"], "QuestionnaireResponse")
+        response = _latest_response(prefetch["questionnaireResponse"], intake)
         if response is not None:
             from_questionnaire_response(response, terms, intake)
     if prefetch.get("patient"):
@@ -49,8 +53,18 @@ def _entries(bundle: Any) -> list[Any]:
     return [e.get("resource") for e in entries if isinstance(e, dict) and e.get("resource") is not None]
 
 
-def _first_entry(value: Any, kind: str) -> dict[str, Any] | None:
-    if isinstance(value, dict) and value.get("resourceType") == kind:
-        return value
-    entries = _entries(value)
-    return entries[0] if entries else None
+def _latest_response(value: Any, intake: Intake) -> Any | None:
+    """The most recently authored QuestionnaireResponse (the one, or one of a Bundle's), parsed.
+
+    The prefetch template asks for the latest (``_sort=-authored&_count=1``), but an EHR that
+    ignores the sort or the count would otherwise have an old answer read for the current one.
+    One without ``authored`` counts as the oldest; of two the dates cannot order, the first is
+    kept. The others are reported as not used."""
+    one = isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
+    responses = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value))]
+    latest = None
+    for response in responses:
+        if latest is None or later(recorded_span(response.authored), recorded_span(latest.authored)):
+            latest = response
+    intake.unmapped += [f"{label_of(r)}: not the latest authored, not used" for r in responses if r is not latest]
+    return latest

@@ -24,7 +24,8 @@ from typing import Any
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from service.interop.fhir.intake import FhirInputError, Intake, parse_questionnaire_response, read_answers
+from service.interop.fhir.intake import Intake, parse_questionnaire_response, read_answers
+from service.interop.fhir.parsing import FhirInputError
 from service.interop.fhir.terminology import Terminology
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment
@@ -63,7 +64,9 @@ def read_form(document: Any, terms: Terminology) -> AdaptiveForm:
         raise FhirInputError("QuestionnaireResponse contains more than one Questionnaire")
     if contained:
         questionnaire = contained[0]
-        if reference not in (None, f"#{questionnaire.get('id')}"):
+        if "id" not in questionnaire:  # FHIR: a contained resource has one; the response references it by it
+            raise FhirInputError("the contained Questionnaire needs an id (the response references it as '#id')")
+        if reference not in (None, f"#{questionnaire['id']}"):
             raise FhirInputError("QuestionnaireResponse.questionnaire must reference its contained Questionnaire")
     elif reference not in (None, terms.questionnaire):
         raise FhirInputError(

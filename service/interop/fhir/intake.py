@@ -25,12 +25,10 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from fhir_core.fhirabstractmodel import FHIRAbstractModel as FhirModel
-from pydantic import ValidationError as FhirValidationError
 
+from service.interop.fhir.parsing import FhirInputError, parse
 from service.interop.fhir.terminology import Terminology
 
-_SEXES = {"female", "male", "other", "unknown"}
 FHIR_NUMBER_LIMIT = 10**6  # no number this service reads is anywhere near; checked before converting
 _UNCOUNTED_RESPONSES = {"in-progress", "entered-in-error"}
 _UNCOUNTED_OBSERVATIONS = {"cancelled", "entered-in-error"}
@@ -39,8 +37,40 @@ _WEEKS = {"wk", "week", "weeks"}
 _DAYS = {"d", "day", "days"}
 
 
-class FhirInputError(ValueError):
-    """A FHIR resource is malformed; the message names the resource and the problem."""
+Span = tuple[dt.datetime, dt.datetime]  # when something was recorded: the span its FHIR date covers
+
+
+@dataclass(frozen=True)
+class Source:
+    """The resource a single-valued field came from, and when it was recorded, if it says."""
+
+    label: str
+    recorded: Span | None = None
+
+
+def recorded_span(value: dt.datetime | dt.date | str | None) -> Span | None:
+    """The span a FHIR date, dateTime or instant covers: an instant is a point; a day, a month
+    (``2024-03``) or a year (``2024``) its whole length, read in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        instant = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return instant, instant
+    if isinstance(value, dt.date):
+        start = dt.datetime.combine(value, dt.time(), dt.UTC)
+        return start, start + dt.timedelta(days=1)
+    year, _, month = value.partition("-")
+    start = dt.datetime(int(year), int(month or 1), 1, tzinfo=dt.UTC)
+    after = (int(year), int(month) + 1) if month and int(month) < 12 else (int(year) + 1, 1)
+    return start, dt.datetime(*after, 1, tzinfo=dt.UTC)
+
+
+def later(first: Span | None, second: Span | None) -> bool:
+    """Whether ``first`` was recorded after ``second`` as far as the dates tell: an undated
+    record counts as the oldest, and spans that overlap (a day and a time on it) tell nothing."""
+    if first is None:
+        return False
+    return second is None or (first[0] >= second[1] and first[0] > second[0])
 
 
 @dataclass
@@ -51,6 +81,7 @@ class Intake:
     present: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
+    sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
 
     @property
     def missing(self) -> list[str]:
@@ -90,24 +121,14 @@ def _bounded(value: Any, label: str, what: str) -> Decimal | int | float:
     return value  # type: ignore[no-any-return]
 
 
-def _parse(model: type[FhirModel], resource: Any, label: str) -> Any:
-    """``resource`` as ``model``; a resource of another type is refused by name, before the FHIR
-    library describes it in its own terms, and the library's messages are kept to one line."""
-    if not isinstance(resource, dict) or resource.get("resourceType") != model.__name__:
-        raise FhirInputError(f"{label} must be a FHIR R4 {model.__name__} (resourceType '{model.__name__}')")
-    try:
-        return model.model_validate(resource)
-    except FhirValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
-        problems = " ".join(problems.split())
-        raise FhirInputError(f"{label} is not a valid R4 {model.__name__}: {problems}"[:500]) from None
-    except RecursionError:
-        raise FhirInputError(f"{label} nests too deeply") from None
+def label_of(resource: Any) -> str:
+    """How a parsed resource is named in refusals and reports: ``Observation/7``."""
+    return f"{resource.get_resource_type()}/{(resource.id or '?')[:64]}"
 
 
-def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
-    response = parse_questionnaire_response(resource)
-    label = f"QuestionnaireResponse/{response.id or '?'}"
+def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
+    """The answers of a parsed QuestionnaireResponse, if it counts and is about the patient."""
+    label = label_of(response)
     if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
         raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
@@ -119,23 +140,33 @@ def from_questionnaire_response(resource: dict[str, Any], terms: Terminology, in
 
 def parse_questionnaire_response(resource: Any) -> Any:
     """``resource`` as an R4 QuestionnaireResponse model, or :class:`FhirInputError`."""
-    return _parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
+    return parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
 
 
 def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
     """The answers of a parsed QuestionnaireResponse to items of the intake Questionnaire
-    (at any depth), into ``intake``; items it does not know are reported as unmapped."""
+    (at any depth), into ``intake``; items it does not know are reported as unmapped.
+
+    Items nested under an answer (``answer.item``, which FHIR allows) are refused: the intake
+    Questionnaire nests none, and read past, a "yes" nested there would be lost for good (the
+    interview counts an item as asked once it appears)."""
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
         for item in items or ():
+            if any(answer.item for answer in item.answer or ()):
+                raise FhirInputError(
+                    f"{label}: item '{item.linkId[:64]}' has items nested under an answer; "
+                    "the intake Questionnaire nests none there"
+                )
             answers.setdefault(item.linkId, []).extend(item.answer or ())  # an item given twice keeps both
             walk(item.item)
 
     walk(response.item)
+    source = Source(label, recorded_span(response.authored))
     for link_id, values in answers.items():
         if values:
-            _answer(link_id, values, terms, intake, label)
+            _answer(link_id, values, terms, intake, source)
 
 
 def _one(link_id: str, values: list[Any], label: str) -> Any:
@@ -145,7 +176,7 @@ def _one(link_id: str, values: list[Any], label: str) -> Any:
     return values[0]
 
 
-def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     """Read one item's answers into ``intake``.
 
     An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
@@ -153,19 +184,21 @@ def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
     answer, so a skipped "yes" to a red-flag question would be lost for good. A coding is read by
     its code when it names no system, and refused when it names another system than the item's.
     """
+    label = source.label
     if link_id == "findings":
-        return
+        raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
-        _finding(link_id, values, terms, intake, label)
+        _finding(link_id, values, terms, intake, source)
     elif reader is None:
         intake.unmapped.append(f"QuestionnaireResponse item '{link_id[:64]}'")
     else:
-        reader(link_id, values, terms, intake, label)
+        reader(link_id, values, terms, intake, source)
 
 
-def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     """Yes, no or unknown; every answer counts: a yes and a no make a conflict, taken as present."""
+    label = source.label
     yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
     systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
     for value in values:
@@ -182,41 +215,41 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
             (intake.present if said else intake.absent).append(link_id)
 
 
-def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     """The safe side: pregnant if any answer says so."""
+    label = source.label
     if any(value.valueBoolean is None for value in values):
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
         intake.patient.setdefault("pregnancy", {})
 
 
-def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
-    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, label) for value in values]
+def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, source.label) for value in values]
 
 
-def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
     part[link_id] = _coded(_one(link_id, values, label), (system,), link_id, label)
 
 
-def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     number = _one(link_id, values, label).valueInteger
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueInteger")
-    number = _bounded(number, label, link_id.replace("_", " "))
-    if link_id == "age":
-        intake.patient["age"] = number
-    else:
-        intake.patient.setdefault("pregnancy", {})["gestational_week"] = number
+    _single(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
-def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, label: str) -> None:
+def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    label = source.label
     first = _one(link_id, values, label)
     number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
-    intake.complaint[link_id] = float(number) if isinstance(number, Decimal) else number
+    _single(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
 
 
 def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
@@ -242,12 +275,12 @@ _READERS = {
 
 
 def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> None:
-    patient = _parse(Patient, resource, "Patient")
+    patient = parse(Patient, resource, "Patient")
     if patient.id != intake.patient_id:
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
-        intake.patient.setdefault("age", age_on(today, patient.birthDate))
-    if patient.gender in _SEXES:
+        _single(intake, "age", age_on(today, patient.birthDate), Source(f"Patient/{patient.id[:64]} birthDate"))
+    if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
         intake.patient.setdefault("sex", patient.gender)
 
 
@@ -266,8 +299,9 @@ def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, 
     if kind not in ("Observation", "Condition"):
         intake.unmapped.append(f"{str(kind)[:40]} resource")
         return
-    parsed = _parse(Observation if kind == "Observation" else Condition, resource, kind)
-    label = f"{kind}/{(parsed.id or '?')[:64]}"
+    ident = resource.get("id")
+    label = f"{kind}/{ident[:64] if isinstance(ident, str) and ident else '?'}"  # names it in a refusal too
+    parsed = parse(Observation if kind == "Observation" else Condition, resource, label)
     _about_the_patient(parsed.subject, intake, label)
     if reason := _not_counted(parsed, kind, terms):
         intake.unmapped.append(f"{label}: {reason}, not counted")
@@ -307,24 +341,22 @@ def _apply(
     *, system: str | None, code: str | None, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake
 ) -> bool:
     if terms.field_is("pregnant", system, code):
-        negated = kind == "Condition" and _status(parsed.verificationStatus) == "refuted"
-        if not negated:
+        if not _negated(parsed, kind):  # read as a finding is: an Observation "false" or "No" is not pregnant
             intake.patient.setdefault("pregnancy", {})
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        if parsed.valueQuantity is not None and parsed.valueQuantity.value is not None:
-            intake.patient.setdefault("pregnancy", {})["gestational_week"] = _gestational_week(
-                parsed.valueQuantity, label
-            )
+        week = _gestational_week(parsed, label)
+        if week is None:
+            intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
+        else:
+            _single(intake, "gestational_week", week, Source(label, _observed_at(parsed)))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
-        value = (
-            parsed.valueInteger
-            if parsed.valueInteger is not None
-            else (parsed.valueQuantity.value if parsed.valueQuantity is not None else None)
-        )
-        if value is not None:
-            intake.complaint["severity"] = float(_bounded(value, label, "severity"))
+        severity = _number(parsed)
+        if severity is None:
+            intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
+        else:
+            _single(intake, "severity", float(_bounded(severity, label, "severity")), Source(label))
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
@@ -333,11 +365,78 @@ def _apply(
     return True
 
 
-def _gestational_week(quantity: Any, label: str) -> int:
-    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit: weeks, as
-    the LOINC code says); any other unit is refused rather than taken as weeks."""
-    value = _bounded(quantity.value, label, "gestational age")
-    unit = (quantity.code or quantity.unit or "wk").strip().lower()
+_KEPT = {
+    "age": "the questionnaire's answer is assessed",
+    "severity": "the higher is assessed",
+    "gestational_week": "the later is assessed",
+}
+
+
+def _single(intake: Intake, name: str, value: float, source: Source) -> None:
+    """Set a single-valued field (age, severity, duration, gestational week) from ``source``.
+
+    A value another resource gave differently is never overwritten or kept silently, by the
+    order of the data: severity takes the higher (the safe side); gestational age the later
+    record (early and late pregnancy each have red flags of their own, so no week is the safe
+    side), and a 400 when the dates do not tell which is later; age the first, the
+    questionnaire's answer, read before the Patient's birth date. The value not used is
+    reported, with the resource it came from."""
+    if name == "gestational_week":
+        part = intake.patient.setdefault("pregnancy", {})
+    else:
+        part = intake.patient if name == "age" else intake.complaint
+    held = intake.sources.get(name)
+    if held is None or part[name] == value:
+        intake.sources.setdefault(name, source)
+        part[name] = value
+        return
+    if name == "severity":
+        replace = value > part[name]
+    elif name == "gestational_week":
+        replace = later(source.recorded, held.recorded)
+        if not replace and not later(held.recorded, source.recorded):
+            raise FhirInputError(
+                f"{source.label} and {held.label} give different gestational ages, and their dates do not tell "
+                "which is current"
+            )
+    else:
+        replace = False
+    kept, dropped = (source, held) if replace else (held, source)
+    if replace:
+        part[name], intake.sources[name] = value, source
+    why = _KEPT.get(name, "the first is assessed")
+    intake.unmapped.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
+
+
+def _observed_at(observation: Any) -> Span | None:
+    """When an Observation was made (effective[x]), or else issued; None if it does not say."""
+    period = observation.effectivePeriod
+    return recorded_span(
+        observation.effectiveDateTime
+        or observation.effectiveInstant
+        or (period.end or period.start if period is not None else None)
+        or observation.issued
+    )
+
+
+def _number(observation: Any) -> Decimal | int | None:
+    """An Observation's value if it is a number (a valueInteger, or a valueQuantity's value);
+    any other kind of value (text, a code, components) is not guessed at."""
+    if observation.valueInteger is not None:
+        return observation.valueInteger  # type: ignore[no-any-return]
+    return observation.valueQuantity.value if observation.valueQuantity is not None else None
+
+
+def _gestational_week(observation: Any, label: str) -> int | None:
+    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit, or a
+    valueInteger: weeks, as the LOINC code says); any other unit is refused rather than taken
+    as weeks. None if the Observation gives no number."""
+    number = _number(observation)
+    if number is None:
+        return None
+    value = _bounded(number, label, "gestational age")
+    quantity = observation.valueQuantity
+    unit = (((quantity.code or quantity.unit) if quantity is not None else None) or "wk").strip().lower()
     if unit in _WEEKS:
         return int(value)
     if unit in _DAYS:
