@@ -338,10 +338,9 @@ def test_a_pregnancy_observation_saying_no_is_not_a_pregnancy(
     woman = patient(birth="1990-01-01")
     observed = observation(*PREGNANCY, "p1", **value)
     response = call(cds, ehr, hook_request({"patient": woman, "observations": bundle(observed)}))
-    if pregnant:  # pregnant with no week: the record asks for one
-        assert response.status_code == 422 and "pregnancy" in str(response.get_json()["errors"])
-    else:
-        assert response.status_code == 200, response.get_json()
+    assert response.status_code == 200, response.get_json()
+    asks_for_week = any("gestational week" in card["summary"] for card in response.get_json()["cards"])
+    assert asks_for_week is pregnant  # pregnant with no week: assessed at every week, and asked for it
 
 
 # --- values of a kind not read are reported, never swallowed --------------------------------
@@ -375,8 +374,8 @@ def test_a_gestational_age_that_is_not_a_number_is_reported_not_used(
         "conditions": bundle(condition("77386006", "c1")),
         "observations": bundle(observation(*GESTATIONAL_AGE, "g1", **value)),
     }
-    response = call(cds, ehr, hook_request(prefetch))
-    assert response.status_code == 422  # pregnant with no week: the record asks for one
+    asked = [card["summary"] for card in cards(cds, ehr, prefetch)]
+    assert any("gestational week" in summary for summary in asked)  # pregnant with no week: asked for it
     prefetch["observations"]["entry"].append({"resource": observation(*GESTATIONAL_AGE, "g2", valueInteger=30)})
     detail = cards(cds, ehr, prefetch)[-1]["detail"]
     assert "Observation/g1: gestational age not given as a valueQuantity or valueInteger, not used" in detail
@@ -458,15 +457,21 @@ def test_two_gestational_ages_take_the_later_record(
         ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
     ],
 )
-def test_two_gestational_ages_the_dates_cannot_order_are_refused(
-    cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
+def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_every_week_is_assessed(
+    app: Flask, cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     prefetch = pregnant_with({"value": 30, "unit": "wk"})
-    prefetch["observations"] = bundle(week("g1", 30, **first), week("g2", 10, **second))
-    assert refused(cds, ehr, prefetch) == (
-        "Observation/g2 and Observation/g1 give different gestational ages, and their dates do not tell which is "
-        "current"
-    )
+    prefetch["observations"] = bundle(week("g1", 30, **first), week("g2", 10, **second), week("g3", 20))
+    intake = read(app, prefetch)
+    assert "gestational_week" not in intake.patient["pregnancy"]
+    assert intake.unmapped == [
+        "Observation/g2 and Observation/g1: different gestational ages, and their dates do not tell which is "
+        "current; neither is used, every week is assessed",
+        "Observation/g3: gestational week not used (the records disagree)",
+    ]
+    response = cds.post("/cds-services/buttock-pain-triage", json=hook_request(prefetch), headers=ehr.header())
+    assert response.status_code == 200
+    assert any("gestational week" in card["summary"] for card in response.get_json()["cards"])
 
 
 def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:

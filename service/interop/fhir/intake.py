@@ -82,6 +82,7 @@ class Intake:
     absent: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
+    undecided: set[str] = field(default_factory=set)  # fields whose sources disagree past telling: left out
 
     @property
     def missing(self) -> list[str]:
@@ -378,13 +379,17 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     A value another resource gave differently is never overwritten or kept silently, by the
     order of the data: severity takes the higher (the safe side); gestational age the later
     record (early and late pregnancy each have red flags of their own, so no week is the safe
-    side), and a 400 when the dates do not tell which is later; age the first, the
+    side), and when the dates do not tell which is later, neither: the week is left out, so
+    the triage is assessed for every week (service.reasoning.unrecorded); age the first, the
     questionnaire's answer, read before the Patient's birth date. The value not used is
     reported, with the resource it came from."""
     if name == "gestational_week":
         part = intake.patient.setdefault("pregnancy", {})
     else:
         part = intake.patient if name == "age" else intake.complaint
+    if name in intake.undecided:
+        intake.unmapped.append(f"{source.label}: {name.replace('_', ' ')} not used (the records disagree)")
+        return
     held = intake.sources.get(name)
     if held is None or part[name] == value:
         intake.sources.setdefault(name, source)
@@ -395,10 +400,13 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     elif name == "gestational_week":
         replace = later(source.recorded, held.recorded)
         if not replace and not later(held.recorded, source.recorded):
-            raise FhirInputError(
-                f"{source.label} and {held.label} give different gestational ages, and their dates do not tell "
-                "which is current"
+            intake.undecided.add(name)
+            del part[name]
+            intake.unmapped.append(
+                f"{source.label} and {held.label}: different gestational ages, and their dates do not tell which "
+                "is current; neither is used, every week is assessed"
             )
+            return
     else:
         replace = False
     kept, dropped = (source, held) if replace else (held, source)
