@@ -425,6 +425,33 @@ def test_a_questionnaire_severity_and_a_higher_observed_one_take_the_higher(app:
     ]
 
 
+def test_a_gestational_age_measured_weeks_ago_is_counted_on_to_today(app: Flask) -> None:
+    """Recorded at 20 weeks on 2026-04-06, eight weeks before the day read: 28 weeks now."""
+    intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 20, effectiveDateTime="2026-04-06"))})
+    assert intake.patient["pregnancy"]["gestational_week"] == 28
+
+
+def test_a_gestational_age_that_would_now_be_past_44_weeks_is_not_used(app: Flask) -> None:
+    intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 38, effectiveDateTime="2026-01-05"))})
+    assert "gestational_week" not in intake.patient.get("pregnancy", {})
+    assert intake.unmapped == ["Observation/g1: gestational age would now be past week 58, not used"]
+
+
+def test_bleeding_at_a_week_20_recorded_eight_weeks_ago_is_an_antepartum_haemorrhage(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """Read as week 20 it followed the early pregnancy pathway (urgent); it is week 28 now."""
+    measured = (dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=8)).isoformat()
+    bleeding = observation(SNOMED, "289530006", "b1", valueBoolean=True)
+    prefetch = {
+        "patient": patient(birth="1990-01-01"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(week("g1", 20, effectiveDateTime=measured), bleeding),
+    }
+    summary = cards(cds, ehr, prefetch)[0]
+    assert summary["extension"]["urgency"] == "emergency", summary["extension"]
+
+
 @pytest.mark.parametrize(
     ("earlier", "later"),
     [
@@ -439,10 +466,10 @@ def test_a_questionnaire_severity_and_a_higher_observed_one_take_the_higher(app:
 def test_two_gestational_ages_take_the_later_record(
     app: Flask, earlier: dict[str, Any], later: dict[str, Any], later_first: bool
 ) -> None:
-    old, new = week("g1", 10, **earlier), week("g2", 30, **later)
+    old, new = week("g1", 10, **earlier), week("g2", 20, **later)
     observations = bundle(*((new, old) if later_first else (old, new)))
     intake = read(app, {"patient": patient(), "observations": observations})
-    assert intake.patient["pregnancy"]["gestational_week"] == 30
+    assert intake.sources["gestational_week"].label == "Observation/g2"  # its 30 weeks, plus the weeks since
     assert intake.unmapped == [
         "Observation/g1: gestational week differs from Observation/g2's, not used (the later is assessed)"
     ]
@@ -461,7 +488,8 @@ def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_ever
     app: Flask, cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     prefetch = pregnant_with({"value": 30, "unit": "wk"})
-    prefetch["observations"] = bundle(week("g1", 30, **first), week("g2", 10, **second), week("g3", 20))
+    # weeks early enough to stay within a pregnancy when counted on to today (the dates are in 2026)
+    prefetch["observations"] = bundle(week("g1", 9, **first), week("g2", 4, **second), week("g3", 6))
     intake = read(app, prefetch)
     assert "gestational_week" not in intake.patient["pregnancy"]
     assert intake.unmapped == [

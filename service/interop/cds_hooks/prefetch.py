@@ -29,7 +29,7 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
 
 
 def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
-    intake = Intake(patient_id)
+    intake = Intake(patient_id, today=today)
     if prefetch.get("questionnaireResponse"):
         response = _latest_response(prefetch["questionnaireResponse"], intake)
         if response is not None:

@@ -26,6 +26,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from service import vocabulary as vocab
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.interop.fhir.terminology import Terminology
 
@@ -83,6 +84,7 @@ class Intake:
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
     undecided: set[str] = field(default_factory=set)  # fields whose sources disagree past telling: left out
+    today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
 
     @property
     def missing(self) -> list[str]:
@@ -346,11 +348,15 @@ def _apply(
             intake.patient.setdefault("pregnancy", {})
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        week = _gestational_week(parsed, label)
+        week, recorded = _gestational_week(parsed, label), _observed_at(parsed)
         if week is None:
             intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
+            return True
+        week += _weeks_since(recorded, intake.today)
+        if week > vocab.GESTATIONAL_WEEK_RANGE[1]:  # the pregnancy it was measured in has ended
+            intake.unmapped.append(f"{label}: gestational age would now be past week {week - 1}, not used")
         else:
-            _single(intake, "gestational_week", week, Source(label, _observed_at(parsed)))
+            _single(intake, "gestational_week", week, Source(label, recorded))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
         severity = _number(parsed)
@@ -433,6 +439,20 @@ def _number(observation: Any) -> Decimal | int | None:
     if observation.valueInteger is not None:
         return observation.valueInteger  # type: ignore[no-any-return]
     return observation.valueQuantity.value if observation.valueQuantity is not None else None
+
+
+def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
+    """Whole weeks from when a gestational age was measured to today: a pregnancy goes on, and
+    an age recorded at a visit months ago would put a woman at 28 weeks back on the early
+    pregnancy pathway. Counted from the latest moment the date allows (a month: its last day),
+    so no week is added that may not have passed; undated, none."""
+    if recorded is None or today is None:
+        return 0
+    start, after = recorded
+    last_day = (
+        start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
+    )  # a span ends before `after`
+    return max(0, (today - last_day).days) // 7
 
 
 def _gestational_week(observation: Any, label: str) -> int | None:
