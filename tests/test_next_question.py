@@ -290,3 +290,34 @@ def test_an_item_nested_under_an_answer_is_refused_not_counted_as_asked(client: 
     response = client.post(NEXT, json={**START, "item": items})
     assert response.status_code == 400
     assert "item 'age' has items nested under an answer" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize(("finding", "level"), [("fluid_leakage", "emergency"), ("vaginal_bleeding", "emergency")])
+def test_a_pregnant_patient_who_does_not_know_her_week_is_answered_for_the_week_that_needs_most_care(
+    client: FlaskClient, local: str, finding: str, level: str
+) -> None:
+    """Every call was a 422 asking for the week, so she could never be assessed; bleeding is
+    urgent before week 24 and an emergency from it, so not knowing the week means now."""
+    asked = post(client, START)
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": 29}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "female"}}]},
+        {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
+        yes_no(finding, True),
+    ]
+    answer = post(client, {**asked, "item": items})
+    assert answer["status"] == "completed"
+    assert extension(answer)["urgency"][0]["valueCode"] == level
+
+
+def test_without_her_week_and_without_a_red_flag_the_interview_goes_on(client: FlaskClient, local: str) -> None:
+    asked = post(client, START)
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": 29}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "female"}}]},
+        {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
+    ]
+    answer = post(client, {**asked, "item": items})
+    assert answer["status"] == "in-progress"  # the next question, not a 422
