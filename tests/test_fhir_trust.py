@@ -411,7 +411,7 @@ def test_two_severities_take_the_higher_and_report_the_other(app: Flask, order: 
     given = {"s1": severity("s1", 9), "s2": severity("s2", 2)}  # 9 then 2: the later one won
     intake = read(app, {"patient": patient(), "observations": bundle(*(given[i] for i in order))})
     assert intake.complaint["severity"] == 9
-    assert intake.unmapped == [
+    assert intake.differing == [
         "Observation/s2: severity differs from Observation/s1's, not used (the higher is assessed)"
     ]
 
@@ -420,7 +420,7 @@ def test_a_questionnaire_severity_and_a_higher_observed_one_take_the_higher(app:
     response = {**questionnaire_response({**INTAKE, "severity": [{"valueInteger": 3}]}, {}), "id": "q1"}
     intake = read(app, {"questionnaireResponse": response, "observations": bundle(severity("s1", 8))})
     assert intake.complaint["severity"] == 8
-    assert intake.unmapped == [
+    assert intake.differing == [
         "QuestionnaireResponse/q1: severity differs from Observation/s1's, not used (the higher is assessed)"
     ]
 
@@ -470,7 +470,7 @@ def test_two_gestational_ages_take_the_later_record(
     observations = bundle(*((new, old) if later_first else (old, new)))
     intake = read(app, {"patient": patient(), "observations": observations})
     assert intake.sources["gestational_week"].label == "Observation/g2"  # its 30 weeks, plus the weeks since
-    assert intake.unmapped == [
+    assert intake.differing == [
         "Observation/g1: gestational week differs from Observation/g2's, not used (the later is assessed)"
     ]
 
@@ -492,7 +492,7 @@ def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_ever
     prefetch["observations"] = bundle(week("g1", 9, **first), week("g2", 4, **second), week("g3", 6))
     intake = read(app, prefetch)
     assert "gestational_week" not in intake.patient["pregnancy"]
-    assert intake.unmapped == [
+    assert intake.differing == [
         "Observation/g2 and Observation/g1: different gestational ages, and their dates do not tell which is "
         "current; neither is used, every week is assessed",
         "Observation/g3: gestational week not used (the records disagree)",
@@ -504,14 +504,14 @@ def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_ever
 
 def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
     intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 30), week("g2", 30))})
-    assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == []
+    assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == intake.differing == []
 
 
 def test_an_answered_age_and_another_from_the_birth_date_are_reported(app: Flask) -> None:
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; born 1981-04-02: 45
     intake = read(app, {"questionnaireResponse": response, "patient": patient()})
     assert intake.patient["age"] == 40
-    assert intake.unmapped == [
+    assert intake.differing == [
         "Patient/1288992 birthDate: age differs from QuestionnaireResponse/q1's, not used "
         "(the questionnaire's answer is assessed)"
     ]
@@ -551,3 +551,12 @@ def test_of_responses_the_dates_cannot_order_the_first_is_read(
     found = cards(cds, ehr, {"questionnaireResponse": bundle(first, second)})
     assert found[0]["extension"]["urgency"] == "emergency"
     assert "- `QuestionnaireResponse/q2: not the latest authored, not used`" in found[-1]["detail"].splitlines()
+
+
+def test_values_recorded_differently_are_a_warning_card_for_the_clinician(cds: FlaskClient, ehr: Ehr) -> None:
+    """Not only a line among the codes not used: a clinician should check them with the patient."""
+    found = cards(cds, ehr, {"patient": patient(), "observations": bundle(severity("s1", 2), severity("s2", 9))})
+    (differing,) = [card for card in found if "recorded differently" in card["summary"]]
+    assert differing["indicator"] == "warning"
+    assert "Observation/s1: severity differs from Observation/s2's" in differing["detail"]
+    assert not any("not used" in card["summary"] for card in found)

@@ -100,6 +100,8 @@ class CardWriter:
             cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
             cards.append(self.conflicts(intake))
+        if intake.differing:
+            cards.append(self.differing(intake))
         if assessment.questions:
             cards.append(self.questions(assessment))
         if intake.unmapped:
@@ -205,6 +207,16 @@ class CardWriter:
             "warning",
             "The FHIR data says both yes and no to these findings. They were assessed as present, "
             "the safe side for a red flag; check them with the patient:\n" + "\n".join(lines),
+        )
+
+    def differing(self, intake: Intake) -> Card:
+        lines = [f"- {code_span(entry)}" for entry in intake.differing[:50]]
+        return self.card(
+            f"{len(intake.differing)} value(s) recorded differently: check them with the patient",
+            "warning",
+            "The FHIR data gives these values more than once, differently. None was picked by the order of the "
+            "data: severity takes the higher, gestational age the later record (every week when the dates cannot "
+            "tell), age the questionnaire's answer:\n" + "\n".join(lines),
         )
 
     def unmapped(self, intake: Intake) -> Card:

@@ -82,6 +82,7 @@ class Intake:
     present: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
+    differing: list[str] = field(default_factory=list)  # one value recorded differently: which was assessed
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
     undecided: set[str] = field(default_factory=set)  # fields whose sources disagree past telling: left out
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
@@ -394,7 +395,7 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     else:
         part = intake.patient if name == "age" else intake.complaint
     if name in intake.undecided:
-        intake.unmapped.append(f"{source.label}: {name.replace('_', ' ')} not used (the records disagree)")
+        intake.differing.append(f"{source.label}: {name.replace('_', ' ')} not used (the records disagree)")
         return
     held = intake.sources.get(name)
     if held is None or part[name] == value:
@@ -408,7 +409,7 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
         if not replace and not later(held.recorded, source.recorded):
             intake.undecided.add(name)
             del part[name]
-            intake.unmapped.append(
+            intake.differing.append(
                 f"{source.label} and {held.label}: different gestational ages, and their dates do not tell which "
                 "is current; neither is used, every week is assessed"
             )
@@ -419,7 +420,7 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     if replace:
         part[name], intake.sources[name] = value, source
     why = _KEPT.get(name, "the first is assessed")
-    intake.unmapped.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
+    intake.differing.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
 
 
 def _observed_at(observation: Any) -> Span | None:
