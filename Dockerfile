@@ -31,18 +31,21 @@ COPY requirements.lock pyproject.toml README.md ./
 COPY service ./service
 COPY third_party ./third_party
 # Dependencies: exactly the locked versions, every file hash-checked, none fetched unchecked
-# (no build isolation: durable-rules builds with the venv's own setuptools). Then the
-# project itself, from this source, with nothing from the index, built by the locked
-# setuptools the first step installed. Then durable-rules again, from the same sdist (its
-# sha256 checked against requirements.lock), with per-session tables sized for one record:
-# third_party/durable_rules/build.py says why and what changes.
+# (no build isolation: builds use the venv's own locked setuptools), except durable-rules:
+# it is built once, from its locked sdist (the sha256 checked against requirements.lock),
+# with per-session tables sized for one record (third_party/durable_rules/build.py says why
+# and what changes); its version 2.0.28+cds.2 satisfies the lock's ==2.0.28. Then the
+# project itself, from this source, with nothing from the index.
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
- && /opt/venv/bin/pip install --no-compile --require-hashes --no-deps --no-build-isolation -r requirements.lock \
- && /opt/venv/bin/pip install --no-compile --no-deps --no-build-isolation --no-index . \
+ && awk '/^durable-rules==/{skip=1; next} skip && /^[[:space:]]+--hash/{next} {skip=0; print}' \
+        requirements.lock > /tmp/requirements-but-durable-rules.txt \
+ && /opt/venv/bin/pip install --no-compile --require-hashes --no-deps --no-build-isolation \
+        -r /tmp/requirements-but-durable-rules.txt \
  && /opt/venv/bin/python third_party/durable_rules/build.py --out /tmp/wheels \
- && /opt/venv/bin/pip install --no-compile --no-deps --force-reinstall --no-index /tmp/wheels/durable_rules-*.whl \
- && rm -rf /tmp/wheels \
+ && /opt/venv/bin/pip install --no-compile --no-deps --no-index /tmp/wheels/durable_rules-*.whl \
+ && /opt/venv/bin/pip install --no-compile --no-deps --no-build-isolation --no-index . \
+ && rm -rf /tmp/wheels /tmp/requirements-but-durable-rules.txt \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/python -c "import importlib.metadata as m, durable.engine; assert m.version('durable-rules').endswith('+cds.2')"
 
