@@ -292,6 +292,16 @@ def test_an_item_nested_under_an_answer_is_refused_not_counted_as_asked(client: 
     assert "item 'age' has items nested under an answer" in response.get_json()["detail"]
 
 
+def pregnant_without_a_week(local: str) -> list[dict[str, Any]]:
+    """The first answers of a pregnant patient who leaves the week unanswered."""
+    return [
+        {"linkId": "age", "answer": [{"valueInteger": 29}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "female"}}]},
+        {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
+    ]
+
+
 @pytest.mark.parametrize(("finding", "level"), [("fluid_leakage", "emergency"), ("vaginal_bleeding", "emergency")])
 def test_a_pregnant_patient_who_does_not_know_her_week_is_answered_for_the_week_that_needs_most_care(
     client: FlaskClient, local: str, finding: str, level: str
@@ -299,13 +309,7 @@ def test_a_pregnant_patient_who_does_not_know_her_week_is_answered_for_the_week_
     """Every call was a 422 asking for the week, so she could never be assessed; bleeding is
     urgent before week 24 and an emergency from it, so not knowing the week means now."""
     asked = post(client, START)
-    items = [
-        {"linkId": "age", "answer": [{"valueInteger": 29}]},
-        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "female"}}]},
-        {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
-        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
-        yes_no(finding, True),
-    ]
+    items = [*pregnant_without_a_week(local), yes_no(finding, True)]
     answer = post(client, {**asked, "item": items})
     assert answer["status"] == "completed"
     assert extension(answer)["urgency"][0]["valueCode"] == level
@@ -313,11 +317,6 @@ def test_a_pregnant_patient_who_does_not_know_her_week_is_answered_for_the_week_
 
 def test_without_her_week_and_without_a_red_flag_the_interview_goes_on(client: FlaskClient, local: str) -> None:
     asked = post(client, START)
-    items = [
-        {"linkId": "age", "answer": [{"valueInteger": 29}]},
-        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": "female"}}]},
-        {"linkId": "pregnant", "answer": [{"valueBoolean": True}]},
-        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
-    ]
+    items = pregnant_without_a_week(local)
     answer = post(client, {**asked, "item": items})
     assert answer["status"] == "in-progress"  # the next question, not a 422
