@@ -484,7 +484,7 @@ def test_two_gestational_ages_take_the_later_record(
         ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
     ],
 )
-def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_every_week_is_assessed(
+def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_each_is_assessed(
     app: Flask, cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     prefetch = pregnant_with({"value": 30, "unit": "wk"})
@@ -492,14 +492,26 @@ def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_ever
     prefetch["observations"] = bundle(week("g1", 9, **first), week("g2", 4, **second), week("g3", 6))
     intake = read(app, prefetch)
     assert "gestational_week" not in intake.patient["pregnancy"]
-    assert intake.differing == [
-        "Observation/g2 and Observation/g1: different gestational ages, and their dates do not tell which is "
-        "current; neither is used, every week is assessed",
-        "Observation/g3: gestational week not used (the records disagree)",
-    ]
+    assert len(intake.candidate_weeks) == 3 and 6 in intake.candidate_weeks  # g1, g2 counted on to the day read
+    assert intake.differing[0].startswith("Observation/g2 and Observation/g1: different gestational ages")
+    assert intake.differing[1].startswith("Observation/g3: gestational week 6, also assessed")
     response = cds.post("/cds-services/buttock-pain-triage", json=hook_request(prefetch), headers=ehr.header())
     assert response.status_code == 200
     assert any("gestational week" in card["summary"] for card in response.get_json()["cards"])
+
+
+def test_two_late_gestational_ages_the_dates_cannot_order_still_make_bleeding_an_emergency(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """30 and 31 weeks, undated: both past 24, so bleeding is an antepartum haemorrhage. Assessed
+    for every week, the least urgent answer was the early pregnancy pathway's (urgent)."""
+    bleeding = observation(SNOMED, "289530006", "b1", valueBoolean=True)
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "observations": bundle(week("g1", 30), week("g2", 31), bleeding),
+    }
+    summary = cards(cds, ehr, prefetch)[0]
+    assert summary["extension"]["urgency"] == "emergency", summary["summary"]
 
 
 def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
@@ -560,3 +572,50 @@ def test_values_recorded_differently_are_a_warning_card_for_the_clinician(cds: F
     assert differing["indicator"] == "warning"
     assert "Observation/s1: severity differs from Observation/s2's" in differing["detail"]
     assert not any("not used" in card["summary"] for card in found)
+
+
+# --- values an EHR can hold that the contract cannot: reported, the rest still assessed -------
+
+RETENTION_OBS = observation(SNOMED, "267064002", "r1", valueBoolean=True)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        week("g1", 0),  # under a week
+        observation(*GESTATIONAL_AGE, "g1", valueQuantity={"value": 3, "code": "d"}),
+        severity("s1", 11),
+        week("g1", 20, effectiveDateTime="9999"),  # a year 9999 date: its end is past what Python holds
+        week("g1", 20, effectiveDateTime="9999-12-31"),
+        week("g1", 20, effectivePeriod={"start": "9999-12"}),
+    ],
+    ids=["week-0", "3-days", "severity-11", "year-9999", "9999-12-31", "period-9999-12"],
+)
+def test_an_ehr_value_the_contract_cannot_hold_never_hides_the_other_cards(
+    cds: FlaskClient, ehr: Ehr, extra: dict[str, Any]
+) -> None:
+    """Urinary retention is an emergency whatever else the record holds: a 422 (or a 500) for
+    one odd value showed no card at all."""
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(RETENTION_OBS, extra),
+    }
+    assert cards(cds, ehr, prefetch)[0]["indicator"] == "critical"
+
+
+def test_a_male_gender_with_a_pregnancy_is_assessed_for_the_other_sexes(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {
+        "patient": patient(birth="1994-03-12", gender="male"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(RETENTION_OBS, week("g1", 30)),
+    }
+    found = cards(cds, ehr, prefetch)
+    assert found[0]["indicator"] == "critical"
+    assert any("gender male, with a pregnancy" in card["detail"] for card in found)
+
+
+@pytest.mark.parametrize("entry", [[{"resource": RETENTION_OBS}], {"Resource": RETENTION_OBS}, {}])
+def test_a_bundle_entry_without_a_resource_is_reported_not_skipped(cds: FlaskClient, ehr: Ehr, entry: Any) -> None:
+    found = cards(cds, ehr, {"patient": patient(), "observations": {"resourceType": "Bundle", "entry": [entry]}})
+    assert "Bundle.entry[0]: no resource, not used" in found[-1]["detail"]

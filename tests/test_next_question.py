@@ -9,6 +9,7 @@ after the same questions as through ``POST /v1/assessments``. Bad input is a pro
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -221,11 +222,11 @@ def test_bad_input_is_a_problem_that_quotes_nothing(what, body, status, client: 
 @pytest.mark.parametrize(
     ("item", "says"),
     [
-        ("age", "'age' is answered with a valueInteger"),
-        ("fever", "'fever' is answered http://terminology.hl7.org/CodeSystem/v2-0136|Y"),
-        ("pregnant", "'pregnant' is answered with a valueBoolean"),
-        ("locations", "'locations' is answered with a valueCoding from"),
-        ("sex", "'sex' is answered with a valueCoding from http://hl7.org/fhir/administrative-gender"),
+        ("age", "'age' must be answered with a valueInteger"),
+        ("fever", "'fever' must be answered http://terminology.hl7.org/CodeSystem/v2-0136|Y"),
+        ("pregnant", "'pregnant' must be answered with a valueBoolean"),
+        ("locations", "'locations' must be answered with a valueCoding from"),
+        ("sex", "'sex' must be answered with a valueCoding from http://hl7.org/fhir/administrative-gender"),
     ],
 )
 def test_an_answer_of_the_wrong_kind_is_refused_with_what_the_item_takes(item, says, client: FlaskClient) -> None:
@@ -320,3 +321,29 @@ def test_without_her_week_and_without_a_red_flag_the_interview_goes_on(client: F
     items = pregnant_without_a_week(local)
     answer = post(client, {**asked, "item": items})
     assert answer["status"] == "in-progress"  # the next question, not a 422
+
+
+def test_without_her_week_she_is_asked_what_every_stretch_of_pregnancy_needs(client: FlaskClient, local: str) -> None:
+    """Reduced fetal movements matter from week 24 only; asked the questions of the earliest
+    stretch alone, she was never asked about them and the interview ended in self-care."""
+    answer = post(client, {**post(client, START), "item": pregnant_without_a_week(local)})
+    asked: list[str] = []
+    for _ in range(60):  # bounded: the interview ends within the questions there are
+        if answer["status"] == "completed":
+            break
+        finding = answer["contained"][0]["item"][-1]["linkId"]
+        asked.append(finding)
+        body = {**answer, "item": [*answer["item"], yes_no(finding, False)]}
+        assert len(json.dumps(body)) < 48 * 1024  # the app sends it all back: far from the 64 KiB limit
+        answer = post(client, body)
+    assert answer["status"] == "completed"
+    assert "reduced_fetal_movements" in asked and "one_sided_lower_abdominal_pain" in asked
+
+
+@pytest.mark.parametrize("authored", ["9999", "9999-12", "9999-12-31"])
+def test_a_response_authored_at_the_end_of_year_9999_is_read(client: FlaskClient, authored: str) -> None:
+    """A valid FHIR date whose end is past what Python's datetime holds was a 500."""
+    response = client.post(
+        NEXT, json={**START, "authored": authored}, headers={"Content-Type": "application/fhir+json"}
+    )
+    assert response.status_code == 200, response.get_json()

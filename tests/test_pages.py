@@ -72,3 +72,9 @@ def test_every_kind_of_condition_is_shown() -> None:
     shown = " | ".join(conditions(when))
     for spec in fields(Condition):
         assert spec.name in shown or CONDITION_LABELS.get(spec.name, "?") in shown, spec.name
+
+
+def test_a_range_that_also_holds_when_not_given_says_so(client) -> None:
+    """CTX-RECENT-SYMPTOMS fires without a duration: a reviewer must not read "≤ 83.999" alone."""
+    page = client.get("/knowledge-base").get_data(as_text=True)
+    assert "duration_days ≤ 83.999, or not given" in page

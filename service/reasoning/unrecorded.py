@@ -10,7 +10,11 @@ few assessments cover every possible value.
 
 The least urgent of them is what holds whatever the value is: every red flag it shows
 would be shown for any value. The most urgent says how far the missing value could raise
-it. Both are returned; the caller shows the first and reports the second.
+it. Both are returned; the caller shows the first and reports the second. Where the records
+narrow the value down (two gestational ages whose dates cannot tell which is current), only
+those candidates are assessed. An interview goes on with the questions of every answer
+(:func:`asking_every_question`): one week band's questions alone would never ask about the
+baby's movements of a woman who does not know she is past 24 weeks.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class Bracket:
     missing: tuple[str, ...]
     least_urgent: Assessment
     most_urgent: Assessment
+    answers: tuple[Assessment, ...]  # one per completion, in the order of the bands
 
 
 def missing_values(raw: dict[str, Any]) -> tuple[str, ...]:
@@ -57,25 +62,47 @@ def bracket(
     raw: dict[str, Any],
     record: Callable[[dict[str, Any]], Record],
     assess: Callable[[Record], Assessment],
+    weeks: tuple[int, ...] = (),
 ) -> Bracket:
-    """Assess ``raw`` for every combination of the values it lacks (:func:`missing_values`).
+    """Assess ``raw`` for every combination of the values it lacks (:func:`missing_values`);
+    ``weeks``: the only gestational weeks it can have, when the records say so.
 
     ``record`` validates a completed copy (as for any client's record); ``assess`` assesses it.
     Ties keep the first value in the order the bands come, youngest age and earliest week first.
     """
     missing = missing_values(raw)
-    ranked = [
-        (kb.levels[answer.urgency.level].rank, answer)
-        for answer in (assess(record(completed)) for completed in _completions(kb, raw, missing))
-    ]
+    answers = tuple(assess(record(completed)) for completed in _completions(kb, raw, missing, weeks))
+    ranked = [(kb.levels[answer.urgency.level].rank, answer) for answer in answers]
     # a lower rank is more urgent (emergency is 0)
     least = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
     most = min(ranked, key=lambda item: item[0])
-    return Bracket(missing, least[1], most[1])
+    return Bracket(missing, least[1], most[1], answers)
 
 
-def _completions(kb: KnowledgeBase, raw: dict[str, Any], missing: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    options = [_options(kb, raw, name) for name in missing]
+def asking_every_question(bracketed: Bracket, shown: Assessment) -> Assessment:
+    """``shown`` with the questions of every answer (its own first, then each other's not yet
+    listed): what is worth asking depends on the value not known. Its urgency and interview
+    stop as they are once it has reached the urgency that ends an interview."""
+    if shown.interview.stop_reason == "urgency_reached":
+        return shown
+    listed = {q.finding for q in shown.questions}
+    questions = list(shown.questions)
+    for answer in bracketed.answers:
+        for question in answer.questions:
+            if question.finding not in listed:
+                listed.add(question.finding)
+                questions.append(question)
+    if not questions:
+        return shown
+    return shown._replace(
+        questions=tuple(questions), interview=shown.interview._replace(complete=False, stop_reason=None)
+    )
+
+
+def _completions(
+    kb: KnowledgeBase, raw: dict[str, Any], missing: tuple[str, ...], weeks: tuple[int, ...]
+) -> Iterator[dict[str, Any]]:
+    options = [weeks if name == "gestational week" and weeks else _options(kb, raw, name) for name in missing]
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
         for name, value in zip(missing, values, strict=True):

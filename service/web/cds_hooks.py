@@ -30,7 +30,7 @@ from service.interop.cds_hooks.order_sign import (
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.interop.fhir.intake import Intake
-from service.reasoning.unrecorded import bracket, missing_values
+from service.reasoning.unrecorded import asking_every_question, bracket, missing_values
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess
 from service.web.base_url import public_base_url
@@ -96,11 +96,13 @@ def triage() -> Response:
     assumed_location = "locations" in intake.missing
     raw = _with_location(intake)
     if missing_values(raw):  # assessed for every value it could have: what holds whatever it is
-        bracketed = bracket(assessor.kb, raw, lambda completed: assessor.record(completed, _MAPPED), assessor.assess)
-        note_urgency(bracketed.least_urgent.urgency.level)
-        return _answer(
-            SERVICE_ID, writer.cards(bracketed.least_urgent, intake, patient_id, assumed_location, bracketed)
+        weeks = tuple(sorted(intake.candidate_weeks))
+        bracketed = bracket(
+            assessor.kb, raw, lambda completed: assessor.record(completed, _MAPPED), assessor.assess, weeks
         )
+        shown = asking_every_question(bracketed, bracketed.least_urgent)
+        note_urgency(shown.urgency.level)
+        return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, assumed_location, bracketed))
     record = assessor.record(raw, _MAPPED)
     return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
 

@@ -12,7 +12,7 @@ from service.interop.fhir.adaptive import next_response, read_form
 from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID, fhir_base
 from service.interop.fhir.resources import PublishedFhir
 from service.reasoning.assessment import Assessment
-from service.reasoning.unrecorded import bracket, missing_values
+from service.reasoning.unrecorded import asking_every_question, bracket, missing_values
 from service.web.assessments import assess
 from service.web.base_url import public_base_url
 from service.web.components import components
@@ -60,7 +60,8 @@ def next_question() -> Response:
         if missing_values(record) == ("gestational week",):
             # A patient who does not know her week is answered for the week that calls for the
             # most care (bleeding is an emergency from week 24): no clinician is there to ask.
-            worst = bracket(assessor.kb, record, assessor.record, assessor.assess).most_urgent
+            bracketed = bracket(assessor.kb, record, assessor.record, assessor.assess)
+            worst = asking_every_question(bracketed, bracketed.most_urgent)  # and what each week needs asked
             note_urgency(worst.urgency.level)
             return worst
         return assess(assessor.record(record))

@@ -21,8 +21,14 @@ CONDITION_LABELS = {"present": "present", "absent": "absent", "causes": "any sup
 
 def _range(name: str, bound: Range) -> str:
     if bound.min is not None and bound.max is not None:
-        return f"{name} {bound.min:g} to {bound.max:g}"
-    return f"{name} ≥ {bound.min:g}" if bound.min is not None else f"{name} ≤ {bound.max:g}"
+        text = f"{name} {bound.min:g} to {bound.max:g}"
+    elif bound.min is not None:
+        text = f"{name} ≥ {bound.min:g}"
+    elif bound.max is not None:
+        text = f"{name} ≤ {bound.max:g}"
+    else:
+        return f"{name} not given"
+    return f"{text}, or not given" if bound.unknown else text
 
 
 def conditions(when: Condition) -> list[str]:

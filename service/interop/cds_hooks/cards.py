@@ -153,7 +153,11 @@ class CardWriter:
             lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
         if unrecorded:
             names = " and ".join(unrecorded)
-            lines += ["", f"_No {names} recorded: this is what holds whatever it is (see the card on the {names})._"]
+            lines += [
+                "",
+                f"_No {names} recorded: the urgency shown holds whatever it is; the reasons, causes and care "
+                f"are those of one {names} that gives it (see the card on the {names})._",
+            ]
         lines += ["", f"_{self.clinician.disclaimer}_"]
         red_flags = urgency.red_flags
         extra: dict[str, Any] = {

@@ -37,12 +37,18 @@ def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, 
     if prefetch.get("patient"):
         from_patient(prefetch["patient"], intake, today)
     for key in ("observations", "conditions"):
-        for resource in _entries(prefetch.get(key)):
+        for resource in _entries(prefetch.get(key), intake):
             from_observation_or_condition(resource, terms, intake)
+    if intake.patient.get("sex") == "male" and "pregnancy" in intake.patient:
+        # the contract refuses the pair; an administrative gender need not match the body (a
+        # pregnant trans man), so the pregnancy is believed and every other sex assessed
+        del intake.patient["sex"]
+        intake.differing.append("Patient gender male, with a pregnancy recorded: the sex is not used")
     return intake
 
 
-def _entries(bundle: Any) -> list[Any]:
+def _entries(bundle: Any, intake: Intake) -> list[Any]:
+    """The resources of a prefetched Bundle; an entry that holds none is reported, not skipped."""
     if bundle is None:
         return []
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -50,7 +56,13 @@ def _entries(bundle: Any) -> list[Any]:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise FhirInputError("Bundle.entry must be a list")
-    return [e.get("resource") for e in entries if isinstance(e, dict) and e.get("resource") is not None]
+    resources = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            resources.append(entry["resource"])
+        else:
+            intake.unmapped.append(f"Bundle.entry[{index}]: no resource, not used")
+    return resources
 
 
 def _latest_response(value: Any, intake: Intake) -> Any | None:
@@ -61,7 +73,7 @@ def _latest_response(value: Any, intake: Intake) -> Any | None:
     One without ``authored`` counts as the oldest; of two the dates cannot order, the first is
     kept. The others are reported as not used."""
     one = isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
-    responses = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value))]
+    responses = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value, intake))]
     latest = None
     for response in responses:
         if latest is None or later(recorded_span(response.authored), recorded_span(latest.authored)):

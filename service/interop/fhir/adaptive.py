@@ -26,6 +26,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from service.interop.fhir.intake import Intake, parse_questionnaire_response, read_answers
 from service.interop.fhir.parsing import FhirInputError
+from service.interop.fhir.questionnaire import TRANSLATION
 from service.interop.fhir.terminology import Terminology
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment
@@ -162,7 +163,7 @@ def _item_bank(intake_questionnaire: dict[str, Any]) -> dict[str, dict[str, Any]
 def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire: dict[str, Any]) -> dict[str, Any]:
     """The app's response with ``items`` appended to its contained adaptive Questionnaire (not yet validated)."""
     questionnaire = copy.deepcopy(form.questionnaire)
-    questionnaire["item"] = [*questionnaire.get("item", ()), *copy.deepcopy(items)]
+    questionnaire["item"] = [*questionnaire.get("item", ()), *(_monolingual(item) for item in items)]
     questionnaire.setdefault("status", "active")
     questionnaire["derivedFrom"] = [intake_questionnaire["url"]]
     questionnaire["extension"] = [
@@ -175,6 +176,23 @@ def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire:
     response["questionnaire"] = f"#{questionnaire['id']}"
     response["status"] = "in-progress"
     return response
+
+
+def _monolingual(value: Any) -> Any:
+    """An item without the translation extensions of its texts (a copy): the adaptive form is
+    answered in the language asked for, and the app sends every item back on each call, so
+    three languages' texts made a long interview outgrow the request size limit (413)."""
+    if isinstance(value, dict):
+        return {k: _monolingual(v) for k, v in value.items() if not (k.startswith("_") and _translations(v))}
+    if isinstance(value, list):
+        return [_monolingual(v) for v in value]
+    return value
+
+
+def _translations(element: Any) -> bool:
+    if not isinstance(element, dict) or set(element) != {"extension"} or not element["extension"]:
+        return False
+    return all(e.get("url") == TRANSLATION for e in element["extension"])
 
 
 def _assessment_extension(a: Assessment, fhir_base: str, texts: Catalogue) -> dict[str, Any]:

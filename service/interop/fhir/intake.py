@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,11 +60,20 @@ def recorded_span(value: dt.datetime | dt.date | str | None) -> Span | None:
         return instant, instant
     if isinstance(value, dt.date):
         start = dt.datetime.combine(value, dt.time(), dt.UTC)
-        return start, start + dt.timedelta(days=1)
+        return start, _after(lambda: start + dt.timedelta(days=1))
     year, _, month = value.partition("-")
     start = dt.datetime(int(year), int(month or 1), 1, tzinfo=dt.UTC)
     after = (int(year), int(month) + 1) if month and int(month) < 12 else (int(year) + 1, 1)
-    return start, dt.datetime(*after, 1, tzinfo=dt.UTC)
+    return start, _after(lambda: dt.datetime(*after, 1, tzinfo=dt.UTC))
+
+
+def _after(end: Callable[[], dt.datetime]) -> dt.datetime:
+    """The end of a span, or the last moment Python can hold for one that runs to the end of
+    year 9999 (a valid FHIR date: its end is past what a datetime can be)."""
+    try:
+        return end()
+    except (OverflowError, ValueError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def later(first: Span | None, second: Span | None) -> bool:
@@ -84,7 +94,9 @@ class Intake:
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
     differing: list[str] = field(default_factory=list)  # one value recorded differently: which was assessed
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
-    undecided: set[str] = field(default_factory=set)  # fields whose sources disagree past telling: left out
+    # gestational weeks recorded differently with no date to tell which is current: the week is
+    # left out of the record and each of these is assessed (service.reasoning.unrecorded)
+    candidate_weeks: set[int] = field(default_factory=set)
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
 
     @property
@@ -213,7 +225,7 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
             said = {"Y": True, "N": False}.get(coding.code)
         else:
             raise FhirInputError(
-                f"{label}: item '{link_id}' is answered {yes_no}|Y, {yes_no}|N, {unknown}|UNK or a valueBoolean"
+                f"{label}: item '{link_id}' must be answered {yes_no}|Y, {yes_no}|N, {unknown}|UNK or a valueBoolean"
             )
         if said is not None:
             (intake.present if said else intake.absent).append(link_id)
@@ -223,7 +235,7 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     """The safe side: pregnant if any answer says so."""
     label = source.label
     if any(value.valueBoolean is None for value in values):
-        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueBoolean")
+        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
         intake.patient.setdefault("pregnancy", {})
 
@@ -242,7 +254,7 @@ def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: I
     label = source.label
     number = _one(link_id, values, label).valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueInteger")
+        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueInteger")
     _single(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
@@ -251,7 +263,7 @@ def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     first = _one(link_id, values, label)
     number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueDecimal or valueInteger")
+        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
     _single(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
 
@@ -260,7 +272,9 @@ def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> st
     """The code of an answer that must be a coding from one of ``systems`` (or naming none)."""
     coding = value.valueCoding
     if coding is None or coding.code is None or (coding.system is not None and coding.system not in systems):
-        raise FhirInputError(f"{label}: item '{link_id}' is answered with a valueCoding from {' or '.join(systems)}")
+        raise FhirInputError(
+            f"{label}: item '{link_id}' must be answered with a valueCoding from {' or '.join(systems)}"
+        )
     return str(coding.code)
 
 
@@ -283,7 +297,9 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
     if patient.id != intake.patient_id:
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
-        _single(intake, "age", age_on(today, patient.birthDate), Source(f"Patient/{patient.id[:64]} birthDate"))
+        label, age = f"Patient/{patient.id[:64]} birthDate", age_on(today, patient.birthDate)
+        if _recorded_in_range(intake, label, "age", age, vocab.AGE_RANGE):
+            _single(intake, "age", age, Source(label))
     if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
         intake.patient.setdefault("sex", patient.gender)
 
@@ -356,7 +372,7 @@ def _apply(
         week += _weeks_since(recorded, intake.today)
         if week > vocab.GESTATIONAL_WEEK_RANGE[1]:  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {week - 1}, not used")
-        else:
+        elif _recorded_in_range(intake, label, "gestational age", week, vocab.GESTATIONAL_WEEK_RANGE):
             _single(intake, "gestational_week", week, Source(label, recorded))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
@@ -364,7 +380,9 @@ def _apply(
         if severity is None:
             intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
         else:
-            _single(intake, "severity", float(_bounded(severity, label, "severity")), Source(label))
+            value = float(_bounded(severity, label, "severity"))
+            if _recorded_in_range(intake, label, "severity", value, vocab.SEVERITY_RANGE):
+                _single(intake, "severity", value, Source(label))
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
@@ -386,16 +404,17 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     A value another resource gave differently is never overwritten or kept silently, by the
     order of the data: severity takes the higher (the safe side); gestational age the later
     record (early and late pregnancy each have red flags of their own, so no week is the safe
-    side), and when the dates do not tell which is later, neither: the week is left out, so
-    the triage is assessed for every week (service.reasoning.unrecorded); age the first, the
+    side), and when the dates do not tell which is later, neither: the week is left out and
+    the triage assesses each of the weeks recorded (``candidate_weeks``); age the first, the
     questionnaire's answer, read before the Patient's birth date. The value not used is
     reported, with the resource it came from."""
     if name == "gestational_week":
         part = intake.patient.setdefault("pregnancy", {})
     else:
         part = intake.patient if name == "age" else intake.complaint
-    if name in intake.undecided:
-        intake.differing.append(f"{source.label}: {name.replace('_', ' ')} not used (the records disagree)")
+    if name == "gestational_week" and intake.candidate_weeks:
+        intake.candidate_weeks.add(int(value))
+        intake.differing.append(f"{source.label}: gestational week {int(value)}, also assessed (the records disagree)")
         return
     held = intake.sources.get(name)
     if held is None or part[name] == value:
@@ -407,11 +426,11 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     elif name == "gestational_week":
         replace = later(source.recorded, held.recorded)
         if not replace and not later(held.recorded, source.recorded):
-            intake.undecided.add(name)
+            intake.candidate_weeks.update((int(part[name]), int(value)))
             del part[name]
             intake.differing.append(
                 f"{source.label} and {held.label}: different gestational ages, and their dates do not tell which "
-                "is current; neither is used, every week is assessed"
+                "is current; each is assessed"
             )
             return
     else:
@@ -440,6 +459,16 @@ def _number(observation: Any) -> Decimal | int | None:
     if observation.valueInteger is not None:
         return observation.valueInteger  # type: ignore[no-any-return]
     return observation.valueQuantity.value if observation.valueQuantity is not None else None
+
+
+def _recorded_in_range(intake: Intake, label: str, what: str, value: float, limits: tuple[int, int]) -> bool:
+    """Whether an EHR's value is within the contract's range; one outside it (a severity of 11,
+    a gestational age of 3 days, a birth date in the future) is reported as not used, so the
+    rest of the record is still assessed, rather than refusing the whole call and every card."""
+    if limits[0] <= value <= limits[1]:
+        return True
+    intake.unmapped.append(f"{label}: {what} outside {limits[0]}-{limits[1]}, not used")
+    return False
 
 
 def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
