@@ -34,6 +34,7 @@ from service.reasoning.ranking import CauseRanking
 from service.reasoning.record import Record
 from service.validation import validated
 
+RECORD_MISMATCH = "The symptom record does not match the contract."  # a 422's detail
 _LAYERS = tuple(Layer)  # iterating the enum class itself costs about 1.5 µs per assessment
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
 
@@ -99,7 +100,7 @@ class Assessor:
     def record_schema(self) -> Schema:
         return self._record_schema
 
-    def record(self, data: Any, detail: str = "The symptom record does not match the contract.") -> Record:
+    def record(self, data: Any, detail: str = RECORD_MISMATCH) -> Record:
         """``data`` as a validated record, or :class:`~service.validation.InvalidInputError`."""
         record: Record = validated(self._record_schema, data, detail)
         return record

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
 
 from service.reasoning.assessment import Assessment
 from service.reasoning.record import Record
+from service.reasoning.unrecorded import Bracket, asking_every_question, bracket
 from service.validation import InvalidInputError
 from service.web.components import components
 from service.web.documents import assessment_document
@@ -34,8 +37,26 @@ def create_assessment() -> Response:
 def assess(record: Record) -> Assessment:
     """Assess a validated record and note its urgency for the log and the metrics.
 
-    Both doors (this API and CDS Hooks) come through here.
+    Every door (this API, CDS Hooks, ``$next-question``) comes through here, or through
+    :func:`assess_unrecorded` for a record that lacks a value.
     """
     assessment = components().assessor.assess(record)
     note_urgency(assessment.urgency.level)
     return assessment
+
+
+def assess_unrecorded(
+    raw: dict[str, Any], detail: str, *, for_most_care: bool, weeks: tuple[int, ...] = ()
+) -> tuple[Assessment, Bracket]:
+    """A raw record that lacks its age, sex or gestational week, assessed for every value it
+    could have (:mod:`service.reasoning.unrecorded`), with the questions of all of them.
+
+    ``for_most_care``: the answer for the value that calls for the most care (a patient, whom
+    no clinician is there to ask), else the one that holds whatever the value is (a
+    clinician, who can find it out). Its urgency is noted as :func:`assess` notes one.
+    """
+    assessor = components().assessor
+    bracketed = bracket(assessor.kb, raw, lambda completed: assessor.record(completed, detail), assessor.assess, weeks)
+    shown = asking_every_question(bracketed, bracketed.most_urgent if for_most_care else bracketed.least_urgent)
+    note_urgency(shown.urgency.level)
+    return shown, bracketed

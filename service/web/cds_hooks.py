@@ -30,13 +30,12 @@ from service.interop.cds_hooks.order_sign import (
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.interop.fhir.intake import Intake
-from service.reasoning.unrecorded import asking_every_question, bracket, missing_values
+from service.reasoning.unrecorded import missing_values
 from service.validation import InvalidInputError, shortened, validated
-from service.web.assessments import assess
+from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
-from service.web.observability import note_urgency
 from service.web.problems import problem
 
 bp = Blueprint("cds_hooks", __name__)
@@ -91,19 +90,15 @@ def triage() -> Response:
     prefetch = call.get("prefetch") or {}
     if not has_patient_data(prefetch):
         return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
-    writer, patient_id, assessor = _writer(), call["context"]["patientId"], components().assessor
+    writer, patient_id = _writer(), call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     assumed_location = "locations" in intake.missing
     raw = _with_location(intake)
     if missing_values(raw):  # assessed for every value it could have: what holds whatever it is
         weeks = tuple(sorted(intake.candidate_weeks))
-        bracketed = bracket(
-            assessor.kb, raw, lambda completed: assessor.record(completed, _MAPPED), assessor.assess, weeks
-        )
-        shown = asking_every_question(bracketed, bracketed.least_urgent)
-        note_urgency(shown.urgency.level)
+        shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, weeks=weeks)
         return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, assumed_location, bracketed))
-    record = assessor.record(raw, _MAPPED)
+    record = components().assessor.record(raw, _MAPPED)
     return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
 
 
@@ -122,10 +117,7 @@ def medication_safety() -> Response:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    missing = [m for m in intake.missing if m != "locations"]
-    if "pregnancy" in intake.patient and "gestational_week" not in intake.patient["pregnancy"]:
-        missing.append("gestational week")
-    if missing:
+    if missing := missing_values(intake.record()):
         return _answer(MEDICATION_SERVICE_ID, [not_checked(writer, missing, orders)], extension)
     record = parts.assessor.record(_with_location(intake), _MAPPED)
     safety = MedicationSafety(writer, parts.medications, contraindication_rules(parts.assessor, record))

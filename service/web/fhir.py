@@ -12,13 +12,13 @@ from service.interop.fhir.adaptive import next_response, read_form
 from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID, fhir_base
 from service.interop.fhir.resources import PublishedFhir
 from service.reasoning.assessment import Assessment
-from service.reasoning.unrecorded import asking_every_question, bracket, missing_values
-from service.web.assessments import assess
+from service.reasoning.assessor import RECORD_MISMATCH
+from service.reasoning.unrecorded import missing_values
+from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
 from service.web.languages import in_language, requested_texts
-from service.web.observability import note_urgency
 
 bp = Blueprint("fhir", __name__)
 
@@ -56,15 +56,11 @@ def next_question() -> Response:
     form = read_form(read_json_body(), published.terminology)
 
     def assessed(record: dict[str, Any]) -> Assessment:
-        assessor = components().assessor
         if missing_values(record) == ("gestational week",):
             # A patient who does not know her week is answered for the week that calls for the
-            # most care (bleeding is an emergency from week 24): no clinician is there to ask.
-            bracketed = bracket(assessor.kb, record, assessor.record, assessor.assess)
-            worst = asking_every_question(bracketed, bracketed.most_urgent)  # and what each week needs asked
-            note_urgency(worst.urgency.level)
-            return worst
-        return assess(assessor.record(record))
+            # most care (bleeding is an emergency from week 24), and asked what each week needs.
+            return assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)[0]
+        return assess(components().assessor.record(record))
 
     texts = requested_texts()
     questionnaire = published.questionnaires[texts.language]

@@ -214,23 +214,27 @@ class CardWriter:
         )
 
     def differing(self, intake: Intake) -> Card:
-        lines = [f"- {code_span(entry)}" for entry in intake.differing[:50]]
-        return self.card(
+        return self._listing(
             f"{len(intake.differing)} value(s) recorded differently: check them with the patient",
             "warning",
             "The FHIR data gives these values more than once, differently. None was picked by the order of the "
             "data: severity takes the higher, gestational age the later record (every week when the dates cannot "
-            "tell), age the questionnaire's answer:\n" + "\n".join(lines),
+            "tell), age the questionnaire's answer:",
+            intake.differing,
         )
 
     def unmapped(self, intake: Intake) -> Card:
-        lines = [f"- {code_span(entry)}" for entry in intake.unmapped[:50]]
-        return self.card(
+        return self._listing(
             f"{len(intake.unmapped)} FHIR item(s) were not used",
             "info",
             "These items have no mapping in this service, or do not count (their status says so), "
-            "and did not inform the assessment:\n" + "\n".join(lines),
+            "and did not inform the assessment:",
+            intake.unmapped,
         )
+
+    def _listing(self, summary: str, indicator: str, intro: str, entries: list[str]) -> Card:
+        """A card listing what the FHIR data said (at most 50 entries), each shown literally."""
+        return self.card(summary, indicator, "\n".join([intro, *(f"- {code_span(e)}" for e in entries[:50])]))
 
     def _intake_link(self) -> dict[str, str]:
         return {"label": "Open the intake questionnaire", "url": self.terms.questionnaire, "type": "absolute"}

@@ -180,7 +180,7 @@ class MedicationSafety:
         }
 
 
-def not_checked(writer: CardWriter, missing: list[str], orders: list[DraftOrder]) -> Card:
+def not_checked(writer: CardWriter, missing: tuple[str, ...], orders: list[DraftOrder]) -> Card:
     """A warning that the check could not run: the record lacks what the rules need."""
     return writer.card(
         f"Medication safety not checked: record the patient's {' and '.join(missing)}",

@@ -478,10 +478,8 @@ def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
     so no week is added that may not have passed; undated, none."""
     if recorded is None or today is None:
         return 0
-    start, after = recorded
-    last_day = (
-        start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
-    )  # a span ends before `after`
+    start, after = recorded  # a span of a day or more ends just before `after`
+    last_day = start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
     return max(0, (today - last_day).days) // 7
 
 
