@@ -186,11 +186,39 @@ def test_a_contained_medication_is_read(cds: FlaskClient, ehr: Ehr) -> None:
     assert card["extension"]["medication"] == "celecoxib"
 
 
-def test_pregnancy_without_a_gestational_week_is_a_warning_not_a_silent_pass(cds: FlaskClient, ehr: Ehr) -> None:
+def test_an_nsaid_with_the_gestational_week_not_recorded_is_a_warning_naming_both_stretches(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
     prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
     (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
-    assert card["indicator"] == "warning" and "gestational week" in card["summary"]
-    assert card["extension"]["orders"] == ["MedicationRequest/ibu"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's gestational week")
+    extension = card["extension"]
+    assert "rules" not in extension and extension["unrecorded"] == ["gestational week"]
+    assert extension["rules_for_some_values"] == ["CI-NSAID-FROM-WEEK-20", "CI-NSAID-BEFORE-WEEK-20-CAUTION"]
+    (replace,) = [s for s in card["suggestions"] if s["label"].startswith("Replace")]
+    assert replace["label"].startswith("Replace Ibuprofen with Paracetamol") and not replace.get("isRecommended")
+
+
+def test_what_holds_in_every_week_stays_critical_when_the_week_is_not_recorded(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
+    (card,) = order_sign(cds, ehr, prefetch, order("cx", CELECOXIB))["cards"]
+    assert card["indicator"] == "critical" and card["summary"].startswith("Contraindicated: Celecoxib")
+    assert card["extension"]["rules"] == ["CI-COX2-PREGNANCY"]
+    assert card["extension"]["rules_for_some_values"] == ["CI-NSAID-FROM-WEEK-20"]
+    assert "Depending on the patient's gestational week, which is not recorded" in card["detail"]
+
+
+def test_an_order_nothing_contraindicates_for_any_week_gets_no_card(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
+    assert order_sign(cds, ehr, prefetch, order("pcm", PARACETAMOL))["cards"] == []
+
+
+def test_without_a_birth_date_an_order_barred_in_young_children_asks_for_the_age(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {"patient": {"resourceType": "Patient", "id": "1288992", "gender": "male"}}
+    (card,) = order_sign(cds, ehr, prefetch, order("cx", CELECOXIB))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's age")
+    assert card["extension"]["rules_for_some_values"] == ["CI-CHILD-ADULT-MEDICINES"]
+    assert order_sign(cds, ehr, prefetch, order("pcm", PARACETAMOL))["cards"] == []
 
 
 def test_the_order_check_and_the_assessment_share_one_source_of_truth(cds: FlaskClient, ehr: Ehr) -> None:

@@ -70,13 +70,12 @@ def bracket(
     ``record`` validates a completed copy (as for any client's record); ``assess`` assesses it.
     Ties keep the first value in the order the bands come, youngest age and earliest week first.
     """
-    missing = missing_values(raw)
-    answers = tuple(assess(record(completed)) for completed in _completions(kb, raw, missing, weeks))
+    answers = tuple(assess(record(completed)) for completed in completions(kb, raw, weeks))
     ranked = [(kb.levels[answer.urgency.level].rank, answer) for answer in answers]
     # a lower rank is more urgent (emergency is 0)
     least = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
     most = min(ranked, key=lambda item: item[0])
-    return Bracket(missing, least[1], most[1], answers)
+    return Bracket(missing_values(raw), least[1], most[1], answers)
 
 
 def asking_every_question(bracketed: Bracket, shown: Assessment) -> Assessment:
@@ -99,9 +98,11 @@ def asking_every_question(bracketed: Bracket, shown: Assessment) -> Assessment:
     )
 
 
-def _completions(
-    kb: KnowledgeBase, raw: dict[str, Any], missing: tuple[str, ...], weeks: tuple[int, ...]
-) -> Iterator[dict[str, Any]]:
+def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Copies of ``raw`` completed with every combination of the values it lacks, one value
+    from each band the rules draw (``raw`` itself, copied, when it lacks none); ``weeks``:
+    the only gestational weeks it can have, when the records say so."""
+    missing = missing_values(raw)
     options = [weeks if name == "gestational week" and weeks else _options(kb, raw, name) for name in missing]
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)

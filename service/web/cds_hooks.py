@@ -25,12 +25,11 @@ from service.interop.cds_hooks.order_sign import (
     MedicationSafety,
     contraindication_rules,
     draft_medication_orders,
-    not_checked,
 )
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.interop.fhir.intake import Intake
-from service.reasoning.unrecorded import missing_values
+from service.reasoning.unrecorded import completions, missing_values
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url
@@ -117,10 +116,12 @@ def medication_safety() -> Response:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    if missing := missing_values(intake.record()):
-        return _answer(MEDICATION_SERVICE_ID, [not_checked(writer, missing, orders)], extension)
-    record = parts.assessor.record(_with_location(intake), _MAPPED)
-    safety = MedicationSafety(writer, parts.medications, contraindication_rules(parts.assessor, record))
+    raw, assessor = _with_location(intake), parts.assessor
+    # a record lacking its age, sex or week: checked for every value it could have
+    weeks = tuple(sorted(intake.candidate_weeks))
+    records = [assessor.record(completed, _MAPPED) for completed in completions(assessor.kb, raw, weeks)]
+    fired = [contraindication_rules(assessor, record) for record in records]
+    safety = MedicationSafety.for_every_value(writer, parts.medications, fired, missing_values(raw))
     return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)
 
 

@@ -46,7 +46,8 @@ def discovery(base: str) -> dict[str, Any]:
                 "rules for this patient (pregnancy and gestational week, and the other contraindications it "
                 "holds) and proposes removing a contraindicated order, with an alternative where there is one.",
                 "prefetch": _PATIENT,
-                "usageRequirements": "Needs the Patient (age, sex) and pregnancy status with the gestational week.",
+                "usageRequirements": "Needs the Patient (age, sex) and pregnancy status with the gestational "
+                "week; an order is checked for every value the record lacks, and a card asks for it.",
             },
         ]
     }

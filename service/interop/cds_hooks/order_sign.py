@@ -22,7 +22,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from service.interop.cds_hooks.cards import Card, CardWriter
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.knowledge.medications import Medication, MedicationTable
-from service.knowledge.model import Layer, Rule
+from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
 
@@ -87,42 +87,72 @@ def contraindication_rules(assessor: Assessor, record: Record) -> list[Rule]:
 class MedicationSafety:
     """Cards for a set of draft orders, given the contraindication rules this patient fires.
 
-    A rule that suppresses the order's drug class makes a critical card; a rule that only
-    cautions against it (kept, with its reason) a warning card.
+    ``rules`` fire whatever the values the record lacks (``unrecorded``: its age, sex or
+    gestational week); ``possible`` fire for some of those values only. A rule that
+    suppresses the order's drug class makes a critical card; a rule that only cautions
+    against it, or that would apply for some of the values not recorded, a warning card that
+    says which (an NSAID with the week not recorded: contraindicated from week 20).
     """
 
     writer: CardWriter
     table: MedicationTable
     rules: list[Rule]
+    possible: list[Rule]
+    unrecorded: tuple[str, ...]
+
+    @classmethod
+    def for_every_value(
+        cls, writer: CardWriter, table: MedicationTable, fired: list[list[Rule]], unrecorded: tuple[str, ...]
+    ) -> MedicationSafety:
+        """``fired``: the contraindication rules of the record completed with each value it
+        could have (:func:`service.reasoning.unrecorded.completions`; one list when it lacks none)."""
+        every = set.intersection(*({r.id for r in rules} for rules in fired))
+        union = {r.id: r for rules in fired for r in rules}
+        ordered = sorted(union.values(), key=lambda r: writer.kb.rule_order[r.id])
+        return cls(
+            writer,
+            table,
+            rules=[r for r in ordered if r.id in every],
+            possible=[r for r in ordered if r.id not in every],
+            unrecorded=unrecorded,
+        )
 
     def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
         cards = []
         for order in orders:
-            if order.medication is None:
+            medication = order.medication
+            if medication is None:
                 continue
-            if blocking := self._blocking(order.medication):
-                cards.append(self._card(order, order.medication, blocking, "critical", patient_id))
-            elif cautions := self._cautions(order.medication):
-                cards.append(self._card(order, order.medication, cautions, "warning", patient_id))
+            rules = [r for r in self.rules if _suppresses(r, medication)]
+            rules = rules or [r for r in self.rules if _cautions(r, medication)]
+            possible = [r for r in self.possible if _suppresses(r, medication) or _cautions(r, medication)]
+            if rules or possible:
+                cards.append(self._card(order, medication, rules, possible, patient_id))
         return cards
 
-    def _blocking(self, medication: Medication) -> list[Rule]:
-        return [r for r in self.rules if set(medication.drug_classes) & set(r.drug_classes)]
-
-    def _cautions(self, medication: Medication) -> list[Rule]:
-        return [r for r in self.rules if set(medication.drug_classes) & set(r.caution_drug_classes)]
-
     def _card(
-        self, order: DraftOrder, medication: Medication, rules: list[Rule], indicator: str, patient_id: str
+        self, order: DraftOrder, medication: Medication, rules: list[Rule], possible: list[Rule], patient_id: str
     ) -> Card:
+        """Critical when a rule that holds whatever is not recorded suppresses the order, else a warning."""
         kb = self.writer.kb
-        critical = indicator == "critical"
-        verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
+        critical = any(_suppresses(r, medication) for r in rules)
+        indicator = "critical" if critical else "warning"
+        unrecorded = " and ".join(self.unrecorded)
+        if rules:
+            verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
+            summary = f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}"
+        else:
+            verdict = f"is contraindicated or needs caution for some values of the patient's {unrecorded}"
+            summary = f"Record the patient's {unrecorded}: {medication.display} may be contraindicated"
         lines = [f"**{medication.display}** ({', '.join(medication.drug_classes)}) {verdict}:", ""]
-        for rule in rules:
-            sources = "; ".join(kb.sources[s].title for s in rule.sources if s in kb.sources)
-            lines.append(f"- {rule.rationale} ({rule.id}; {sources})")
-        lines += ["", f"_For the patient: {' '.join(r.reason for r in rules if r.reason)}_"]
+        lines += [self._line(rule, kb) for rule in rules]
+        if possible:
+            if rules:
+                lines += ["", f"Depending on the patient's {unrecorded}, which is not recorded, also:", ""]
+            lines += [self._line(rule, kb) for rule in possible]
+            lines += ["", f"Record the patient's {unrecorded} to check this order for certain."]
+        shown = rules + possible
+        lines += ["", f"_For the patient: {' '.join(r.reason for r in shown if r.reason)}_"]
         delete: dict[str, Any] = {
             "type": "delete",
             "description": f"Remove the draft order for {medication.display}.",
@@ -131,7 +161,7 @@ class MedicationSafety:
         suggestions: list[dict[str, Any]] = [
             {"label": f"Remove the {medication.display} order", "uuid": str(uuid.uuid4()), "actions": [delete]}
         ]
-        alternative = self._alternative(rules)
+        alternative = self._alternative(shown)
         if alternative is not None:
             suggestions.insert(
                 0,
@@ -143,26 +173,30 @@ class MedicationSafety:
                 },
             )
             lines += ["", f"Alternative the knowledge base names: {alternative.display}."]
-        return self.writer.card(
-            f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}",
-            indicator,
-            "\n".join(lines),
-            suggestions=suggestions,
-            extension={
-                "order": order.reference,
-                "medication": medication.id,
-                "drug_classes": list(medication.drug_classes),
-                "rules": [r.id for r in rules],
-                "sources": sorted({s for r in rules for s in r.sources}),
-            },
-        )
+        extension: dict[str, Any] = {
+            "order": order.reference,
+            "medication": medication.id,
+            "drug_classes": list(medication.drug_classes),
+            "rules": [r.id for r in rules],
+            "sources": sorted({s for r in shown for s in r.sources}),
+        }
+        if possible:
+            extension |= {"unrecorded": list(self.unrecorded), "rules_for_some_values": [r.id for r in possible]}
+        return self.writer.card(summary, indicator, "\n".join(lines), suggestions=suggestions, extension=extension)
+
+    @staticmethod
+    def _line(rule: Rule, kb: KnowledgeBase) -> str:
+        sources = "; ".join(kb.sources[s].title for s in rule.sources if s in kb.sources)
+        return f"- {rule.rationale} ({rule.id}; {sources})"
 
     def _alternative(self, rules: list[Rule]) -> Medication | None:
-        """The first alternative one of ``rules`` names that no fired rule suppresses in turn."""
+        """The first alternative one of ``rules`` names that no fired rule suppresses in turn,
+        whatever the values not recorded."""
         for rule in rules:
             name = self.table.alternatives.get(rule.id)
-            if name is not None and not self._blocking(self.table.medications[name]):
-                return self.table.medications[name]
+            alternative = self.table.medications[name] if name is not None else None
+            if alternative is not None and not any(_suppresses(r, alternative) for r in self.rules + self.possible):
+                return alternative
         return None
 
     def _create(self, medication: Medication, patient_id: str) -> dict[str, Any]:
@@ -180,12 +214,9 @@ class MedicationSafety:
         }
 
 
-def not_checked(writer: CardWriter, missing: tuple[str, ...], orders: list[DraftOrder]) -> Card:
-    """A warning that the check could not run: the record lacks what the rules need."""
-    return writer.card(
-        f"Medication safety not checked: record the patient's {' and '.join(missing)}",
-        "warning",
-        f"{len(orders)} draft medication order(s) were not checked against this service's contraindication rules, "
-        f"which need the patient's {', '.join(missing)}.",
-        extension={"orders": [o.reference for o in orders]},
-    )
+def _suppresses(rule: Rule, medication: Medication) -> bool:
+    return bool(set(medication.drug_classes) & set(rule.drug_classes))
+
+
+def _cautions(rule: Rule, medication: Medication) -> bool:
+    return bool(set(medication.drug_classes) & set(rule.caution_drug_classes))
