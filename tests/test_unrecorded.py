@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from service import vocabulary as vocab
 from service.knowledge.model import Layer
-from service.reasoning.unrecorded import band_starts, bracket, missing_values
+from service.reasoning.record import missing_values
+from service.reasoning.unrecorded import band_starts, bracket
 from tests.conftest import make_record
 from tests.reference import fired_rules
+from tests.strategies import records
 
 
 def _without(raw: dict, *keys: str) -> dict:
@@ -59,3 +61,65 @@ def test_a_pregnancy_without_its_week_and_sex_is_never_completed_as_male(kb, ass
     bracket(kb, raw, lambda r: completed.append(r) or assessor.record(r), assessor.assess)
     assert {r["patient"]["sex"] for r in completed} == {"female", "other", "unknown"}
     assert len(completed) == 3 * len(band_starts(kb, "gestational_week", vocab.GESTATIONAL_WEEK_RANGE))
+
+
+# --- POST /v1/assessments: a patient who does not know their age or week ----------------------
+
+
+def _post(client, record: dict) -> dict:
+    response = client.post("/v1/assessments", json=record)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_record_without_an_age_is_answered_for_the_age_that_calls_for_the_most_care(client, kb) -> None:
+    # a fall with hip pain that cannot take weight: how urgent depends on the age (from 65 the hip may be broken)
+    findings = {"present": ["recent_trauma", "limping"], "absent": []}
+    raw = _without(make_record(patient={"sex": "female"}, findings=findings), "age")
+    answer = _post(client, raw)
+    ranks = [
+        kb.levels[_post(client, {**raw, "patient": {"sex": "female", "age": age}})["urgency"]["level"]].rank
+        for age in (1, 40, 80)
+    ]
+    unrecorded = answer["unrecorded"]
+    assert unrecorded["fields"] == ["patient.age"] and unrecorded["most_urgent"] == answer["urgency"]["level"]
+    assert kb.levels[answer["urgency"]["level"]].rank <= min(ranks)  # rank 0 is emergency
+    assert kb.levels[unrecorded["least_urgent"]].rank >= max(ranks) > min(ranks)  # the age matters here
+
+
+def test_a_red_flag_without_an_age_is_still_an_emergency(client) -> None:
+    findings = {"present": ["urinary_retention", "low_back_pain"], "absent": []}
+    answer = _post(client, _without(make_record(patient={"sex": "unknown"}, findings=findings), "age"))
+    assert answer["urgency"]["level"] == "emergency"
+    assert answer["unrecorded"]["least_urgent"] == "emergency"
+    assert any(flag["id"].startswith("ESC-CES") for flag in answer["red_flags"])
+
+
+def test_bleeding_in_a_pregnancy_without_its_week_is_an_emergency_and_the_baby_is_asked_about(client) -> None:
+    findings = {"present": ["vaginal_bleeding"], "absent": []}
+    answer = _post(client, make_record(patient={"age": 29, "sex": "female", "pregnancy": {}}, findings=findings))
+    assert answer["urgency"]["level"] == "emergency"
+    assert answer["unrecorded"]["fields"] == ["patient.pregnancy.gestational_week"]
+    quiet = make_record(patient={"age": 29, "sex": "female", "pregnancy": {}}, findings={"present": [], "absent": []})
+    asked = {q["finding"] for q in _post(client, quiet)["questions"]}
+    assert "reduced_fetal_movements" in asked  # a question only weeks from 24 raise
+
+
+def test_a_complete_record_has_no_unrecorded_part(client) -> None:
+    assert "unrecorded" not in _post(client, make_record())
+
+
+def test_leaving_the_age_out_never_answers_below_any_age(client, kb) -> None:
+    """Not knowing the age is never less safe than knowing it: the answer is at least as
+    urgent as the record's answer with any age the patient could have."""
+
+    @settings(max_examples=150, deadline=None)
+    @given(record=records(kb))
+    def check(record: dict) -> None:
+        age = record["patient"].pop("age")
+        without = _post(client, record)["urgency"]["level"]
+        record["patient"]["age"] = age
+        with_age = _post(client, record)["urgency"]["level"]
+        assert kb.levels[without].rank <= kb.levels[with_age].rank  # rank 0 is emergency
+
+    check()

@@ -31,12 +31,16 @@ from service.reasoning.engine import RuleEngine
 from service.reasoning.finding_sets import FindingSets
 from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import CauseRanking
-from service.reasoning.record import Record
+from service.reasoning.record import Record, missing_values
 from service.validation import validated
 
 RECORD_MISMATCH = "The symptom record does not match the contract."  # a 422's detail
 _LAYERS = tuple(Layer)  # iterating the enum class itself costs about 1.5 µs per assessment
 _CARE_KIND_ORDER = {"referral": 0, "self_care": 1, "therapy": 2, "medication": 3, "monitoring": 4}
+
+
+class IncompleteRecordError(ValueError):
+    """A record lacking a value the rules test was given to the engine as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +112,15 @@ class Assessor:
     def fire(self, record: Record) -> list[str]:
         """The ids of the rules the record fires, in firing order.
 
+        A record lacking its age or week is refused (a 500, the caller's mistake): it would
+        fire none of the rules on that value, a silently smaller answer. The doors assess it
+        for every value it could have instead (:mod:`service.reasoning.unrecorded`).
+
         Timed as the histogram's own timer would (``.time()``), without building a timer
         object per record.
         """
+        if missing := missing_values(record):
+            raise IncompleteRecordError(f"the record lacks its {' and '.join(missing)}")
         start = perf_counter()
         try:
             return self._engine.fire(record)

@@ -25,6 +25,20 @@ Record = dict[str, Any]
 """A record as the record schema loads it: every default filled, ids unique, values checked."""
 
 
+def missing_values(raw: dict[str, Any]) -> tuple[str, ...]:
+    """Which of the values a record may lack (an age or a gestational week nobody knows;
+    outside ``POST /v1/assessments``, a sex) ``raw`` lacks, in a fixed order.
+
+    Rules test these values against bounds, so a record lacking one is assessed for every
+    value it could have (:mod:`service.reasoning.unrecorded`), never as if the rules on it
+    did not apply."""
+    patient = raw.get("patient", {})
+    missing = [name for name in ("age", "sex") if name not in patient]
+    if "pregnancy" in patient and "gestational_week" not in patient["pregnancy"]:
+        missing.append("gestational week")
+    return tuple(missing)
+
+
 def record_context(record: Record) -> dict[str, Any]:
     """What context rules test, flat: ``pregnant`` and each of ``vocab.CHOICE_FIELDS`` and
     ``vocab.RANGE_FIELDS`` the record gives (an optional number left out is absent, not 0)."""
@@ -155,15 +169,24 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+# Left out when not known: the record is then assessed for every value it could have
+_UNKNOWN_VALUE = (
+    "Leave it out only when it is not known: the record is then assessed for every {what} the rules "
+    "tell apart, the answer is the one that calls for the most care, and `unrecorded` says so."
+)
+
+
 class PregnancySchema(Schema):
-    gestational_week = JsonInteger(required=True, validate=validate.Range(*vocab.GESTATIONAL_WEEK_RANGE))
+    gestational_week = JsonInteger(
+        validate=validate.Range(*vocab.GESTATIONAL_WEEK_RANGE),
+        metadata={"description": "Completed weeks of pregnancy. " + _UNKNOWN_VALUE.format(what="stretch of pregnancy")},
+    )
 
 
 class PatientSchema(Schema):
     age = JsonInteger(
-        required=True,
         validate=validate.Range(*vocab.AGE_RANGE),
-        metadata={"description": "Age in whole years."},
+        metadata={"description": "Age in whole years. " + _UNKNOWN_VALUE.format(what="age band")},
     )
     sex = _choice(vocab.SEXES, required=True)
     pregnancy = Part(PregnancySchema, metadata={"description": "Present only when the patient is pregnant."})

@@ -29,13 +29,16 @@ from typing import Any
 from service import vocabulary as vocab
 from service.knowledge.model import KnowledgeBase
 from service.reasoning.assessment import Assessment
-from service.reasoning.record import Record
+from service.reasoning.record import Record, missing_values
 
-# a missing number: the record's path to it (the rules' name for it is the last step), its range
-_NUMBERS = {
-    "age": (("patient", "age"), vocab.AGE_RANGE),
-    "gestational week": (("patient", "pregnancy", "gestational_week"), vocab.GESTATIONAL_WEEK_RANGE),
+# each value a record may lack (:func:`missing_values`): its path in the record, whose last
+# step is the rules' name for it
+PATHS = {
+    "age": ("patient", "age"),
+    "sex": ("patient", "sex"),
+    "gestational week": ("patient", "pregnancy", "gestational_week"),
 }
+_RANGES = {"age": vocab.AGE_RANGE, "gestational week": vocab.GESTATIONAL_WEEK_RANGE}
 
 
 @dataclass(frozen=True)
@@ -46,15 +49,6 @@ class Bracket:
     least_urgent: Assessment
     most_urgent: Assessment
     answers: tuple[Assessment, ...]  # one per completion, in the order of the bands
-
-
-def missing_values(raw: dict[str, Any]) -> tuple[str, ...]:
-    """Which of the values this module can bracket the raw record lacks, in a fixed order."""
-    patient = raw.get("patient", {})
-    missing = [name for name in ("age", "sex") if name not in patient]
-    if "pregnancy" in patient and "gestational_week" not in patient["pregnancy"]:
-        missing.append("gestational week")
-    return tuple(missing)
 
 
 def bracket(
@@ -107,14 +101,11 @@ def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] =
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
         for name, value in zip(missing, values, strict=True):
-            if name == "sex":
-                completed["patient"]["sex"] = value
-            else:
-                *parents, leaf = _NUMBERS[name][0]
-                part = completed
-                for key in parents:
-                    part = part[key]
-                part[leaf] = value
+            *parents, leaf = PATHS[name]
+            part = completed
+            for key in parents:
+                part = part[key]
+            part[leaf] = value
         yield completed
 
 
@@ -122,8 +113,7 @@ def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ..
     if name == "sex":  # a pregnancy rules out male (the contract refuses the pair)
         pregnant = "pregnancy" in raw.get("patient", {})
         return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
-    path, limits = _NUMBERS[name]
-    return band_starts(kb, path[-1], limits)
+    return band_starts(kb, PATHS[name][-1], _RANGES[name])
 
 
 def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int]) -> tuple[int, ...]:

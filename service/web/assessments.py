@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from service.reasoning.assessment import Assessment
-from service.reasoning.record import Record
+from service.reasoning.assessor import RECORD_MISMATCH
+from service.reasoning.record import Record, missing_values
 from service.reasoning.unrecorded import Bracket, asking_every_question, bracket
 from service.validation import InvalidInputError
 from service.web.components import components
@@ -31,7 +32,13 @@ def create_assessment() -> Response:
         )
     record = components().assessor.record(read_json_body())
     texts = requested_texts()
-    return in_language(jsonify(assessment_document(assess(record), texts=texts, explain=_EXPLAIN[explain])), texts)
+    bracketed = None
+    if missing_values(record):  # an age or week not known: answered for the one that calls for the most care
+        assessment, bracketed = assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)
+    else:
+        assessment = assess(record)
+    document = assessment_document(assessment, texts=texts, explain=_EXPLAIN[explain], bracketed=bracketed)
+    return in_language(jsonify(document), texts)
 
 
 def assess(record: Record) -> Assessment:

@@ -29,7 +29,8 @@ from service.interop.cds_hooks.order_sign import (
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.interop.fhir.intake import Intake
-from service.reasoning.unrecorded import completions, missing_values
+from service.reasoning.record import missing_values
+from service.reasoning.unrecorded import completions
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url

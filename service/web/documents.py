@@ -11,13 +11,18 @@ from typing import Any
 
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment, SuppressedCare
+from service.reasoning.unrecorded import PATHS, Bracket
 
 Document = dict[str, Any]
 
 
-def assessment_document(a: Assessment, *, texts: Catalogue, explain: bool) -> Document:
+def assessment_document(
+    a: Assessment, *, texts: Catalogue, explain: bool, bracketed: Bracket | None = None
+) -> Document:
+    """``bracketed``: the record lacked values, and ``a`` is one of its assessments for every
+    value they could have (reported in ``unrecorded``)."""
     urgency = a.urgency
-    return {
+    document = {
         "assessment_id": str(uuid.uuid4()),
         "knowledge_base": {"version": a.knowledge_base_version, "sha256": a.knowledge_base_sha256},
         "urgency": {
@@ -81,6 +86,13 @@ def assessment_document(a: Assessment, *, texts: Catalogue, explain: bool) -> Do
         "disclaimer": texts.disclaimer,
         "trace": [{"rule": step.rule, "layer": str(step.layer)} for step in a.trace] if explain else [],
     }
+    if bracketed is not None:
+        document["unrecorded"] = {
+            "fields": [".".join(PATHS[name]) for name in bracketed.missing],
+            "least_urgent": bracketed.least_urgent.urgency.level,
+            "most_urgent": bracketed.most_urgent.urgency.level,
+        }
+    return document
 
 
 def _suppressed_reason(item: SuppressedCare, texts: Catalogue) -> str:

@@ -13,7 +13,7 @@ from service.interop.fhir.canonical import CODE_SYSTEM_ID, QUESTIONNAIRE_ID, fhi
 from service.interop.fhir.resources import PublishedFhir
 from service.reasoning.assessment import Assessment
 from service.reasoning.assessor import RECORD_MISMATCH
-from service.reasoning.unrecorded import missing_values
+from service.reasoning.record import missing_values
 from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url
 from service.web.components import components
@@ -56,9 +56,10 @@ def next_question() -> Response:
     form = read_form(read_json_body(), published.terminology)
 
     def assessed(record: dict[str, Any]) -> Assessment:
-        if missing_values(record) == ("gestational week",):
-            # A patient who does not know her week is answered for the week that calls for the
-            # most care (bleeding is an emergency from week 24), and asked what each week needs.
+        if missing_values(record):
+            # A patient who does not know her week (or her age, or does not say her sex) is
+            # answered for the value that calls for the most care (bleeding is an emergency from
+            # week 24), and asked what each value needs.
             return assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)[0]
         return assess(components().assessor.record(record))
 

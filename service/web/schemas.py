@@ -102,8 +102,9 @@ class InterviewSchema(Schema):
     complete = fields.Boolean(
         required=True,
         metadata={
-            "description": "True when no unanswered question could change the urgency or the leading cause "
-            "(or the urgency already calls for emergency care); `questions` is then empty."
+            "description": "True when no unanswered question could reveal a red flag, and none the interview "
+            "screens that fit this patient list could change the urgency or the leading cause (or the urgency "
+            "already calls for emergency care); `questions` is then empty."
         },
     )
     asked_enough_reason = fields.String(
@@ -131,6 +132,27 @@ class KnowledgeBaseVersionSchema(Schema):
     sha256 = fields.String(required=True)
 
 
+class UnrecordedSchema(Schema):
+    """What a record left out, and how far the answer could move once it is known."""
+
+    fields_ = fields.List(
+        fields.String(),
+        data_key="fields",
+        required=True,
+        metadata={"description": "The fields left out, as paths into the record (`patient.age`)."},
+    )
+    least_urgent = fields.String(
+        required=True,
+        validate=validate.OneOf(vocab.URGENCY_LEVELS),
+        metadata={"description": "The urgency for the values that call for the least care."},
+    )
+    most_urgent = fields.String(
+        required=True,
+        validate=validate.OneOf(vocab.URGENCY_LEVELS),
+        metadata={"description": "The urgency for the values that call for the most care: the one given."},
+    )
+
+
 class AssessmentSchema(Schema):
     assessment_id = fields.String(required=True)
     knowledge_base = fields.Nested(KnowledgeBaseVersionSchema, required=True)
@@ -154,6 +176,14 @@ class AssessmentSchema(Schema):
         fields.Nested(TraceStepSchema),
         required=True,
         metadata={"description": "Rules fired in firing order; filled with ?explain=true."},
+    )
+    unrecorded = fields.Nested(
+        UnrecordedSchema,
+        metadata={
+            "description": "Present only when the record left out the age or the gestational week: it was "
+            "assessed for every value the rules tell apart, and this answer is the one that calls for the most "
+            "care; its questions are those of every value. Record the value and send again for a certain answer."
+        },
     )
 
 
