@@ -35,6 +35,16 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda d: d["asked_after_yes"].update(progressive_leg_weakness="leg_weaknes"),
         "'leg_weaknes' is no input finding",
     ),
+    (
+        "not_asked_when sexual_dysfunction",
+        lambda d: d["not_asked_when"].update(sexual_dysfunction=["chlid_under_12"]),
+        "unknown finding 'chlid_under_12'",
+    ),
+    (
+        "not_asked_when child",
+        lambda d: d["not_asked_when"].update(child=["child_under_12"]),
+        "'child' is no input finding",
+    ),
     ("POLICY-INTERVIEW-ORDER", lambda d: d["sources"].append(dict(d["sources"][0])), "duplicate source id"),
 ]
 
@@ -85,3 +95,18 @@ def test_every_red_flag_can_be_reached_by_the_questions_some_screen_asks(kb) -> 
         r.id: [f for f in r.when.present if not reachable(f)] for r in kb.rules_in(Layer.ESCALATION) if r.red_flag
     }
     assert not {rule: findings for rule, findings in unreachable.items() if findings}
+
+
+def test_a_young_child_is_not_asked_about_sexual_function_but_an_answer_still_counts(client) -> None:
+    def questions(age: int, present: list[str]) -> tuple[str, list[str]]:
+        record = {
+            "patient": {"age": age, "sex": "female"},
+            "complaint": {"locations": ["buttock"]},
+            "findings": {"present": present, "absent": []},
+        }
+        answer = client.post("/v1/assessments", json=record).get_json()
+        return answer["urgency"]["level"], [q["finding"] for q in answer["questions"]]
+
+    assert "sexual_dysfunction" not in questions(11, [])[1]
+    assert "sexual_dysfunction" in questions(12, [])[1]
+    assert questions(11, ["sexual_dysfunction"])[0] == "emergency"  # volunteered: the red flag stands

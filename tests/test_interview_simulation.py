@@ -4,8 +4,10 @@ Each patient in ``tests/interviews/patients.yaml`` has a hidden truth. The app s
 knows, answers the first of ``questions`` from the truth (present if the finding is in it,
 absent otherwise), and sends again, until ``interview.complete``. The clinical expectations:
 the right final urgency, an emergency that one answer reveals found within a few questions,
-a mild presentation done within 15-20 questions (median at most 15), and no question ever
-asked twice or after the interview said it was complete.
+a mild presentation done within about 20-30 questions (median at most 22, none over 28: every
+red flag one answer could reveal is asked, the whole cauda equina set among them), no question
+ever asked twice or after the interview said it was complete, and a patient with any scenario's
+findings led by the interview to at least that scenario's urgency.
 """
 
 from __future__ import annotations
@@ -78,11 +80,11 @@ def test_the_interview_reaches_the_right_urgency_in_few_questions(patient, inter
         assert result.last["causes"][0]["id"] in expect["top_cause_in"], result.last["causes"][:2]
 
 
-def test_typical_mild_presentations_need_at_most_15_questions_at_the_median(interviews) -> None:
+def test_typical_mild_presentations_need_at_most_22_questions_at_the_median(interviews) -> None:
     typical = [len(interviews[p["name"]].asked) for p in PATIENTS if p["expect"].get("typical")]
     assert len(typical) >= 6
-    assert statistics.median(typical) <= 15, typical
-    assert max(typical) <= 20, typical
+    assert statistics.median(typical) <= 22, typical
+    assert max(typical) <= 28, typical
 
 
 def test_an_emergency_ends_the_interview_and_says_why(interviews, kb) -> None:
@@ -117,9 +119,10 @@ def test_the_screens_order_the_first_question_by_population_and_presentation(cli
 
 
 @pytest.mark.parametrize("patient", PATIENTS, ids=[p["name"] for p in PATIENTS])
-def test_every_question_asked_could_change_the_urgency_or_the_leading_cause(patient, client) -> None:
+def test_every_question_asked_could_change_the_urgency_or_the_leading_cause(patient, client, kb) -> None:
     """A "yes" to any listed question changes the urgency or the leading cause, alone or with
-    a "yes" to one other question (half of a pattern of two findings)."""
+    a "yes" to one other finding (half of a pattern of two findings; for a red flag the other
+    half may be asked only after a "yes" to this one)."""
     record = copy.deepcopy(patient["known"])
     record["findings"].setdefault("absent", [])
 
@@ -131,8 +134,34 @@ def test_every_question_asked_could_change_the_urgency_or_the_leading_cause(pati
 
     before = client.post("/v1/assessments", json=record).get_json()
     listed = [q["finding"] for q in before["questions"]]
-    alone = {f: outcome(f) for f in listed}
+    answered = {*record["findings"]["present"], *record["findings"]["absent"]}
+    unknown = [f for f in kb.input_findings if f not in answered]
+    alone = {f: outcome(f) for f in unknown}
     for finding in listed:
         assert alone[finding] != outcome() or any(
-            outcome(finding, other) != alone[other] for other in listed if other != finding
+            outcome(finding, other) != alone[other] for other in unknown if other != finding
         ), finding
+
+
+# --- every scenario record as a simulated patient ---------------------------------------------
+
+from tests.test_clinical_scenarios import SCENARIOS  # noqa: E402
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_a_patient_answering_the_interview_reaches_at_least_the_urgency_of_their_whole_record(
+    scenario, client, kb
+) -> None:
+    """The app knows only the patient and the complaint; the patient says yes to what the
+    scenario's record has present, no to everything else. Wherever the interview ends, it
+    must be at least as urgent as the whole record: no red flag the patient has is left
+    unasked."""
+    whole = client.post("/v1/assessments", json=scenario["record"])
+    if whole.status_code != 200:
+        pytest.skip("a scenario of a refused record")
+    expected = whole.get_json()["urgency"]["level"]
+    truth = set(scenario["record"].get("findings", {}).get("present", []))
+    truth |= {kb.interview.asked_after_yes[f] for f in truth if f in kb.interview.asked_after_yes}  # worse implies some
+    start = {**copy.deepcopy(scenario["record"]), "findings": {"present": [], "absent": []}}
+    result = interview(client, {"known": start, "truth": truth})
+    assert kb.levels[result.last["urgency"]["level"]].rank <= kb.levels[expected].rank, result.asked

@@ -250,11 +250,8 @@ def _check_specialty_population(kb: KnowledgeBase) -> None:
 
 def _check_interview(kb: KnowledgeBase) -> None:
     """Every screen names real findings and sources, and asks only what an escalation needs."""
+    _check_interview_mappings(kb)
     escalation_inputs = _escalation_inputs(kb)
-    for finding, after in kb.interview.asked_after_yes.items():
-        for ref in (finding, after):
-            if ref not in kb.findings or kb.findings[ref].derived:
-                raise KnowledgeBaseError("interview.yaml", f"asked_after_yes {finding}", f"'{ref}' is no input finding")
     for screen in kb.interview.screens:
         for ref in screen.when_present:
             if ref not in kb.findings:
@@ -271,6 +268,20 @@ def _check_interview(kb: KnowledgeBase) -> None:
                 raise KnowledgeBaseError(
                     "interview.yaml", screen.id, f"'{ref}' raises no urgency in any rule, so it would never be asked"
                 )
+
+
+def _check_interview_mappings(kb: KnowledgeBase) -> None:
+    """``asked_after_yes`` and ``not_asked_when`` name input findings to ask, and real findings."""
+    for finding, after in kb.interview.asked_after_yes.items():
+        for ref in (finding, after):
+            if ref not in kb.findings or kb.findings[ref].derived:
+                raise KnowledgeBaseError("interview.yaml", f"asked_after_yes {finding}", f"'{ref}' is no input finding")
+    for finding, whens in kb.interview.not_asked_when.items():
+        if finding not in kb.findings or kb.findings[finding].derived:
+            raise KnowledgeBaseError("interview.yaml", f"not_asked_when {finding}", f"'{finding}' is no input finding")
+        for ref in whens:
+            if ref not in kb.findings:
+                raise KnowledgeBaseError("interview.yaml", f"not_asked_when {finding}", f"unknown finding '{ref}'")
 
 
 def _escalation_inputs(kb: KnowledgeBase) -> set[str]:

@@ -242,6 +242,9 @@ class InterviewSettingsSchema(Schema):
 
     stop = fields.Nested(_StopSchema, required=True)
     asked_after_yes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    not_asked_when = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String(), validate=validate.Length(min=1)), load_default=dict
+    )
 
 
 def read_knowledge_file(directory: Path, name: str) -> Any:

@@ -297,6 +297,7 @@ def _interview(directory: Path) -> Interview:
         stop_at_level=settings["stop"]["at_level"],
         stop_reasons=dict(settings["stop"]["reasons"]),
         asked_after_yes=settings["asked_after_yes"],
+        not_asked_when={finding: tuple(whens) for finding, whens in settings["not_asked_when"].items()},
     )
 
 

@@ -212,6 +212,8 @@ class Interview:
     stop_reasons: dict[str, str]  # "urgency_reached" | "answered" -> the patient-facing reason
     # finding -> the finding it is asked only after a "yes" to (never after a "no")
     asked_after_yes: dict[str, str] = field(default_factory=dict)
+    # finding -> the findings (derived ones included) any of which, present, means it is not asked
+    not_asked_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ def describe(kb: KnowledgeBase, languages: Languages) -> dict[str, Any]:
             "stop_at_level": kb.interview.stop_at_level,
             "stop_reasons": kb.interview.stop_reasons,
             "asked_after_yes": kb.interview.asked_after_yes,
+            "not_asked_when": {finding: list(whens) for finding, whens in kb.interview.not_asked_when.items()},
             "screens": [_without_empty(screen) for screen in kb.interview.screens],
         },
         "languages": [

@@ -135,13 +135,6 @@ class FollowUp:
         self._escalations = tuple(
             sorted(kb.rules_in(Layer.ESCALATION), key=lambda r: (not r.red_flag, self._rank[r.level_id]))
         )
-        # per red flag, the conditions whose presence means an answer has started it (input
-        # findings and findings derived from them; not the patient's age or pregnancy alone)
-        self._started_by = {
-            r.id: frozenset(f for f in r.when.present if not kb.findings[f].derived or f in kb.derivers)
-            for r in self._escalations
-            if r.red_flag
-        }
         # per cause, (rule id, 1 - weight, rule) for each evidence rule supporting it, so that a
         # record weighs only the rules of the few causes it lists
         self._challengers: dict[str, list[tuple[str, float, Rule]]] = {}
@@ -184,6 +177,7 @@ class FollowUp:
         self._places_by_screens: dict[tuple[str, ...], dict[str, tuple[int, int]]] = {}
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
+        self._not_asked_when = {f: frozenset(whens) for f, whens in kb.interview.not_asked_when.items()}
 
     def __call__(
         self,
@@ -201,6 +195,7 @@ class FollowUp:
             return (), InterviewState(True, "urgency_reached", screen_ids)
 
         places = self._places(screen_ids, screens)
+        not_asked = frozenset(f for f, whens in self._not_asked_when.items() if not whens.isdisjoint(known.present))
         present, absent = self._sets.of(known.present), self._sets.of(known.absent)
         gaps = _Gaps(self._kb, self._needs, present, absent, self._derived_unanswered)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
@@ -214,7 +209,7 @@ class FollowUp:
         for rule, rank, missing, spelled in open_rules:
             if len(spelled) > 1 and _dominated(missing, rank, reaches):
                 continue
-            wanted = self._screening(rule, spelled, known, places)
+            wanted = self._screening(rule, spelled, known, places, not_asked=not_asked)
             for finding, position in wanted:
                 priority[finding] = position
                 _ask(asked, finding, rule.id)
@@ -224,6 +219,8 @@ class FollowUp:
         for finding, rule in self._challengers_of(gaps, fired, causes, evidence):
             if added == self._kb.scoring.max_cause_questions:
                 break
+            if finding in not_asked:
+                continue
             added += _ask(questions, finding, rule.id)
         if not questions:
             return (), InterviewState(True, "answered", screen_ids)
@@ -272,28 +269,39 @@ class FollowUp:
         missing: tuple[str, ...],
         known: KnownFindings,
         places: dict[str, tuple[int, int]],
+        *,
+        not_asked: frozenset[str],
     ) -> list[tuple[str, tuple[int, int]]]:
         """The questions (with their priority) to ask for an escalation rule's missing findings
         (in vocabulary order).
 
         Every one must be askable, or none is asked: half of a pair whose other half is never
-        asked could change nothing. A finding asked only after a "yes" to another is replaced
-        by that other while it is unanswered, and dropped once it is "no".
+        asked could change nothing. A red flag is the exception: one finding no applicable
+        screen lists may be left for later, as it is asked (last) once it is the only answer
+        missing, so the screened part is asked now. A finding asked only after a "yes" to
+        another is replaced by that other while it is unanswered, and dropped once it is "no".
+        ``not_asked``: the findings ``rules/interview.yaml`` does not ask of this patient.
         """
         wanted: list[tuple[str, tuple[int, int]]] = []
+        unscreened: list[str] = []
         for needed in missing:
             finding = self._asked_after_yes.get(needed, needed)
-            if finding in known.absent:
+            if finding in known.absent or finding in not_asked:
                 return []
             if finding in known.present:
                 finding = needed
             position = places.get(finding)
             if position is None:
-                if len(missing) > 1 or known.present.isdisjoint(self._started_by.get(rule.id, ())):
-                    return []
-                position = (self._after_screens, self._kb.finding_order[finding])  # completes a red flag begun
-            wanted.append((finding, position))
-        return wanted
+                unscreened.append(finding)
+            else:
+                wanted.append((finding, position))
+        if not unscreened:
+            return wanted
+        if len(unscreened) > 1 or rule.id not in self._red_flags:
+            return []
+        if wanted:
+            return wanted  # the unscreened finding follows a "yes" to these
+        return [(unscreened[0], (self._after_screens, self._kb.finding_order[unscreened[0]]))]  # one answer away
 
     def _challengers_of(
         self, gaps: _Gaps, fired: set[str], causes: list[RankedCause], evidence: list[Rule]
