@@ -565,6 +565,14 @@ def test_of_responses_the_dates_cannot_order_the_first_is_read(
     assert "- `QuestionnaireResponse/q2: not the latest authored, not used`" in found[-1]["detail"].splitlines()
 
 
+def test_a_response_authored_in_a_leap_second_is_read(cds: FlaskClient, ehr: Ehr) -> None:
+    """FHIR allows second 60; the FHIR library keeps such a time as text, taken for a partial date (a 500)."""
+    older, newer = answered("q1", False, authored="2016-12-31T23:59:60Z"), answered("q2", True, authored="2017-01")
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(newer, older)})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert "- `QuestionnaireResponse/q1: not the latest authored, not used`" in found[-1]["detail"].splitlines()
+
+
 def test_values_recorded_differently_are_a_warning_card_for_the_clinician(cds: FlaskClient, ehr: Ehr) -> None:
     """Not only a line among the codes not used: a clinician should check them with the patient."""
     found = cards(cds, ehr, {"patient": patient(), "observations": bundle(severity("s1", 2), severity("s2", 9))})
@@ -588,8 +596,23 @@ RETENTION_OBS = observation(SNOMED, "267064002", "r1", valueBoolean=True)
         week("g1", 20, effectiveDateTime="9999"),  # a year 9999 date: its end is past what Python holds
         week("g1", 20, effectiveDateTime="9999-12-31"),
         week("g1", 20, effectivePeriod={"start": "9999-12"}),
+        week("g1", 20, effectiveDateTime="2016-12-31T23:59:60Z"),  # a leap second: valid FHIR, was a 500
+        week("g1", 20, effectivePeriod={"end": "2016-12-31T23:59:60.5+01:00"}),
+        week("g1", 20, issued="2016-12-31T23:59:60Z"),
+        week("g1", 20, effectiveInstant="2016-12-31T23:59:60Z"),
     ],
-    ids=["week-0", "3-days", "severity-11", "year-9999", "9999-12-31", "period-9999-12"],
+    ids=[
+        "week-0",
+        "3-days",
+        "severity-11",
+        "year-9999",
+        "9999-12-31",
+        "period-9999-12",
+        "leap-second-effective",
+        "leap-second-period",
+        "leap-second-issued",
+        "leap-second-instant",
+    ],
 )
 def test_an_ehr_value_the_contract_cannot_hold_never_hides_the_other_cards(
     cds: FlaskClient, ehr: Ehr, extra: dict[str, Any]

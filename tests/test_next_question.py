@@ -340,9 +340,10 @@ def test_without_her_week_she_is_asked_what_every_stretch_of_pregnancy_needs(cli
     assert "reduced_fetal_movements" in asked and "one_sided_lower_abdominal_pain" in asked
 
 
-@pytest.mark.parametrize("authored", ["9999", "9999-12", "9999-12-31"])
+@pytest.mark.parametrize("authored", ["9999", "9999-12", "9999-12-31", "2016-12-31T23:59:60Z", "9999-12-31T23:59:60Z"])
 def test_a_response_authored_at_the_end_of_year_9999_is_read(client: FlaskClient, authored: str) -> None:
-    """A valid FHIR date whose end is past what Python's datetime holds was a 500."""
+    """A valid FHIR date whose end is past what Python's datetime holds was a 500, and so was a
+    leap second (``23:59:60``), which the FHIR library keeps as text."""
     response = client.post(
         NEXT, json={**START, "authored": authored}, headers={"Content-Type": "application/fhir+json"}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -109,6 +110,15 @@ def test_ibuprofen_at_30_weeks_is_critical_with_paracetamol_offered_instead(cds:
     assert [a["type"] for a in remove["actions"]] == ["delete"]
     assert "FDA" in card["detail"] or "BNF" in card["detail"]  # the rule's sources, by title
     assert set(card["extension"]["sources"]) == {"FDA-NSAID-20W", "BNF-PREGNANCY"}
+
+
+def test_a_gestational_age_measured_in_a_leap_second_is_read(cds: FlaskClient, ehr: Ehr) -> None:
+    """A valid FHIR dateTime (second 60) was a 500: no check of the order at all."""
+    prefetch = pregnant_at(30)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    prefetch["observations"]["entry"][0]["resource"]["issued"] = f"{yesterday.isoformat()}T23:59:60Z"
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == "critical"
 
 
 def test_a_bisphosphonate_in_pregnancy_has_no_alternative_but_removal(cds: FlaskClient, ehr: Ehr) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,6 +38,7 @@ _UNCOUNTED_OBSERVATIONS = {"cancelled", "entered-in-error"}
 _PAST_CONDITIONS = {"inactive", "remission", "resolved"}  # clinicalStatus: not present now
 _WEEKS = {"wk", "week", "weeks"}
 _DAYS = {"d", "day", "days"}
+_LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
 
 
 Span = tuple[dt.datetime, dt.datetime]  # when something was recorded: the span its FHIR date covers
@@ -52,9 +54,14 @@ class Source:
 
 def recorded_span(value: dt.datetime | dt.date | str | None) -> Span | None:
     """The span a FHIR date, dateTime or instant covers: an instant is a point; a day, a month
-    (``2024-03``) or a year (``2024``) its whole length, read in UTC."""
+    (``2024-03``) or a year (``2024``) its whole length, read in UTC.
+
+    The FHIR library keeps as text what Python cannot hold: a partial date, and a leap second
+    (``2016-12-31T23:59:60Z``, valid FHIR), read as the second before it."""
     if value is None:
         return None
+    if isinstance(value, str) and "T" in value:
+        value = dt.datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value, count=1))
     if isinstance(value, dt.datetime):
         instant = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
         return instant, instant
