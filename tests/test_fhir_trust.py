@@ -226,9 +226,25 @@ def test_gestational_age_in_days_is_converted_to_weeks(
     assert (NSAIDS_FROM_WEEK_20 in summary["detail"]) is from_week_20
 
 
-def test_gestational_age_in_another_unit_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
-    detail = refused(cds, ehr, pregnant_with({"value": 5, "unit": "months", "system": UCUM, "code": "mo"}))
-    assert "Observation/g1" in detail and "weeks (wk) or days (d)" in detail
+@pytest.mark.parametrize(
+    "quantity",
+    [
+        {"value": 7, "unit": "months", "system": UCUM, "code": "mo"},
+        {"value": 30, "unit": "weeks", "system": UCUM, "code": "{wk}"},  # an annotation: a bare number
+        {"value": 30, "unit": "semaines"},
+    ],
+)
+def test_gestational_age_in_another_unit_is_not_used_and_the_rest_assessed(
+    cds: FlaskClient, ehr: Ehr, quantity: dict[str, Any]
+) -> None:
+    """A 400 for the unit hid every card, urinary retention's emergency among them. A month is
+    no fixed number of weeks: the week is left out, and the pregnancy assessed for every week."""
+    prefetch = pregnant_with(quantity)
+    prefetch["observations"]["entry"].append({"resource": RETENTION_OBS})
+    found = cards(cds, ehr, prefetch)
+    assert found[0]["indicator"] == "critical" and "ESC-CES-RETENTION" in found[0]["extension"]["red_flags"]
+    assert any("gestational week" in card["summary"] for card in found)  # asked for, every week assessed
+    assert "gestational age in" in found[-1]["detail"] and "not weeks (wk) or days (d), not used" in found[-1]["detail"]
 
 
 @pytest.mark.parametrize("value", [-1e308, 1e308, 10**400, -(10**400)])

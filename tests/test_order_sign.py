@@ -121,6 +121,14 @@ def test_a_gestational_age_measured_in_a_leap_second_is_read(cds: FlaskClient, e
     assert card["indicator"] == "critical"
 
 
+def test_a_gestational_age_in_months_is_checked_as_a_week_not_recorded(cds: FlaskClient, ehr: Ehr) -> None:
+    """Was a 400 (no check of the order at all): 7 months is no fixed number of weeks."""
+    prefetch = pregnant_at(30)
+    prefetch["observations"]["entry"][0]["resource"]["valueQuantity"] = {"value": 7, "unit": "mo", "code": "mo"}
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == "warning" and "gestational week" in card["summary"]
+
+
 def test_a_bisphosphonate_in_pregnancy_has_no_alternative_but_removal(cds: FlaskClient, ehr: Ehr) -> None:
     (card,) = order_sign(cds, ehr, pregnant_at(10), order("zol", (ATC, "M05BA08")))["cards"]
     assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-BISPHOSPHONATE-PREGNANCY"]

@@ -372,9 +372,8 @@ def _apply(
             intake.patient.setdefault("pregnancy", {})
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        week, recorded = _gestational_week(parsed, label), _observed_at(parsed)
+        week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed)
         if week is None:
-            intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
             return True
         week += _weeks_since(recorded, intake.today)
         if week > vocab.GESTATIONAL_WEEK_RANGE[1]:  # the pregnancy it was measured in has ended
@@ -490,12 +489,16 @@ def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
     return max(0, (today - last_day).days) // 7
 
 
-def _gestational_week(observation: Any, label: str) -> int | None:
+def _gestational_week(observation: Any, label: str, intake: Intake) -> int | None:
     """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit, or a
-    valueInteger: weeks, as the LOINC code says); any other unit is refused rather than taken
-    as weeks. None if the Observation gives no number."""
+    valueInteger: weeks, as the LOINC code says). None, reported as not used, if the
+    Observation gives no number, or gives it in any other unit: a month is no fixed number of
+    weeks, and a UCUM annotation such as ``{wk}`` is a bare number, so either taken as weeks
+    could put a pregnancy on the wrong side of a rule's week; the pregnancy is then assessed
+    for every week (:mod:`service.reasoning.unrecorded`), and the other cards still shown."""
     number = _number(observation)
     if number is None:
+        intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
         return None
     value = _bounded(number, label, "gestational age")
     quantity = observation.valueQuantity
@@ -504,7 +507,8 @@ def _gestational_week(observation: Any, label: str) -> int | None:
         return int(value)
     if unit in _DAYS:
         return int(value) // 7
-    raise FhirInputError(f"{label}: gestational age must be in weeks (wk) or days (d)")
+    intake.unmapped.append(f"{label}: gestational age in '{unit[:40]}', not weeks (wk) or days (d), not used")
+    return None
 
 
 def _negated(parsed: Any, kind: str) -> bool:
