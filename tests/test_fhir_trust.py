@@ -643,6 +643,35 @@ def test_an_ehr_value_the_contract_cannot_hold_never_hides_the_other_cards(
     assert cards(cds, ehr, prefetch)[0]["indicator"] == "critical"
 
 
+GENDER = "http://hl7.org/fhir/administrative-gender"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reported"),
+    [
+        ({"severity": [{"valueInteger": 11}]}, "severity outside 0-10, not used"),
+        ({"duration_days": [{"valueDecimal": -1}]}, "duration days outside 0-1000000, not used"),
+        ({"age": [{"valueInteger": 130}]}, "age outside 0-120, not used"),
+        ({"pregnant": [{"valueBoolean": True}], "gestational_week": [{"valueInteger": 50}]}, "gestational week out"),
+        ({"sex": [{"valueCoding": {"system": GENDER, "code": "F"}}]}, "sex 'F' is not a code of the intake"),
+        ({"locations": [{"valueCoding": {"code": "knee"}}]}, "locations 'knee' is not a code of the intake"),
+        ({"onset": [{"valueCoding": {"code": "acute"}}]}, "onset 'acute' is not a code of the intake"),
+        ({"side": [{"valueCoding": {"code": "bilateral"}}]}, "side 'bilateral' is not a code of the intake"),
+        ({"course": [{"valueCoding": {"code": "chronic"}}]}, "course 'chronic' is not a code of the intake"),
+    ],
+)
+def test_a_questionnaire_answer_the_contract_cannot_hold_is_not_used_and_the_rest_assessed(
+    cds: FlaskClient, ehr: Ehr, answer: dict[str, Any], reported: str
+) -> None:
+    """One answer outside the contract made the whole triage a card-less 422, and the saddle
+    anaesthesia answered in the same response was shown to nobody. A left-out age, sex or week
+    is assessed for every value it could have, a left-out location as buttock pain."""
+    response = {**questionnaire_response({**INTAKE, **answer}, {"saddle_anesthesia": True}), "id": "q1"}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert found[0]["indicator"] == "critical" and "ESC-CES-SADDLE" in found[0]["extension"]["red_flags"]
+    assert f"QuestionnaireResponse/q1: {reported}" in found[-1]["detail"]
+
+
 def test_a_male_gender_with_a_pregnancy_is_assessed_for_the_other_sexes(cds: FlaskClient, ehr: Ehr) -> None:
     prefetch = {
         "patient": patient(birth="1994-03-12", gender="male"),

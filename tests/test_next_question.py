@@ -255,6 +255,28 @@ def test_a_record_that_breaks_the_contract_is_a_422_keyed_by_the_items_that_gave
     assert str(SECRET) not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("item", "answer"),
+    [
+        ("severity", {"valueInteger": 11}),
+        ("sex", {"valueCoding": {"system": GENDER, "code": "F"}}),
+        ("locations", {"valueCoding": {"code": "knee"}}),
+    ],
+)
+def test_an_answer_outside_the_contract_is_a_422_naming_its_item_even_beside_a_red_flag(
+    client: FlaskClient, item: str, answer: dict[str, Any]
+) -> None:
+    """Unlike an EHR's record (not used, the rest assessed), the patient's app can ask again:
+    it is told which item to put right, not given an assessment that left the answer out."""
+    given = {"age": {"valueInteger": 40}, "sex": {"valueCoding": {"system": GENDER, "code": "female"}}}
+    given["locations"] = {"valueCoding": {"code": "buttock"}}
+    items = [{"linkId": link, "answer": [value]} for link, value in {**given, item: answer}.items()]
+    items.append(yes_no("saddle_anesthesia", True))
+    response = client.post(NEXT, json={**START, "item": items})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {f"QuestionnaireResponse.item.where(linkId='{item}')"}
+
+
 def test_a_coding_that_names_no_system_is_read_by_its_code(client: FlaskClient, local: str) -> None:
     items = [
         {"linkId": "age", "answer": [{"valueInteger": 40}]},

@@ -105,6 +105,10 @@ class Intake:
     # left out of the record and each of these is assessed (service.reasoning.unrecorded)
     candidate_weeks: set[int] = field(default_factory=set)
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
+    # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
+    # contract's validation to refuse naming its item, when the patient's app can ask again;
+    # from an EHR's record, listed as not used and the rest assessed
+    can_ask_again: bool = False
 
     @property
     def missing(self) -> list[str]:
@@ -248,13 +252,18 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
 
 
 def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    intake.complaint["locations"] = [_coded(value, (terms.local,), link_id, source.label) for value in values]
+    codes = [_coded(value, (terms.local,), link_id, source.label) for value in values]
+    kept = [code for code in dict.fromkeys(codes) if _a_contract_code(intake, source, link_id, code)]
+    if kept:  # none left: the location is not recorded
+        intake.complaint["locations"] = kept
 
 
 def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     label = source.label
     part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
-    part[link_id] = _coded(_one(link_id, values, label), (system,), link_id, label)
+    code = _coded(_one(link_id, values, label), (system,), link_id, label)
+    if _a_contract_code(intake, source, link_id, code):
+        part[link_id] = code
 
 
 def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -262,7 +271,7 @@ def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: I
     number = _one(link_id, values, label).valueInteger
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueInteger")
-    _single(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
+    _answered_number(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
 def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -272,7 +281,39 @@ def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     if number is None:
         raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
-    _single(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
+    _answered_number(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
+
+
+# what the contract holds for each answer (service.reasoning.record)
+_CONTRACT_CODES = {
+    "locations": vocab.LOCATIONS,
+    "sex": vocab.SEXES,
+    "side": vocab.SIDES,
+    "onset": vocab.ONSETS,
+    "course": vocab.COURSES,
+}
+_CONTRACT_RANGES = {
+    "age": vocab.AGE_RANGE,
+    "gestational_week": vocab.GESTATIONAL_WEEK_RANGE,
+    "severity": vocab.SEVERITY_RANGE,
+    "duration_days": (0, FHIR_NUMBER_LIMIT),
+}
+
+
+def _a_contract_code(intake: Intake, source: Source, link_id: str, code: str) -> bool:
+    """Whether an answer's code is one the contract has (or is kept for it to refuse, see
+    ``Intake.can_ask_again``); one it has not (sex ``F``, location ``knee``) is listed as not used."""
+    if intake.can_ask_again or code in _CONTRACT_CODES[link_id]:
+        return True
+    intake.unmapped.append(f"{source.label}: {link_id} '{code[:40]}' is not a code of the intake, not used")
+    return False
+
+
+def _answered_number(intake: Intake, link_id: str, value: float, source: Source) -> None:
+    """A number answered for ``link_id``, if the contract can hold it (see ``Intake.can_ask_again``)."""
+    what = link_id.replace("_", " ")
+    if intake.can_ask_again or _recorded_in_range(intake, source.label, what, value, _CONTRACT_RANGES[link_id]):
+        _single(intake, link_id, value, source)
 
 
 def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
