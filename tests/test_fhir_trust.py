@@ -535,14 +535,57 @@ def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
     assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == intake.differing == []
 
 
-def test_an_answered_age_and_another_from_the_birth_date_are_reported(app: Flask) -> None:
-    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; born 1981-04-02: 45
-    intake = read(app, {"questionnaireResponse": response, "patient": patient()})
-    assert intake.patient["age"] == 40
-    assert intake.differing == [
-        "Patient/1288992 birthDate: age differs from QuestionnaireResponse/q1's, not used "
-        "(the questionnaire's answer is assessed)"
-    ]
+QR_AGE, BIRTH_AGE = "QuestionnaireResponse/q1", "Patient/1288992 birthDate"
+
+
+@pytest.mark.parametrize(
+    ("born", "age", "kept", "dropped"),
+    [("1981-04-02", 45, BIRTH_AGE, QR_AGE), ("1990-01-01", 40, QR_AGE, BIRTH_AGE)],
+)
+def test_an_answered_age_and_another_from_the_birth_date_take_the_older_and_are_reported(
+    app: Flask, born: str, age: int, kept: str, dropped: str
+) -> None:
+    """The fracture, aneurysm and cancer bands rise with age: the older loses no red flag,
+    whichever resource gives it (the questionnaire's was kept because it was read first)."""
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; read on 2026-06-01
+    intake = read(app, {"questionnaireResponse": response, "patient": patient(birth=born)})
+    assert intake.patient["age"] == age
+    assert intake.differing == [f"{dropped}: age differs from {kept}'s, not used (the older is assessed)"]
+
+
+@pytest.mark.parametrize(
+    ("authored", "now"),
+    [
+        ("2022-01-10", 66),  # 62 then: four whole years since
+        ("2022-01-10T08:00:00Z", 66),
+        ("2022-06", 65),  # a month: counted from its last day, so no year that may not have passed
+        ("2022", 65),
+    ],
+)
+def test_an_answered_age_is_counted_on_from_when_it_was_answered(app: Flask, authored: str, now: int) -> None:
+    answers = {**INTAKE, "age": [{"valueInteger": 62}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1", "authored": authored}
+    intake = read(app, {"questionnaireResponse": response})
+    assert intake.patient["age"] == now and intake.differing == []
+
+
+def test_a_fall_at_66_is_urgent_though_the_questionnaire_said_62_years_ago(cds: FlaskClient, ehr: Ehr) -> None:
+    """Read as 62, the stale answer overrode the birth date (66) and ESC-FALL-OLDER-ADULT was lost."""
+    answers = {**INTAKE, "age": [{"valueInteger": 62}], "locations": [{"valueCoding": {"code": "hip"}}]}
+    response = {**questionnaire_response(answers, {"recent_trauma": True}), "id": "q1", "authored": "2022-01-10"}
+    summary = cards(cds, ehr, {"questionnaireResponse": response, "patient": patient(birth="1960-01-01")})[0]
+    assert "ESC-FALL-OLDER-ADULT" in summary["extension"]["red_flags"]
+
+
+def test_an_answered_gestational_week_is_counted_on_from_when_it_was_answered(app: Flask) -> None:
+    answers = {**INTAKE, "pregnant": [{"valueBoolean": True}], "gestational_week": [{"valueInteger": 20}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1", "authored": "2026-04-06"}
+    intake = read(app, {"questionnaireResponse": response})
+    assert intake.patient["pregnancy"]["gestational_week"] == 28  # eight weeks before the day read
+    response["authored"] = "2025-06-01"
+    intake = read(app, {"questionnaireResponse": response})
+    assert "gestational_week" not in intake.patient["pregnancy"]
+    assert intake.unmapped == ["QuestionnaireResponse/q1: gestational week would now be 72, not used"]
 
 
 # --- the latest questionnaire response, whatever the EHR sends ------------------------------

@@ -219,7 +219,7 @@ class CardWriter:
             "warning",
             "The FHIR data gives these values more than once, differently. None was picked by the order of the "
             "data: severity takes the higher, gestational age the later record (every week when the dates cannot "
-            "tell), age the questionnaire's answer:",
+            "tell), age the older:",
             intake.differing,
         )
 

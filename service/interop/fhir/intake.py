@@ -310,10 +310,25 @@ def _a_contract_code(intake: Intake, source: Source, link_id: str, code: str) ->
 
 
 def _answered_number(intake: Intake, link_id: str, value: float, source: Source) -> None:
-    """A number answered for ``link_id``, if the contract can hold it (see ``Intake.can_ask_again``)."""
-    what = link_id.replace("_", " ")
-    if intake.can_ask_again or _recorded_in_range(intake, source.label, what, value, _CONTRACT_RANGES[link_id]):
+    """A number answered for ``link_id``, if the contract can hold it (see ``Intake.can_ask_again``).
+
+    An age or a gestational week is counted on from when the response was ``authored`` to
+    the day read, as a gestational age Observation is from when it was measured: ages only
+    grow, and a questionnaire answered at 62 four years ago must not hide the red flags of 66."""
+    what, limits = link_id.replace("_", " "), _CONTRACT_RANGES[link_id]
+    if intake.can_ask_again:
         _single(intake, link_id, value, source)
+        return
+    if not _recorded_in_range(intake, source.label, what, value, limits):
+        return
+    if link_id == "age":
+        value += _years_since(source.recorded, intake.today)
+    elif link_id == "gestational_week":
+        value += _weeks_since(source.recorded, intake.today)
+    if value > limits[1]:
+        intake.unmapped.append(f"{source.label}: {what} would now be {int(value)}, not used")
+        return
+    _single(intake, link_id, value, source)
 
 
 def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
@@ -439,7 +454,7 @@ def _apply(
 
 
 _KEPT = {
-    "age": "the questionnaire's answer is assessed",
+    "age": "the older is assessed",
     "severity": "the higher is assessed",
     "gestational_week": "the later is assessed",
 }
@@ -452,9 +467,10 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     order of the data: severity takes the higher (the safe side); gestational age the later
     record (early and late pregnancy each have red flags of their own, so no week is the safe
     side), and when the dates do not tell which is later, neither: the week is left out and
-    the triage assesses each of the weeks recorded (``candidate_weeks``); age the first, the
-    questionnaire's answer, read before the Patient's birth date. The value not used is
-    reported, with the resource it came from."""
+    the triage assesses each of the weeks recorded (``candidate_weeks``); age the older (the
+    bands of fracture, aneurysm and cancer rise with age, so no red flag is lost; an answered
+    age is first counted on from when it was answered). The value not used is reported, with
+    the resource it came from."""
     if name == "gestational_week":
         part = intake.patient.setdefault("pregnancy", {})
     else:
@@ -468,7 +484,7 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
         intake.sources.setdefault(name, source)
         part[name] = value
         return
-    if name == "severity":
+    if name in ("severity", "age"):
         replace = value > part[name]
     elif name == "gestational_week":
         replace = later(source.recorded, held.recorded)
@@ -525,9 +541,20 @@ def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
     so no week is added that may not have passed; undated, none."""
     if recorded is None or today is None:
         return 0
+    return max(0, (today - _last_day(recorded)).days) // 7
+
+
+def _years_since(recorded: Span | None, today: dt.date | None) -> int:
+    """Whole years from when an age was answered to today, counted like :func:`_weeks_since`
+    from the latest day the date allows; undated, none."""
+    if recorded is None or today is None:
+        return 0
+    return max(0, age_on(today, _last_day(recorded)))
+
+
+def _last_day(recorded: Span) -> dt.date:
     start, after = recorded  # a span of a day or more ends just before `after`
-    last_day = start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
-    return max(0, (today - last_day).days) // 7
+    return start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
 
 
 def _gestational_week(observation: Any, label: str, intake: Intake) -> int | None:
