@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.interop.cds_hooks.prefetch import read_prefetch
-from service.interop.fhir.intake import Intake
+from service.interop.fhir.intake import OUTWEIGHS, SAME_RULES, Intake
 from service.web.components import components
 from tests.cds_tokens import BASE, Ehr
 from tests.test_cds_hooks import (
@@ -614,14 +614,101 @@ def test_the_latest_authored_response_of_a_bundle_is_read(
     assert "- `QuestionnaireResponse/q1: not the latest authored, not used`" in found[-1]["detail"].splitlines()
 
 
-@pytest.mark.parametrize("authored", [{}, {"authored": "2026-05-01"}])
-def test_of_responses_the_dates_cannot_order_the_first_is_read(
-    cds: FlaskClient, ehr: Ehr, authored: dict[str, str]
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {}),
+        ({"authored": "2026-05-01"}, {"authored": "2026-05-01"}),
+        ({"authored": "2026-05-01"}, {"authored": "2026-05-01T10:00:00Z"}),
+    ],
+)
+@pytest.mark.parametrize("yes_first", [True, False])
+def test_of_responses_the_dates_cannot_order_each_is_read_and_a_yes_in_either_is_present(
+    cds: FlaskClient, ehr: Ehr, first: dict[str, str], second: dict[str, str], yes_first: bool
 ) -> None:
-    first, second = answered("q1", True, **authored), answered("q2", False, **authored)
-    found = cards(cds, ehr, {"questionnaireResponse": bundle(first, second)})
+    """The first in the Bundle was read, the other dropped: its only yes was lost when it came second."""
+    found = cards(
+        cds,
+        ehr,
+        {"questionnaireResponse": bundle(answered("q1", yes_first, **first), answered("q2", not yes_first, **second))},
+    )
     assert found[0]["extension"]["urgency"] == "emergency"
-    assert "- `QuestionnaireResponse/q2: not the latest authored, not used`" in found[-1]["detail"].splitlines()
+    assert any("both present and absent" in card["summary"] for card in found)
+    assert not any("not the latest authored" in card["detail"] for card in found)
+
+
+@pytest.mark.parametrize("status", ["in-progress", "entered-in-error"])
+def test_a_newer_response_that_does_not_count_hides_no_older_one(cds: FlaskClient, ehr: Ehr, status: str) -> None:
+    """A form started today, or one marked entered in error, was picked as the latest and then not
+    counted: yesterday's completed intake, with its saddle anaesthesia, was read by nobody."""
+    older = answered("q1", True, authored="2026-05-01")
+    newer = {**answered("q2", False, authored="2026-05-02"), "status": status}
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(newer, older)})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert f"- `QuestionnaireResponse/q2: status {status}, not counted`" in found[-1]["detail"].splitlines()
+
+
+def tied(ident: str, **answers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**questionnaire_response({**INTAKE, **answers}, {}), "id": ident, "authored": "2026-05-01"}
+
+
+def coded(code: str) -> list[dict[str, Any]]:
+    return [{"valueCoding": {"code": code}}]
+
+
+@pytest.mark.parametrize(
+    ("item", "answers", "kept"),
+    [
+        ("onset", ("gradual", "sudden"), "sudden"),
+        ("onset", ("gradual", "unknown"), "unknown"),
+        ("side", ("left", "both"), "both"),
+        ("side", ("left", "right"), "left"),
+        ("side", ("unknown", "right"), "unknown"),
+        ("course", ("worsening", "stable"), "unknown"),
+        ("duration_days", (200, 10), 10),
+        ("locations", ("hip", "buttock"), ["hip", "buttock"]),
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_answers_of_responses_the_dates_cannot_order_never_depend_on_their_order(
+    app: Flask, item: str, answers: tuple[Any, Any], kept: Any, reverse: bool
+) -> None:
+    def answer(value: Any) -> list[dict[str, Any]]:
+        return [{"valueInteger": value}] if isinstance(value, int) else coded(value)
+
+    responses = [tied("q1", **{item: answer(answers[0])}), tied("q2", **{item: answer(answers[1])})]
+    intake = read(app, {"questionnaireResponse": bundle(*(reversed(responses) if reverse else responses))})
+    got = intake.complaint[item]
+    assert (sorted(got) if item == "locations" else got) == (sorted(kept) if item == "locations" else kept)
+    assert len(intake.differing) == 1 and "differ" in intake.differing[0]
+
+
+def test_a_sex_answered_differently_by_responses_the_dates_cannot_order_is_assessed_for_every_sex(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    female, male = tied("q1"), tied("q2", sex=[{"valueCoding": {"code": "male"}}])
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(female, male)})
+    assert any("sex" in card["summary"] and card["indicator"] == "warning" for card in found)  # asked for
+    assert any("sex differs from QuestionnaireResponse/q1's, neither is used" in card["detail"] for card in found)
+
+
+def test_the_choices_that_outweigh_others_are_those_the_red_flags_test(app: Flask) -> None:
+    """A choice kept of two differing answers must keep every red flag either could fire: the
+    rules' red flags reach a choice only through the findings derived from it."""
+    rules = components(app).assessor.kb.rules.values()
+    red_flag_findings = {f for r in rules if r.red_flag for f in r.when.present}
+    while more := {f for r in rules if r.derive in red_flag_findings for f in r.when.present} - red_flag_findings:
+        red_flag_findings |= more  # derived from findings that lead to a red flag
+    for name in ("onset", "side", "course"):
+        deriving = [r for r in rules if r.derive in red_flag_findings and getattr(r.when, name)]
+        for rule in deriving:
+            values = set(getattr(rule.when, name))
+            if name in OUTWEIGHS and OUTWEIGHS[name] in values:
+                continue  # what outweighs every other answer
+            if values & SAME_RULES.get(name, set()):  # a side: either fires it (kept only where both do not)
+                assert SAME_RULES[name] <= values, (name, rule.id)
+            else:  # taken as unknown: every choice of it that leads to a red flag includes unknown
+                assert "unknown" in values, (name, rule.id)
 
 
 def test_a_response_authored_in_a_leap_second_is_read(cds: FlaskClient, ehr: Ehr) -> None:

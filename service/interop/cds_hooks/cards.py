@@ -219,7 +219,7 @@ class CardWriter:
             "warning",
             "The FHIR data gives these values more than once, differently. None was picked by the order of the "
             "data: severity takes the higher, gestational age the later record (every week when the dates cannot "
-            "tell), age the older:",
+            "tell), age the older; each line says what was assessed:",
             intake.differing,
         )
 

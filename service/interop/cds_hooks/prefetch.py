@@ -12,6 +12,7 @@ from typing import Any
 
 from service.interop.fhir.intake import (
     Intake,
+    counts,
     from_observation_or_condition,
     from_patient,
     from_questionnaire_response,
@@ -31,8 +32,7 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
 def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
     intake = Intake(patient_id, today=today)
     if prefetch.get("questionnaireResponse"):
-        response = _latest_response(prefetch["questionnaireResponse"], intake)
-        if response is not None:
+        for response in _latest_responses(prefetch["questionnaireResponse"], intake):
             from_questionnaire_response(response, terms, intake)
     if prefetch.get("patient"):
         from_patient(prefetch["patient"], intake, today)
@@ -65,18 +65,25 @@ def _entries(bundle: Any, intake: Intake) -> list[Any]:
     return resources
 
 
-def _latest_response(value: Any, intake: Intake) -> Any | None:
-    """The most recently authored QuestionnaireResponse (the one, or one of a Bundle's), parsed.
+def _latest_responses(value: Any, intake: Intake) -> list[Any]:
+    """The most recently authored QuestionnaireResponses that count (the one, or a Bundle's), parsed.
 
     The prefetch template asks for the latest (``_sort=-authored&_count=1``), but an EHR that
     ignores the sort or the count would otherwise have an old answer read for the current one.
-    One without ``authored`` counts as the oldest; of two the dates cannot order, the first is
-    kept. The others are reported as not used."""
+    A response that does not count (in progress, entered in error) is set aside first: a form
+    the patient started today must not hide yesterday's completed one. One without
+    ``authored`` counts as the oldest. Responses the dates cannot order are never picked
+    between by their order in the data: each of them is read, and their answers meet as
+    those of several resources do (a yes in either is present). The others are reported as
+    not used."""
     one = isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
-    responses = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value, intake))]
-    latest = None
-    for response in responses:
-        if latest is None or later(recorded_span(response.authored), recorded_span(latest.authored)):
-            latest = response
-    intake.unmapped += [f"{label_of(r)}: not the latest authored, not used" for r in responses if r is not latest]
-    return latest
+    parsed = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value, intake))]
+    responses = [response for response in parsed if counts(response, intake)]
+    spans = [recorded_span(response.authored) for response in responses]
+    newest = [not any(later(other, span) for other in spans) for span in spans]
+    intake.unmapped += [
+        f"{label_of(r)}: not the latest authored, not used"
+        for r, kept in zip(responses, newest, strict=True)
+        if not kept
+    ]
+    return [r for r, kept in zip(responses, newest, strict=True) if kept]

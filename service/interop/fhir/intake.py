@@ -153,15 +153,23 @@ def label_of(resource: Any) -> str:
     return f"{resource.get_resource_type()}/{(resource.id or '?')[:64]}"
 
 
+def counts(response: Any, intake: Intake) -> bool:
+    """Whether a parsed QuestionnaireResponse informs the triage: one in progress or entered in
+    error does not, and is reported as not counted."""
+    if response.status in _UNCOUNTED_RESPONSES:
+        intake.unmapped.append(f"{label_of(response)}: status {response.status}, not counted")
+        return False
+    return True
+
+
 def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
-    """The answers of a parsed QuestionnaireResponse, if it counts and is about the patient."""
+    """The answers of a parsed QuestionnaireResponse that counts (:func:`counts`), if it is
+    about the patient. Several may be read into one intake (responses the dates cannot
+    order): their answers then meet as those of several resources do (see :func:`_single`)."""
     label = label_of(response)
     if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
         raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
-    if response.status in _UNCOUNTED_RESPONSES:
-        intake.unmapped.append(f"{label}: status {response.status}, not counted")
-        return
     read_answers(response, terms, intake, label)
 
 
@@ -252,18 +260,54 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
 
 
 def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
+    """Where it hurts; another response's locations (the dates cannot order them) are kept too:
+    each location has red flags of its own."""
     codes = [_coded(value, (terms.local,), link_id, source.label) for value in values]
     kept = [code for code in dict.fromkeys(codes) if _a_contract_code(intake, source, link_id, code)]
-    if kept:  # none left: the location is not recorded
-        intake.complaint["locations"] = kept
+    if not kept:  # none left: the location is not recorded
+        return
+    held = intake.complaint.get("locations")
+    if held is not None and set(held) != set(kept):
+        intake.differing.append(f"{source.label}: locations differ from another response's, all are assessed")
+    intake.complaint["locations"] = list(dict.fromkeys([*(held or ()), *kept]))
+    intake.sources.setdefault("locations", source)
+
+
+# Of a choice answered differently by responses the dates cannot order, the answer kept
+# (rules/derived.yaml; tests/test_fhir_trust.py checks these against the rules). The red
+# flags test a sudden onset, and pain on both sides (cauda equina, an emergency) or on one
+# side (first-trimester groin pain, urgent): both sides outweigh one, and the left and the
+# right fire the same rules. They take an unknown course as not settled, like a worsening
+# or recurring one, so any other pair is taken as unknown. A sex is left out instead, and
+# every sex assessed, as when none is recorded.
+OUTWEIGHS = {"onset": "sudden", "side": "both"}
+SAME_RULES = {"side": frozenset({"left", "right"})}
 
 
 def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     label = source.label
     part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
     code = _coded(_one(link_id, values, label), (system,), link_id, label)
-    if _a_contract_code(intake, source, link_id, code):
+    if not _a_contract_code(intake, source, link_id, code):
+        return
+    held = intake.sources.get(link_id)
+    if held is None or part.get(link_id) == code:
+        intake.sources.setdefault(link_id, source)
         part[link_id] = code
+        return
+    if link_id == "sex":
+        part.pop(link_id, None)
+        why = "neither is used: every sex is assessed"
+    else:
+        answered = {code, part[link_id]}
+        if OUTWEIGHS.get(link_id) in answered:
+            part[link_id] = OUTWEIGHS[link_id]
+        elif answered <= SAME_RULES.get(link_id, frozenset()):
+            part[link_id] = min(answered)  # either: not picked by the order of the data
+        else:
+            part[link_id] = "unknown"
+        why = f"'{part[link_id]}' is assessed"
+    intake.differing.append(f"{label}: {link_id} differs from {held.label}'s, {why}")
 
 
 def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -455,6 +499,7 @@ def _apply(
 
 _KEPT = {
     "age": "the older is assessed",
+    "duration_days": "the shorter is assessed",
     "severity": "the higher is assessed",
     "gestational_week": "the later is assessed",
 }
@@ -469,8 +514,9 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
     side), and when the dates do not tell which is later, neither: the week is left out and
     the triage assesses each of the weeks recorded (``candidate_weeks``); age the older (the
     bands of fracture, aneurysm and cancer rise with age, so no red flag is lost; an answered
-    age is first counted on from when it was answered). The value not used is reported, with
-    the resource it came from."""
+    age is first counted on from when it was answered); a duration, which only responses the
+    dates cannot order give twice, the shorter. The value not used is reported, with the
+    resource it came from."""
     if name == "gestational_week":
         part = intake.patient.setdefault("pregnancy", {})
     else:
@@ -486,7 +532,9 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
         return
     if name in ("severity", "age"):
         replace = value > part[name]
-    elif name == "gestational_week":
+    elif name == "duration_days":  # new symptoms are the cauda equina pathway's; not given is taken as new
+        replace = value < part[name]
+    else:  # the gestational week
         replace = later(source.recorded, held.recorded)
         if not replace and not later(held.recorded, source.recorded):
             intake.candidate_weeks.update((int(part[name]), int(value)))
@@ -496,12 +544,10 @@ def _single(intake: Intake, name: str, value: float, source: Source) -> None:
                 "is current; each is assessed"
             )
             return
-    else:
-        replace = False
     kept, dropped = (source, held) if replace else (held, source)
     if replace:
         part[name], intake.sources[name] = value, source
-    why = _KEPT.get(name, "the first is assessed")
+    why = _KEPT[name]
     intake.differing.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
 
 
