@@ -224,6 +224,7 @@ def test_cors_answers_only_the_allowed_origins() -> None:
         "/cds-services/buttock-pain-triage", headers={"Origin": "https://app.example.org", **preflight}
     )
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert allowed.status_code == 204 and allowed.data == b"" and "Content-Type" not in allowed.headers
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
     other = client.options("/cds-services/buttock-pain-triage", headers={"Origin": "https://evil.example", **preflight})
