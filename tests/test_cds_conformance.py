@@ -136,6 +136,8 @@ def test_feedback_counts_overrides_by_reason_code(cds: FlaskClient, ehr: Ehr) ->
         "21/11/2026 10:00",
         "2026-11-21T25:00:00Z",
         "2026-11-21T10:00:00Z\n",  # `$` alone matches before a final newline
+        "2026-02-30T10:00:00Z",  # the pattern allows it; the calendar does not
+        "2025-02-29T10:00:00Z",
     ],
 )
 def test_feedback_timestamps_must_be_fhir_instants(cds: FlaskClient, ehr: Ehr, stamp: str) -> None:
@@ -224,6 +226,7 @@ def test_cors_answers_only_the_allowed_origins() -> None:
         "/cds-services/buttock-pain-triage", headers={"Origin": "https://app.example.org", **preflight}
     )
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert allowed.status_code == 204 and allowed.data == b"" and "Content-Type" not in allowed.headers
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
     other = client.options("/cds-services/buttock-pain-triage", headers={"Origin": "https://evil.example", **preflight})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,18 @@ def test_a_400_digit_integer_is_a_422_not_an_overflow(client: FlaskClient, field
     response = post_raw(client, body)
     assert response.status_code == 422
     assert response.get_json()["errors"] == {f"$.complaint.{field}": ["Must be a finite number."]}
+
+
+def test_an_integer_longer_than_python_converts_is_a_400_that_says_so(client: FlaskClient) -> None:
+    body = json.dumps(make_record(complaint={"duration_days": 0})).replace(
+        '"duration_days": 0', '"duration_days": ' + "9" * 5000
+    )
+    response = post_raw(client, body)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert (
+        response.get_json()["detail"]
+        == f"A number in the request body has more than {sys.get_int_max_str_digits()} digits."
+    )
 
 
 def test_json_nested_120_deep_is_a_400(client: FlaskClient) -> None:

@@ -3,7 +3,8 @@
 A request (preflight included) from an allowed origin gets ``Access-Control-Allow-Origin``
 naming that origin; from any other origin, no CORS header at all, so the browser refuses.
 No credentials are allowed: CDS Hooks calls carry their JWT in ``Authorization``. Every
-``OPTIONS`` answer, preflight or not, lists its allowed methods in a fixed order.
+``OPTIONS`` answer, preflight or not, is a 204 without a body that lists its allowed methods
+in a fixed order.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _cors(response: Response) -> Response:
-        if request.method == "OPTIONS" and response.allow:  # Flask's automatic answer
+        if request.method == "OPTIONS" and response.allow:  # Flask's automatic answer: no content
             response.headers["Allow"] = allow(response.allow)
+            response.status_code = 204
+            response.set_data(b"")
+            del response.headers["Content-Type"]
         origin = header("Origin")
         vary_on(response, "Origin")
         if origin is None or origin not in allowed:

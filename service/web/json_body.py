@@ -10,6 +10,7 @@ a second ``findings``; nesting deeper than any contract needs is 400 before anyt
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from flask import request
@@ -38,8 +39,10 @@ def read_json_body() -> Any:
         document = json.loads(body, object_pairs_hook=_unique_keys)
     except _DuplicateKeyError as error:
         raise BadRequest(f"The request body gives the key '{shortened(error.key)}' more than once.") from None
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise BadRequest("The request body is not valid JSON.") from None
+    except ValueError:  # valid JSON: an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise BadRequest(f"A number in the request body has more than {sys.get_int_max_str_digits()} digits.") from None
     if _may_nest_too_deep(body) and _depth(document) > MAX_JSON_DEPTH:
         raise BadRequest(f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.")
     return document

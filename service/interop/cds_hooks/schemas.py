@@ -7,7 +7,9 @@ described here for the OpenAPI document.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+import datetime as dt
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from service.interop.cds_hooks.discovery import HOOK, MEDICATION_HOOK
 from service.reasoning.record import JsonInteger
@@ -77,6 +79,14 @@ class OverrideReasonSchema(_Open):
 CARD_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
+def _calendar_date(value: str) -> None:
+    """The instant's date exists (the pattern lets 2026-02-30 through; OpenAPI cannot say more)."""
+    try:
+        dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValidationError("Must be a date that exists, e.g. 2026-11-21T10:00:00Z.") from None
+
+
 class FeedbackItemSchema(_Open):
     card = fields.String(
         required=True, validate=WholeMatch(CARD_UUID, error="Must be the uuid of a card this service returned.")
@@ -84,7 +94,10 @@ class FeedbackItemSchema(_Open):
     outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "overridden")))
     outcomeTimestamp = fields.String(  # noqa: N815
         required=True,
-        validate=WholeMatch(FHIR_INSTANT, error="Must be a FHIR instant, e.g. 2026-11-21T10:00:00Z."),
+        validate=[
+            WholeMatch(FHIR_INSTANT, error="Must be a FHIR instant, e.g. 2026-11-21T10:00:00Z."),
+            _calendar_date,
+        ],
     )
     acceptedSuggestions = fields.List(fields.Dict())  # noqa: N815
     overrideReason = fields.Nested(OverrideReasonSchema)  # noqa: N815
