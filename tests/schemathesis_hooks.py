@@ -4,10 +4,13 @@ One rule of the record cannot be stated in JSON Schema for a generator: a findin
 both ``present`` and ``absent`` (it would take one ``not`` per finding). Without this hook a
 generator builds schema-valid records that the service rightly refuses with 422, and
 schemathesis reports "schema-valid request rejected". The 422 itself is pinned in test_api.py.
+Likewise a feedback ``outcomeTimestamp`` must be a date that exists (the pattern lets
+2026-02-30 through); that 422 is pinned in test_cds_conformance.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import schemathesis
@@ -25,14 +28,27 @@ def _without_overlap(body: Any) -> Any:
     return body
 
 
+def _dates_that_exist(body: Any) -> Any:
+    """The body with every feedback ``outcomeTimestamp`` on a day that does not exist moved to one that does."""
+    items = body.get("feedback") if isinstance(body, dict) else None
+    for item in items if isinstance(items, list) else ():
+        stamp = item.get("outcomeTimestamp") if isinstance(item, dict) else None
+        if isinstance(stamp, str) and len(stamp) >= 10:
+            try:
+                dt.date.fromisoformat(stamp[:10])
+            except ValueError:
+                item["outcomeTimestamp"] = stamp[:8] + "01" + stamp[10:]
+    return body
+
+
 @schemathesis.hook
 def map_body(context: Any, body: Any) -> Any:
     """Generated bodies (the fuzzing phases)."""
-    return _without_overlap(body)
+    return _dates_that_exist(_without_overlap(body))
 
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
     """Whole cases (the coverage phase, which builds bodies from the examples, calls only this)."""
-    case.body = _without_overlap(case.body)
+    case.body = _dates_that_exist(_without_overlap(case.body))
     return case
