@@ -143,7 +143,8 @@ def test_an_emergency_from_prefetched_observations(cds: FlaskClient, ehr: Ehr) -
     assert "Cauda equina" in summary["detail"]
     assert summary["source"]["url"].endswith("/v1/knowledge-base")
     assert summary["suggestions"][0]["actions"][0]["resource"]["resourceType"] == "ServiceRequest"
-    assert any("location not recorded" in c["detail"] for c in cards[:1])
+    assert "No pain location recorded" in summary["detail"]
+    assert cards[1]["indicator"] == "warning" and "pain location" in cards[1]["summary"]
     assert no_nulls(response.get_json())
 
 
@@ -239,7 +240,7 @@ def test_missing_age_is_assessed_at_every_age_and_the_card_asks_for_it(cds: Flas
     )
     summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
     assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
-    assert "No age recorded" in summary["detail"]
+    assert "No age and pain location recorded" in summary["detail"]
     assert unrecorded["indicator"] == "warning" and "age" in unrecorded["summary"]
 
 
@@ -253,6 +254,33 @@ def test_missing_age_shows_what_holds_at_every_age_and_names_what_some_ages_add(
     summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
     assert summary["extension"]["urgency"] in ("routine", "self_care")
     assert "could be urgent" in unrecorded["summary"] and "ESC-LIMP-UNDER-3" in unrecorded["detail"]
+
+
+def test_without_a_location_hip_only_red_flags_are_named_on_the_card(cds: FlaskClient, ehr: Ehr) -> None:
+    """A limping boy of 12 with no pain location recorded: a slipped femoral epiphysis hurts in the
+    hip, groin or thigh. It was assessed as buttock pain and shown as routine, the red flag never
+    named; now every location is assessed and the card says a hip location makes it urgent."""
+    limp = observation(SNOMED, "16973004", "l1", valueBoolean=True)
+    body = hook_request({"patient": patient(birth="2014-06-01", gender="male"), "observations": bundle(limp)})
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert "No pain location recorded" in summary["detail"] and "assessed as buttock" not in summary["detail"]
+    assert unrecorded["indicator"] == "warning"
+    assert "pain location" in unrecorded["summary"] and "could be urgent" in unrecorded["summary"]
+    assert "ESC-LIMP-SCFE-AGE" in unrecorded["detail"]
+
+
+def test_a_red_flag_that_holds_wherever_it_hurts_is_shown_without_a_location(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": patient(), "observations": bundle(RETENTION)})
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+    assert "pain location" in unrecorded["summary"] and "could be" not in unrecorded["summary"]
+
+
+def test_a_recorded_location_is_not_asked_for(cds: FlaskClient, ehr: Ehr) -> None:
+    intake = questionnaire_response({"locations": [{"valueCoding": {"system": LOCAL, "code": "hip"}}]}, {})
+    body = hook_request({"patient": patient(), "questionnaireResponse": intake})
+    cards = call(cds, ehr, body).get_json()["cards"]
+    assert not any("pain location" in c["summary"] or "No pain location" in c["detail"] for c in cards)
 
 
 def test_missing_sex_is_assessed_for_every_sex(cds: FlaskClient, ehr: Ehr) -> None:

@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.app import create_app
+from service.knowledge.model import Layer
 from service.settings import Settings, SettingsError
 from tests.cds_card_schema import conformance_problems
 from tests.cds_tokens import BASE, Ehr
@@ -206,6 +207,20 @@ def test_what_holds_in_every_week_stays_critical_when_the_week_is_not_recorded(c
     assert card["extension"]["rules"] == ["CI-COX2-PREGNANCY"]
     assert card["extension"]["rules_for_some_values"] == ["CI-NSAID-FROM-WEEK-20"]
     assert "Depending on the patient's gestational week, which is not recorded" in card["detail"]
+
+
+def test_no_contraindication_of_a_drug_depends_on_where_it_hurts(kb) -> None:
+    """order-sign checks a record without a pain location at one location (service/web/cds_hooks.py):
+    exact only while no rule on a drug class tests a location, a finding derived from one, or a
+    cause (whose evidence may test one). Should one ever do so, bracket the location there too."""
+    from_location: set[str] = set()
+    for _ in kb.rules:  # derived from derived: enough passes to reach every chain
+        from_location |= {
+            r.derive for r in kb.rules.values() if r.when.locations or set(r.when.present) & from_location
+        } - {None}
+    for rule in kb.rules.values():
+        if rule.layer is Layer.CONTRAINDICATION and (rule.drug_classes or rule.caution_drug_classes):
+            assert not rule.when.causes and not set(rule.when.present) & from_location, rule.id
 
 
 def test_an_order_nothing_contraindicates_for_any_week_gets_no_card(cds: FlaskClient, ehr: Ehr) -> None:

@@ -89,13 +89,12 @@ class CardWriter:
         assessment: Assessment,
         intake: Intake,
         patient_id: str,
-        assumed_location: bool,
         bracketed: Bracket | None = None,
     ) -> list[Card]:
         """The summary of ``assessment`` and the cards that go with it; ``bracketed``: the
         record lacked values and ``assessment`` is what holds whatever they are."""
         unrecorded = bracketed.missing if bracketed else ()
-        cards = [self.summary(assessment, patient_id, assumed_location, unrecorded)]
+        cards = [self.summary(assessment, patient_id, unrecorded)]
         if bracketed:
             cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
@@ -124,9 +123,7 @@ class CardWriter:
             card["overrideReasons"] = list(self.clinician.override_reasons)
         return compact(card)  # type: ignore[no-any-return]
 
-    def summary(
-        self, assessment: Assessment, patient_id: str, assumed_location: bool, unrecorded: tuple[str, ...] = ()
-    ) -> Card:
+    def summary(self, assessment: Assessment, patient_id: str, unrecorded: tuple[str, ...] = ()) -> Card:
         urgency = assessment.urgency
         level = urgency.level
         top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
@@ -149,8 +146,6 @@ class CardWriter:
                 f"- {_words(s.id)}: {' '.join(self.kb.rules[r].rationale for r in s.rules)} ({', '.join(s.rules)})"
                 for s in assessment.suppressed_care
             ]
-        if assumed_location:
-            lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
         if unrecorded:
             names = " and ".join(unrecorded)
             lines += [
