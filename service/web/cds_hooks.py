@@ -111,7 +111,7 @@ def medication_safety() -> Response:
     orders = draft_medication_orders(call["context"]["draftOrders"], parts.medications)
     unmapped = [f"{o.reference}: {o.described_as}" for o in orders if o.medication is None]
     extension = {"unmapped_orders": unmapped}
-    if not any(o.medication for o in orders):
+    if not orders:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
