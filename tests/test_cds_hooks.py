@@ -224,6 +224,76 @@ def test_unmapped_codes_are_reported_not_dropped(cds: FlaskClient, ehr: Ehr) -> 
     assert "Observation/x9: http://snomed.info/sct|999999999" in unmapped["detail"]
 
 
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+
+
+def _cauda_equina_diagnosis() -> dict[str, Any]:
+    return {**condition("192970008", "ces"), "clinicalStatus": {"coding": [{"code": "active"}]}}
+
+
+def test_an_unread_condition_makes_the_not_used_card_a_warning_and_the_summary_says_so(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """An active cauda equina syndrome diagnosis (a diagnosis, not a finding the rules know) was
+    listed in an info card while the summary said "No red flags reported"."""
+    body = hook_request({"patient": patient(), "conditions": bundle(_cauda_equina_diagnosis())})
+    summary, *others = call(cds, ehr, body).get_json()["cards"]
+    assert not summary["detail"].startswith("**No red flags reported")
+    assert "could not be read" in summary["detail"] and "1 item(s) not read" in summary["summary"]
+    unmapped = next(c for c in others if "not used" in c["summary"])
+    assert unmapped["indicator"] == "warning" and "Condition/ces" in unmapped["detail"]
+
+
+def test_items_that_do_not_count_keep_the_not_used_card_informational(cds: FlaskClient, ehr: Ehr) -> None:
+    entered_in_error = condition("192970008", "ces", verification="entered-in-error")
+    body = hook_request({"patient": patient(), "conditions": bundle(entered_in_error)})
+    summary, *others = call(cds, ehr, body).get_json()["cards"]
+    assert next(c for c in others if "not used" in c["summary"])["indicator"] == "info"
+    assert "could not be read" not in summary["detail"]
+
+
+@pytest.mark.parametrize("code", ["R33.9", "R33.8"])
+def test_urinary_retention_coded_in_icd_10_cm_is_the_cauda_equina_red_flag(
+    cds: FlaskClient, ehr: Ehr, code: str
+) -> None:
+    retention = {**condition(code, "r"), "code": {"coding": [{"system": ICD10CM, "code": code}]}}
+    summary = call(cds, ehr, hook_request({"patient": patient(), "conditions": bundle(retention)})).get_json()["cards"][
+        0
+    ]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+
+
+def test_fever_coded_in_icd_10_cm_is_read(cds: FlaskClient, ehr: Ehr) -> None:
+    fever = {**condition("R50.9", "f"), "code": {"coding": [{"system": ICD10CM, "code": "R50.9"}]}}
+    body = hook_request({"patient": patient(gender="male"), "conditions": bundle(fever)})
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] in ("urgent", "emergency") and not any(
+        "not used" in c["summary"] for c in call(cds, ehr, body).get_json()["cards"]
+    )
+
+
+@pytest.mark.parametrize(("system", "answer"), [(LOINC, "LA15173-0"), (SNOMED, "77386006")])
+def test_a_pregnancy_status_observation_says_pregnant(cds: FlaskClient, ehr: Ehr, system: str, answer: str) -> None:
+    """LOINC 82810-3 "Pregnancy status" (IPS, US Core): with vaginal bleeding it was self care."""
+    status = observation(LOINC, "82810-3", "ps", valueCodeableConcept={"coding": [{"system": system, "code": answer}]})
+    bleeding = observation(SNOMED, "289530006", "vb", valueBoolean=True)
+    body = hook_request({"patient": patient(), "observations": bundle(status, bleeding)})
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] in ("urgent", "emergency") and summary["extension"]["red_flags"]
+
+
+def test_a_pregnancy_status_of_not_pregnant_or_unknown(cds: FlaskClient, ehr: Ehr) -> None:
+    def cards(answer: str) -> list[dict[str, Any]]:
+        value = {"coding": [{"system": LOINC, "code": answer}]}
+        status = observation(LOINC, "82810-3", "ps", valueCodeableConcept=value)
+        return call(cds, ehr, hook_request({"patient": patient(), "observations": bundle(status)})).get_json()["cards"]
+
+    assert not any("not used" in c["summary"] or "gestational week" in c["summary"] for c in cards("LA26683-5"))
+    unknown = next(c for c in cards("LA4489-6") if "not used" in c["summary"])
+    assert unknown["indicator"] == "warning" and "pregnancy status answer not read" in unknown["detail"]
+
+
 RETENTION = observation(SNOMED, "267064002", "r1", valueBoolean=True)
 PREGNANT = {
     "resourceType": "Condition",

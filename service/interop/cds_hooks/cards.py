@@ -94,7 +94,7 @@ class CardWriter:
         """The summary of ``assessment`` and the cards that go with it; ``bracketed``: the
         record lacked values and ``assessment`` is what holds whatever they are."""
         unrecorded = bracketed.missing if bracketed else ()
-        cards = [self.summary(assessment, patient_id, unrecorded)]
+        cards = [self.summary(assessment, patient_id, unrecorded, len(intake.unread))]
         if bracketed:
             cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
@@ -123,11 +123,23 @@ class CardWriter:
             card["overrideReasons"] = list(self.clinician.override_reasons)
         return compact(card)  # type: ignore[no-any-return]
 
-    def summary(self, assessment: Assessment, patient_id: str, unrecorded: tuple[str, ...] = ()) -> Card:
+    def summary(
+        self, assessment: Assessment, patient_id: str, unrecorded: tuple[str, ...] = (), unread: int = 0
+    ) -> Card:
+        """``unread``: how many Observations and Conditions could not be read; the answer then
+        rests on the rest of the record only, and says so instead of "no red flags"."""
         urgency = assessment.urgency
         level = urgency.level
         top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
         lines = [f"**{self.clinician.level(level)}**", ""]
+        if unread:
+            lines = [
+                f"**On the data this service could read only: {unread} coded item(s) in the record could not be "
+                "read and may hold a red flag (see the card listing them).**",
+                "",
+                f"On the rest: {self.clinician.level(level)}",
+                "",
+            ]
         lines += [f"- {self.clinician.reason(r.rule)} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
         if assessment.causes:
             lines += ["", "**Possible causes**", ""]
@@ -170,6 +182,7 @@ class CardWriter:
         if level != "self_care" and specialties:
             extra["suggestions"] = [self._referral(level, specialties, urgency.reasons, patient_id)]
         flags = f" — {len(red_flags)} red flag(s)" if red_flags else ""
+        flags += f" — {unread} item(s) not read" if unread else ""
         return self.card(f"{_words(level).capitalize()}: {top}{flags}", INDICATOR[level], "\n".join(lines), **extra)
 
     def questions(self, assessment: Assessment) -> Card:
@@ -219,9 +232,12 @@ class CardWriter:
         )
 
     def unmapped(self, intake: Intake) -> Card:
+        """A warning while an Observation or Condition that counts could not be read (a red-flag
+        diagnosis coded in a way this service does not know, for one), else information."""
+        unread = f": {len(intake.unread)} could hold a red flag, check them" if intake.unread else ""
         return self._listing(
-            f"{len(intake.unmapped)} FHIR item(s) were not used",
-            "info",
+            f"{len(intake.unmapped)} FHIR item(s) were not used{unread}",
+            "warning" if intake.unread else "info",
             "These items have no mapping in this service, or do not count (their status says so), "
             "and did not inform the assessment:",
             intake.unmapped,
