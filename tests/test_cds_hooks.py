@@ -339,6 +339,12 @@ def test_without_a_location_hip_only_red_flags_are_named_on_the_card(cds: FlaskC
     assert "ESC-LIMP-SCFE-AGE" in unrecorded["detail"]
 
 
+def test_several_values_not_recorded_are_named_as_a_list(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": {"resourceType": "Patient", "id": "1288992"}, "observations": bundle(RETENTION)})
+    unrecorded = call(cds, ehr, body).get_json()["cards"][1]
+    assert unrecorded["summary"].startswith("Record the patient's age, sex and pain location")
+
+
 def test_a_red_flag_that_holds_wherever_it_hurts_is_shown_without_a_location(cds: FlaskClient, ehr: Ehr) -> None:
     body = hook_request({"patient": patient(), "observations": bundle(RETENTION)})
     summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]

@@ -37,6 +37,11 @@ def _words(identifier: str) -> str:
     return identifier.replace("_", " ")
 
 
+def listed(names: tuple[str, ...]) -> str:
+    """Names as a sentence lists them: "age", "age and sex", "age, sex and pain location"."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | dict) and not value)
 
@@ -159,7 +164,7 @@ class CardWriter:
                 for s in assessment.suppressed_care
             ]
         if unrecorded:
-            names = " and ".join(unrecorded)
+            names = listed(unrecorded)
             lines += [
                 "",
                 f"_No {names} recorded: the urgency shown holds whatever it is; the reasons, causes and care "
@@ -197,7 +202,7 @@ class CardWriter:
     def unrecorded(self, bracketed: Bracket) -> Card:
         """What the missing values could change: the summary holds for all of them, and the
         most urgent of them is named with its reasons, so nothing they could mean is hidden."""
-        names = " and ".join(bracketed.missing)
+        names = listed(bracketed.missing)
         least, most = bracketed.least_urgent.urgency, bracketed.most_urgent.urgency
         lines = [
             f"The record has no {names}. It was assessed for every {names} the rules tell apart; "

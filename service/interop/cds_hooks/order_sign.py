@@ -19,7 +19,7 @@ from typing import Any
 from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from service.interop.cds_hooks.cards import Card, CardWriter, code_span
+from service.interop.cds_hooks.cards import Card, CardWriter, code_span, listed
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import KnowledgeBase, Layer, Rule
@@ -178,7 +178,7 @@ class MedicationSafety:
         kb = self.writer.kb
         critical = any(_suppresses(r, medication) for r in rules)
         indicator = "critical" if critical else "warning"
-        unrecorded = " and ".join(self.unrecorded)
+        unrecorded = listed(self.unrecorded)
         if rules:
             verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
             summary = f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}"
