@@ -143,7 +143,8 @@ def test_an_emergency_from_prefetched_observations(cds: FlaskClient, ehr: Ehr) -
     assert "Cauda equina" in summary["detail"]
     assert summary["source"]["url"].endswith("/v1/knowledge-base")
     assert summary["suggestions"][0]["actions"][0]["resource"]["resourceType"] == "ServiceRequest"
-    assert any("location not recorded" in c["detail"] for c in cards[:1])
+    assert "No pain location recorded" in summary["detail"]
+    assert cards[1]["indicator"] == "warning" and "pain location" in cards[1]["summary"]
     assert no_nulls(response.get_json())
 
 
@@ -223,6 +224,76 @@ def test_unmapped_codes_are_reported_not_dropped(cds: FlaskClient, ehr: Ehr) -> 
     assert "Observation/x9: http://snomed.info/sct|999999999" in unmapped["detail"]
 
 
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+
+
+def _cauda_equina_diagnosis() -> dict[str, Any]:
+    return {**condition("192970008", "ces"), "clinicalStatus": {"coding": [{"code": "active"}]}}
+
+
+def test_an_unread_condition_makes_the_not_used_card_a_warning_and_the_summary_says_so(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """An active cauda equina syndrome diagnosis (a diagnosis, not a finding the rules know) was
+    listed in an info card while the summary said "No red flags reported"."""
+    body = hook_request({"patient": patient(), "conditions": bundle(_cauda_equina_diagnosis())})
+    summary, *others = call(cds, ehr, body).get_json()["cards"]
+    assert not summary["detail"].startswith("**No red flags reported")
+    assert "could not be read" in summary["detail"] and "1 item(s) not read" in summary["summary"]
+    unmapped = next(c for c in others if "not used" in c["summary"])
+    assert unmapped["indicator"] == "warning" and "Condition/ces" in unmapped["detail"]
+
+
+def test_items_that_do_not_count_keep_the_not_used_card_informational(cds: FlaskClient, ehr: Ehr) -> None:
+    entered_in_error = condition("192970008", "ces", verification="entered-in-error")
+    body = hook_request({"patient": patient(), "conditions": bundle(entered_in_error)})
+    summary, *others = call(cds, ehr, body).get_json()["cards"]
+    assert next(c for c in others if "not used" in c["summary"])["indicator"] == "info"
+    assert "could not be read" not in summary["detail"]
+
+
+@pytest.mark.parametrize("code", ["R33.9", "R33.8"])
+def test_urinary_retention_coded_in_icd_10_cm_is_the_cauda_equina_red_flag(
+    cds: FlaskClient, ehr: Ehr, code: str
+) -> None:
+    retention = {**condition(code, "r"), "code": {"coding": [{"system": ICD10CM, "code": code}]}}
+    summary = call(cds, ehr, hook_request({"patient": patient(), "conditions": bundle(retention)})).get_json()["cards"][
+        0
+    ]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+
+
+def test_fever_coded_in_icd_10_cm_is_read(cds: FlaskClient, ehr: Ehr) -> None:
+    fever = {**condition("R50.9", "f"), "code": {"coding": [{"system": ICD10CM, "code": "R50.9"}]}}
+    body = hook_request({"patient": patient(gender="male"), "conditions": bundle(fever)})
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] in ("urgent", "emergency") and not any(
+        "not used" in c["summary"] for c in call(cds, ehr, body).get_json()["cards"]
+    )
+
+
+@pytest.mark.parametrize(("system", "answer"), [(LOINC, "LA15173-0"), (SNOMED, "77386006")])
+def test_a_pregnancy_status_observation_says_pregnant(cds: FlaskClient, ehr: Ehr, system: str, answer: str) -> None:
+    """LOINC 82810-3 "Pregnancy status" (IPS, US Core): with vaginal bleeding it was self care."""
+    status = observation(LOINC, "82810-3", "ps", valueCodeableConcept={"coding": [{"system": system, "code": answer}]})
+    bleeding = observation(SNOMED, "289530006", "vb", valueBoolean=True)
+    body = hook_request({"patient": patient(), "observations": bundle(status, bleeding)})
+    summary = call(cds, ehr, body).get_json()["cards"][0]
+    assert summary["extension"]["urgency"] in ("urgent", "emergency") and summary["extension"]["red_flags"]
+
+
+def test_a_pregnancy_status_of_not_pregnant_or_unknown(cds: FlaskClient, ehr: Ehr) -> None:
+    def cards(answer: str) -> list[dict[str, Any]]:
+        value = {"coding": [{"system": LOINC, "code": answer}]}
+        status = observation(LOINC, "82810-3", "ps", valueCodeableConcept=value)
+        return call(cds, ehr, hook_request({"patient": patient(), "observations": bundle(status)})).get_json()["cards"]
+
+    assert not any("not used" in c["summary"] or "gestational week" in c["summary"] for c in cards("LA26683-5"))
+    unknown = next(c for c in cards("LA4489-6") if "not used" in c["summary"])
+    assert unknown["indicator"] == "warning" and "pregnancy status answer not read" in unknown["detail"]
+
+
 RETENTION = observation(SNOMED, "267064002", "r1", valueBoolean=True)
 PREGNANT = {
     "resourceType": "Condition",
@@ -239,7 +310,7 @@ def test_missing_age_is_assessed_at_every_age_and_the_card_asks_for_it(cds: Flas
     )
     summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
     assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
-    assert "No age recorded" in summary["detail"]
+    assert "No age and pain location recorded" in summary["detail"]
     assert unrecorded["indicator"] == "warning" and "age" in unrecorded["summary"]
 
 
@@ -253,6 +324,39 @@ def test_missing_age_shows_what_holds_at_every_age_and_names_what_some_ages_add(
     summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
     assert summary["extension"]["urgency"] in ("routine", "self_care")
     assert "could be urgent" in unrecorded["summary"] and "ESC-LIMP-UNDER-3" in unrecorded["detail"]
+
+
+def test_without_a_location_hip_only_red_flags_are_named_on_the_card(cds: FlaskClient, ehr: Ehr) -> None:
+    """A limping boy of 12 with no pain location recorded: a slipped femoral epiphysis hurts in the
+    hip, groin or thigh. It was assessed as buttock pain and shown as routine, the red flag never
+    named; now every location is assessed and the card says a hip location makes it urgent."""
+    limp = observation(SNOMED, "16973004", "l1", valueBoolean=True)
+    body = hook_request({"patient": patient(birth="2014-06-01", gender="male"), "observations": bundle(limp)})
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert "No pain location recorded" in summary["detail"] and "assessed as buttock" not in summary["detail"]
+    assert unrecorded["indicator"] == "warning"
+    assert "pain location" in unrecorded["summary"] and "could be urgent" in unrecorded["summary"]
+    assert "ESC-LIMP-SCFE-AGE" in unrecorded["detail"]
+
+
+def test_several_values_not_recorded_are_named_as_a_list(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": {"resourceType": "Patient", "id": "1288992"}, "observations": bundle(RETENTION)})
+    unrecorded = call(cds, ehr, body).get_json()["cards"][1]
+    assert unrecorded["summary"].startswith("Record the patient's age, sex and pain location")
+
+
+def test_a_red_flag_that_holds_wherever_it_hurts_is_shown_without_a_location(cds: FlaskClient, ehr: Ehr) -> None:
+    body = hook_request({"patient": patient(), "observations": bundle(RETENTION)})
+    summary, unrecorded, *_ = call(cds, ehr, body).get_json()["cards"]
+    assert summary["indicator"] == "critical" and "ESC-CES-RETENTION" in summary["extension"]["red_flags"]
+    assert "pain location" in unrecorded["summary"] and "could be" not in unrecorded["summary"]
+
+
+def test_a_recorded_location_is_not_asked_for(cds: FlaskClient, ehr: Ehr) -> None:
+    intake = questionnaire_response({"locations": [{"valueCoding": {"system": LOCAL, "code": "hip"}}]}, {})
+    body = hook_request({"patient": patient(), "questionnaireResponse": intake})
+    cards = call(cds, ehr, body).get_json()["cards"]
+    assert not any("pain location" in c["summary"] or "No pain location" in c["detail"] for c in cards)
 
 
 def test_missing_sex_is_assessed_for_every_sex(cds: FlaskClient, ehr: Ehr) -> None:

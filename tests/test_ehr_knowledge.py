@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from service.interop.fhir.terminology import load_terminology
 from service.knowledge.clinician import load_clinician_texts
 from service.knowledge.loader import load_knowledge_base
 from service.knowledge.medications import load_medications
@@ -98,3 +99,19 @@ def test_the_medication_table_is_checked(
 def test_the_new_files_count_in_the_knowledge_base_digest(rules_copy: Path, kb: KnowledgeBase) -> None:
     edit(rules_copy, "medications.yaml", lambda d: d["medications"].pop())
     assert load_knowledge_base(rules_copy).sha256 != kb.sha256
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["also"]["fever"].append(dict(d["also"]["urinary_retention"][0])), "mapped twice"),
+        (lambda d: d["also"].update(fevre=[]), "unknown input finding"),
+    ],
+)
+def test_the_other_codings_of_a_finding_are_checked(
+    rules_copy: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    """A code read as two findings, or as a finding the rules do not know, refuses the start."""
+    edit(rules_copy, "fhir.yaml", change)
+    with pytest.raises(KnowledgeBaseError, match=r"rules/fhir\.yaml: .*" + message):
+        load_terminology(rules_copy, load_knowledge_base(rules_copy))

@@ -144,7 +144,7 @@ def test_a_no_in_the_questionnaire_and_a_yes_in_an_observation_conflict(cds: Fla
 def test_a_questionnaire_response_that_does_not_count_informs_nothing(cds: FlaskClient, ehr: Ehr, status: str) -> None:
     response = {**questionnaire_response(INTAKE, {"saddle_anesthesia": True}), "status": status, "id": "q1"}
     found = cards(cds, ehr, {"patient": patient(), "questionnaireResponse": response})
-    assert "location not recorded" in found[0]["detail"]  # nothing was read from it
+    assert "No pain location recorded" in found[0]["detail"]  # nothing was read from it
     assert found[0]["extension"]["urgency"] != "emergency"
     assert f"QuestionnaireResponse/q1: status {status}, not counted" in found[-1]["detail"]
 

@@ -63,6 +63,21 @@ def test_a_pregnancy_without_its_week_and_sex_is_never_completed_as_male(kb, ass
     assert len(completed) == 3 * len(band_starts(kb, "gestational_week", vocab.GESTATIONAL_WEEK_RANGE))
 
 
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_pain_anywhere_lies_between_the_least_and_most_urgent_single_location(kb, assessor, data) -> None:
+    """A record without its location is assessed at each single location: pain in several
+    places (any set of them) is never more urgent than the most urgent single one, nor less
+    urgent than the least (the knowledge base refuses rules needing two places at once)."""
+    record = data.draw(records(kb))
+    raw = {**record, "complaint": {k: v for k, v in record["complaint"].items() if k != "locations"}}
+    assert "pain location" in missing_values(raw)
+    bracketed = bracket(kb, raw, assessor.record, assessor.assess)
+    rank = kb.levels[assessor.assess(assessor.record(record)).urgency.level].rank
+    assert kb.levels[bracketed.most_urgent.urgency.level].rank <= rank  # rank 0 is emergency
+    assert rank <= kb.levels[bracketed.least_urgent.urgency.level].rank
+
+
 # --- POST /v1/assessments: a patient who does not know their age or week ----------------------
 
 

@@ -32,6 +32,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
         if item.defer_from != "never" and not kb.levels[item.defer_from].defers_care:
             raise KnowledgeBaseError("urgency.yaml", item.defer_from, f"defers '{item.id}' but gives no defers_care")
     _check_interview(kb)
+    _check_one_location_at_a_time(kb)
     for rule_id in kb.self_test_rules:
         if rule_id not in kb.rules:
             raise KnowledgeBaseError("meta.yaml", "self_test", f"unknown rule '{rule_id}'")
@@ -299,3 +300,27 @@ def _escalation_inputs(kb: KnowledgeBase) -> set[str]:
         else:
             inputs.add(finding)
     return inputs
+
+
+def _check_one_location_at_a_time(kb: KnowledgeBase) -> None:
+    """Refuse a rule that needs findings no single pain location gives together.
+
+    A record lacking its location is assessed once per single location
+    (:mod:`service.reasoning.unrecorded`); that covers pain in several places only while
+    every rule is satisfied by one of them. ``where``: the locations that give a finding
+    derived from the location (directly, or from such findings).
+    """
+    where: dict[str, set[str]] = {}
+    changed = True
+    while changed:  # derived from derived: until nothing is added
+        changed = False
+        for rule in kb.rules.values():
+            needed = [where[f] for f in rule.when.present if f in where]
+            if needed and not set.intersection(*needed):
+                raise KnowledgeBaseError(
+                    rule.file, rule.id, "needs pain in two places at once; no single location gives all of it"
+                )
+            given = set(rule.when.locations) or (set.intersection(*needed) if needed else set())
+            if rule.derive is not None and given and not given <= where.get(rule.derive, set()):
+                where[rule.derive] = where.get(rule.derive, set()) | given
+                changed = True

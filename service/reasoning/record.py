@@ -27,15 +27,18 @@ Record = dict[str, Any]
 
 def missing_values(raw: dict[str, Any]) -> tuple[str, ...]:
     """Which of the values a record may lack (an age or a gestational week nobody knows;
-    outside ``POST /v1/assessments``, a sex) ``raw`` lacks, in a fixed order.
+    outside ``POST /v1/assessments``, a sex or the pain's location) ``raw`` lacks, in a fixed
+    order.
 
-    Rules test these values against bounds, so a record lacking one is assessed for every
-    value it could have (:mod:`service.reasoning.unrecorded`), never as if the rules on it
-    did not apply."""
+    Rules test these values, so a record lacking one is assessed for every value it could
+    have (:mod:`service.reasoning.unrecorded`), never as if the rules on it did not apply
+    (nor as if the pain were in one assumed place: hip-only red flags would never fire)."""
     patient = raw.get("patient", {})
     missing = [name for name in ("age", "sex") if name not in patient]
     if "pregnancy" in patient and "gestational_week" not in patient["pregnancy"]:
         missing.append("gestational week")
+    if "locations" not in raw.get("complaint", {}):
+        missing.append("pain location")
     return tuple(missing)
 
 

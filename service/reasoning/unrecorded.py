@@ -4,9 +4,12 @@ An EHR may hold no age, no sex, or a pregnancy without its week. Refusing to ass
 record would hide the red flags that do not depend on the missing value (cauda equina
 signs, bleeding in pregnancy), so instead the record is assessed once for every value the
 knowledge base tells apart: one age from each band its rules draw, one week from each
-stretch of pregnancy, each sex the contract names. Rules compare these values only with
-the bounds in ``rules/``, so any two values inside one band fire the same rules, and these
-few assessments cover every possible value.
+stretch of pregnancy, each sex the contract names, each single pain location. Rules compare
+these values only with the bounds in ``rules/``, so any two values inside one band fire the
+same rules, and these few assessments cover every possible value. Rules test a location only
+as "any of these", and the knowledge base refuses a rule that needs two locations at once
+(:mod:`service.knowledge.checks`), so pain in several places fires only what one of them
+fires: the single locations cover every set of them.
 
 The least urgent of them is what holds whatever the value is: every red flag it shows
 would be shown for any value. The most urgent says how far the missing value could raise
@@ -37,6 +40,7 @@ PATHS = {
     "age": ("patient", "age"),
     "sex": ("patient", "sex"),
     "gestational week": ("patient", "pregnancy", "gestational_week"),
+    "pain location": ("complaint", "locations"),
 }
 _RANGES = {"age": vocab.AGE_RANGE, "gestational week": vocab.GESTATIONAL_WEEK_RANGE}
 
@@ -105,7 +109,7 @@ def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] =
             part = completed
             for key in parents:
                 part = part[key]
-            part[leaf] = value
+            part[leaf] = copy.copy(value)  # a location list is shared by the options
         yield completed
 
 
@@ -113,6 +117,8 @@ def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ..
     if name == "sex":  # a pregnancy rules out male (the contract refuses the pair)
         pregnant = "pregnancy" in raw.get("patient", {})
         return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
+    if name == "pain location":  # one location at a time: no rule needs two at once
+        return tuple([location] for location in vocab.LOCATIONS)
     return band_starts(kb, PATHS[name][-1], _RANGES[name])
 
 

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, json, request
 from marshmallow import Schema
 
 from service import metrics
+from service import vocabulary as vocab
 from service.interop.cds_hooks.cards import Card, CardWriter, compact
 from service.interop.cds_hooks.discovery import HOOKS, MEDICATION_SERVICE_ID, SERVICE_ID, discovery
 from service.interop.cds_hooks.order_sign import (
@@ -28,7 +29,6 @@ from service.interop.cds_hooks.order_sign import (
 )
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
-from service.interop.fhir.intake import Intake
 from service.reasoning.record import missing_values
 from service.reasoning.unrecorded import completions
 from service.validation import InvalidInputError, shortened, validated
@@ -40,7 +40,6 @@ from service.web.problems import problem
 
 bp = Blueprint("cds_hooks", __name__)
 
-ASSUMED_LOCATION = "buttock"  # the complaint this service is called for
 _MAPPED = "The data mapped from FHIR does not match the contract."
 _NO_PATIENT_DATA = (
     "Prefetch the Patient or the intake QuestionnaireResponse; this service does not query the FHIR server."
@@ -92,14 +91,13 @@ def triage() -> Response:
         return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
     writer, patient_id = _writer(), call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    assumed_location = "locations" in intake.missing
-    raw = _with_location(intake)
-    if missing_values(raw):  # assessed for every value it could have: what holds whatever it is
+    raw = intake.record()
+    if missing_values(raw):  # no age, sex, week or location: what holds whatever it is
         weeks = tuple(sorted(intake.candidate_weeks))
         shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, weeks=weeks)
-        return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, assumed_location, bracketed))
+        return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, bracketed))
     record = components().assessor.record(raw, _MAPPED)
-    return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id, assumed_location))
+    return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id))
 
 
 @bp.post(f"/cds-services/{MEDICATION_SERVICE_ID}")
@@ -113,11 +111,14 @@ def medication_safety() -> Response:
     orders = draft_medication_orders(call["context"]["draftOrders"], parts.medications)
     unmapped = [f"{o.reference}: {o.described_as}" for o in orders if o.medication is None]
     extension = {"unmapped_orders": unmapped}
-    if not any(o.medication for o in orders):
+    if not orders:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    raw, assessor = _with_location(intake), parts.assessor
+    raw, assessor = intake.record(), parts.assessor
+    # no contraindication of a drug depends on where it hurts (tests/test_order_sign.py checks
+    # the rules): one location stands for all, and the card never asks for it
+    raw["complaint"].setdefault("locations", [vocab.LOCATIONS[0]])
     # a record lacking its age, sex or week: checked for every value it could have
     weeks = tuple(sorted(intake.candidate_weeks))
     records = [assessor.record(completed, _MAPPED) for completed in completions(assessor.kb, raw, weeks)]
@@ -147,14 +148,6 @@ def _writer() -> CardWriter:
         terms=parts.fhir.at(base).terminology,
         base=base,
     )
-
-
-def _with_location(intake: Intake) -> dict[str, Any]:
-    """The intake's record; without a recorded location, the complaint this service is called for."""
-    raw = intake.record()
-    if "locations" in intake.missing:
-        raw["complaint"]["locations"] = [ASSUMED_LOCATION]
-    return raw
 
 
 def _answer(service_id: str, cards: list[Card], extension: dict[str, Any] | None = None) -> Response:

@@ -56,10 +56,11 @@ def next_question() -> Response:
     form = read_form(read_json_body(), published.terminology)
 
     def assessed(record: dict[str, Any]) -> Assessment:
-        if missing_values(record):
+        if "locations" in record["complaint"] and missing_values(record):
             # A patient who does not know her week (or her age, or does not say her sex) is
             # answered for the value that calls for the most care (bleeding is an emergency from
-            # week 24), and asked what each value needs.
+            # week 24), and asked what each value needs. Where it hurts the patient is there to
+            # say: left unanswered, the record is refused (422), as by POST /v1/assessments.
             return assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)[0]
         return assess(components().assessor.record(record))
 

@@ -37,6 +37,11 @@ def _words(identifier: str) -> str:
     return identifier.replace("_", " ")
 
 
+def listed(names: tuple[str, ...]) -> str:
+    """Names as a sentence lists them: "age", "age and sex", "age, sex and pain location"."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | dict) and not value)
 
@@ -89,13 +94,12 @@ class CardWriter:
         assessment: Assessment,
         intake: Intake,
         patient_id: str,
-        assumed_location: bool,
         bracketed: Bracket | None = None,
     ) -> list[Card]:
         """The summary of ``assessment`` and the cards that go with it; ``bracketed``: the
         record lacked values and ``assessment`` is what holds whatever they are."""
         unrecorded = bracketed.missing if bracketed else ()
-        cards = [self.summary(assessment, patient_id, assumed_location, unrecorded)]
+        cards = [self.summary(assessment, patient_id, unrecorded, len(intake.unread))]
         if bracketed:
             cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
@@ -125,12 +129,22 @@ class CardWriter:
         return compact(card)  # type: ignore[no-any-return]
 
     def summary(
-        self, assessment: Assessment, patient_id: str, assumed_location: bool, unrecorded: tuple[str, ...] = ()
+        self, assessment: Assessment, patient_id: str, unrecorded: tuple[str, ...] = (), unread: int = 0
     ) -> Card:
+        """``unread``: how many Observations and Conditions could not be read; the answer then
+        rests on the rest of the record only, and says so instead of "no red flags"."""
         urgency = assessment.urgency
         level = urgency.level
         top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
         lines = [f"**{self.clinician.level(level)}**", ""]
+        if unread:
+            lines = [
+                f"**On the data this service could read only: {unread} coded item(s) in the record could not be "
+                "read and may hold a red flag (see the card listing them).**",
+                "",
+                f"On the rest: {self.clinician.level(level)}",
+                "",
+            ]
         lines += [f"- {self.clinician.reason(r.rule)} ({r.rule}; {', '.join(r.sources)})" for r in urgency.reasons]
         if assessment.causes:
             lines += ["", "**Possible causes**", ""]
@@ -149,10 +163,8 @@ class CardWriter:
                 f"- {_words(s.id)}: {' '.join(self.kb.rules[r].rationale for r in s.rules)} ({', '.join(s.rules)})"
                 for s in assessment.suppressed_care
             ]
-        if assumed_location:
-            lines += ["", "_Pain location not recorded: assessed as buttock pain. Complete the intake to refine._"]
         if unrecorded:
-            names = " and ".join(unrecorded)
+            names = listed(unrecorded)
             lines += [
                 "",
                 f"_No {names} recorded: the urgency shown holds whatever it is; the reasons, causes and care "
@@ -175,6 +187,7 @@ class CardWriter:
         if level != "self_care" and specialties:
             extra["suggestions"] = [self._referral(level, specialties, urgency.reasons, patient_id)]
         flags = f" — {len(red_flags)} red flag(s)" if red_flags else ""
+        flags += f" — {unread} item(s) not read" if unread else ""
         return self.card(f"{_words(level).capitalize()}: {top}{flags}", INDICATOR[level], "\n".join(lines), **extra)
 
     def questions(self, assessment: Assessment) -> Card:
@@ -189,7 +202,7 @@ class CardWriter:
     def unrecorded(self, bracketed: Bracket) -> Card:
         """What the missing values could change: the summary holds for all of them, and the
         most urgent of them is named with its reasons, so nothing they could mean is hidden."""
-        names = " and ".join(bracketed.missing)
+        names = listed(bracketed.missing)
         least, most = bracketed.least_urgent.urgency, bracketed.most_urgent.urgency
         lines = [
             f"The record has no {names}. It was assessed for every {names} the rules tell apart; "
@@ -224,9 +237,12 @@ class CardWriter:
         )
 
     def unmapped(self, intake: Intake) -> Card:
+        """A warning while an Observation or Condition that counts could not be read (a red-flag
+        diagnosis coded in a way this service does not know, for one), else information."""
+        unread = f": {len(intake.unread)} could hold a red flag, check them" if intake.unread else ""
         return self._listing(
-            f"{len(intake.unmapped)} FHIR item(s) were not used",
-            "info",
+            f"{len(intake.unmapped)} FHIR item(s) were not used{unread}",
+            "warning" if intake.unread else "info",
             "These items have no mapping in this service, or do not count (their status says so), "
             "and did not inform the assessment:",
             intake.unmapped,

@@ -19,7 +19,7 @@ from typing import Any
 from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from service.interop.cds_hooks.cards import Card, CardWriter
+from service.interop.cds_hooks.cards import Card, CardWriter, code_span, listed
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import KnowledgeBase, Layer, Rule
@@ -32,6 +32,7 @@ class DraftOrder:
     id: str
     medication: Medication | None
     described_as: str  # the order's codes and text, to report an order that could not be mapped
+    named_as: str  # what the order says it is: its first text, else its first code
 
     @property
     def reference(self) -> str:
@@ -60,10 +61,18 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     concept = request.medicationCodeableConcept or _contained_medication_code(request)
     codings = list((concept.coding if concept else None) or ())
     medication = next((m for c in codings if (m := table.by_code(c.system, c.code))), None)
-    texts = [concept.text if concept else None, *(c.display for c in codings)]
+    # a reference's display names the medication too (Medication/123 on the EHR's server)
+    named = request.medicationReference.display if request.medicationReference else None
+    texts = [t for t in (concept.text if concept else None, *(c.display for c in codings), named) if t]
     medication = medication or next((m for t in texts if (m := table.by_text(t))), None)
-    described = ", ".join([*(f"{c.system}|{c.code}" for c in codings), *(f"'{t}'" for t in texts if t)])
-    return DraftOrder(id=request.id, medication=medication, described_as=described[:200] or "no code or text")
+    codes = [f"{c.system}|{c.code}" for c in codings]
+    described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
+    return DraftOrder(
+        id=request.id,
+        medication=medication,
+        described_as=described[:200] or "no code or text",
+        named_as=next(iter(texts + codes), "an order with no code or text")[:100],
+    )
 
 
 def _contained_medication_code(request: MedicationRequest) -> Any:
@@ -122,6 +131,8 @@ class MedicationSafety:
         for order in orders:
             medication = order.medication
             if medication is None:
+                if self.barred_classes:
+                    cards.append(self._not_checked(order))
                 continue
             rules = [r for r in self.rules if _suppresses(r, medication)]
             rules = rules or [r for r in self.rules if _cautions(r, medication)]
@@ -130,6 +141,36 @@ class MedicationSafety:
                 cards.append(self._card(order, medication, rules, possible, patient_id))
         return cards
 
+    @property
+    def barred_classes(self) -> dict[str, list[str]]:
+        """Each drug class a rule fired for this patient (for some value not recorded, too)
+        suppresses or cautions against, with those rules: what an unrecognised order could be."""
+        barred: dict[str, list[str]] = {}
+        for rule in self.rules + self.possible:
+            for drug_class in dict.fromkeys((*rule.drug_classes, *rule.caution_drug_classes)):
+                barred.setdefault(drug_class, []).append(rule.id)
+        return barred
+
+    def _not_checked(self, order: DraftOrder) -> Card:
+        """A warning for an order the table cannot map while this patient has contraindications:
+        it could be one of the barred drugs (a brand name, an NSAID not listed yet), and a
+        response-level extension alone is shown by no EHR. A patient for whom no rule bars any
+        drug gets no such card: whatever the order is, no rule here would speak about it."""
+        lines = [
+            f"The order {code_span(order.described_as)} names no medicine this service recognises, so it was "
+            "**not checked**. For this patient the knowledge base bars or cautions against:",
+            "",
+            *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
+            "",
+            "Check whether the order is one of these (an NSAID under a brand name, for instance).",
+        ]
+        return self.writer.card(
+            f"Not checked: {order.named_as} is not a medicine this service recognises",
+            "warning",
+            "\n".join(lines),
+            extension={"order": order.reference, "not_checked": True, "drug_classes": list(self.barred_classes)},
+        )
+
     def _card(
         self, order: DraftOrder, medication: Medication, rules: list[Rule], possible: list[Rule], patient_id: str
     ) -> Card:
@@ -137,7 +178,7 @@ class MedicationSafety:
         kb = self.writer.kb
         critical = any(_suppresses(r, medication) for r in rules)
         indicator = "critical" if critical else "warning"
-        unrecorded = " and ".join(self.unrecorded)
+        unrecorded = listed(self.unrecorded)
         if rules:
             verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
             summary = f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}"

@@ -99,6 +99,8 @@ class Intake:
     present: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "Observation/7: http://snomed.info/sct|1234"
+    # the unmapped Observations and Conditions that count but could not be read: any may hold a red flag
+    unread: list[str] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)  # one value recorded differently: which was assessed
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
     # gestational weeks recorded differently with no date to tell which is current: the week is
@@ -440,6 +442,7 @@ def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, 
             return
     codes = [f"{c.system}|{c.code}" for c in ((parsed.code.coding if parsed.code else None) or ())]
     intake.unmapped.append(f"{label}: {', '.join(codes) or 'no code'}"[:200])
+    intake.unread.append(label)
 
 
 def _not_counted(parsed: Any, kind: str, terms: Terminology) -> str | None:
@@ -467,9 +470,15 @@ def _status(concept: Any) -> str | None:
 def _apply(
     *, system: str | None, code: str | None, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake
 ) -> bool:
-    if terms.field_is("pregnant", system, code):
-        if not _negated(parsed, kind):  # read as a finding is: an Observation "false" or "No" is not pregnant
-            intake.patient.setdefault("pregnancy", {})
+    if terms.field_is("pregnant", system, code) or (terms.is_pregnancy_status(system, code) and kind == "Observation"):
+        _pregnancy(
+            status=terms.is_pregnancy_status(system, code),
+            parsed=parsed,
+            kind=kind,
+            label=label,
+            terms=terms,
+            intake=intake,
+        )
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
         week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed)
@@ -495,6 +504,21 @@ def _apply(
         return False
     (intake.absent if _negated(parsed, kind) else intake.present).append(finding)
     return True
+
+
+def _pregnancy(*, status: bool, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake) -> None:
+    """Pregnant, as a finding is read (an Observation "false" or "No" is not pregnant), or from
+    a pregnancy-status Observation's answer (``status``: LOINC 82810-3), listed when not read."""
+    if not status:
+        pregnant: bool | None = not _negated(parsed, kind)
+    else:
+        value = parsed.valueCodeableConcept
+        pregnant = terms.pregnant_by((c.system, c.code) for c in ((value.coding if value else None) or ()))
+        if pregnant is None:
+            intake.unmapped.append(f"{label}: pregnancy status answer not read, not used")
+            intake.unread.append(label)
+    if pregnant:
+        intake.patient.setdefault("pregnancy", {})
 
 
 _KEPT = {
