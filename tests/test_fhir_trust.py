@@ -817,3 +817,21 @@ def test_a_male_gender_with_a_pregnancy_is_assessed_for_the_other_sexes(cds: Fla
 def test_a_bundle_entry_without_a_resource_is_reported_not_skipped(cds: FlaskClient, ehr: Ehr, entry: Any) -> None:
     found = cards(cds, ehr, {"patient": patient(), "observations": {"resourceType": "Bundle", "entry": [entry]}})
     assert "Bundle.entry[0]: no resource, not used" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("gender", ["male", "other"])
+def test_a_patient_gender_that_differs_from_the_answered_sex_leaves_both_out(app: Flask, gender: str) -> None:
+    """The questionnaire's sex was kept and the Patient's gender dropped without a word; the
+    first read is no better than the other, so neither is used and every sex is assessed."""
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # female
+    intake = read(app, {"questionnaireResponse": response, "patient": patient(gender=gender)})
+    assert "sex" not in intake.patient
+    assert [d for d in intake.differing if "sex" in d] == [
+        "Patient/1288992 gender: sex differs from QuestionnaireResponse/q1's, neither is used: every sex is assessed"
+    ]
+
+
+def test_a_patient_gender_that_agrees_with_the_answered_sex_is_not_reported(app: Flask) -> None:
+    response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
+    intake = read(app, {"questionnaireResponse": response, "patient": patient(gender="female")})
+    assert intake.patient["sex"] == "female" and not [d for d in intake.differing if "sex" in d]

@@ -292,24 +292,38 @@ def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake,
     code = _coded(_one(link_id, values, label), (system,), link_id, label)
     if not _a_contract_code(intake, source, link_id, code):
         return
+    if link_id == "sex":
+        _sex(intake, code, source)
+        return
     held = intake.sources.get(link_id)
     if held is None or part.get(link_id) == code:
         intake.sources.setdefault(link_id, source)
         part[link_id] = code
         return
-    if link_id == "sex":
-        part.pop(link_id, None)
-        why = "neither is used: every sex is assessed"
+    answered = {code, part[link_id]}
+    if OUTWEIGHS.get(link_id) in answered:
+        part[link_id] = OUTWEIGHS[link_id]
+    elif answered <= SAME_RULES.get(link_id, frozenset()):
+        part[link_id] = min(answered)  # either: not picked by the order of the data
     else:
-        answered = {code, part[link_id]}
-        if OUTWEIGHS.get(link_id) in answered:
-            part[link_id] = OUTWEIGHS[link_id]
-        elif answered <= SAME_RULES.get(link_id, frozenset()):
-            part[link_id] = min(answered)  # either: not picked by the order of the data
-        else:
-            part[link_id] = "unknown"
-        why = f"'{part[link_id]}' is assessed"
-    intake.differing.append(f"{label}: {link_id} differs from {held.label}'s, {why}")
+        part[link_id] = "unknown"
+    intake.differing.append(f"{label}: {link_id} differs from {held.label}'s, '{part[link_id]}' is assessed")
+
+
+def _sex(intake: Intake, code: str, source: Source) -> None:
+    """A sex from a questionnaire or the Patient; two that differ are both left out and every
+    sex assessed (as when none is recorded), never one picked by the order of the data."""
+    held = intake.sources.get("sex")
+    if held is None:
+        intake.sources["sex"] = source
+        intake.patient["sex"] = code
+    elif "sex" not in intake.patient:  # already left out: two records disagreed
+        intake.differing.append(f"{source.label}: sex not used either, the records disagree: every sex is assessed")
+    elif intake.patient["sex"] != code:
+        del intake.patient["sex"]
+        intake.differing.append(
+            f"{source.label}: sex differs from {held.label}'s, neither is used: every sex is assessed"
+        )
 
 
 def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -410,7 +424,7 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
         if _recorded_in_range(intake, label, "age", age, vocab.AGE_RANGE):
             _single(intake, "age", age, Source(label))
     if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
-        intake.patient.setdefault("sex", patient.gender)
+        _sex(intake, patient.gender, Source(f"Patient/{patient.id[:64]} gender"))
 
 
 def age_on(today: dt.date, born: dt.date | str) -> int:
