@@ -4,7 +4,7 @@ Each patient in ``tests/interviews/patients.yaml`` has a hidden truth. The app s
 knows, answers the first of ``questions`` from the truth (present if the finding is in it,
 absent otherwise), and sends again, until ``interview.complete``. The clinical expectations:
 the right final urgency, an emergency that one answer reveals found within a few questions,
-a mild presentation done within about 20-30 questions (median at most 22, none over 28: every
+a mild presentation done within about 20-30 questions (median at most 24, none over 30: every
 red flag one answer could reveal is asked, the whole cauda equina set among them), no question
 ever asked twice or after the interview said it was complete, and a patient with any scenario's
 findings led by the interview to at least that scenario's urgency.
@@ -21,6 +21,10 @@ from typing import Any
 import pytest
 import yaml
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+
+from tests.strategies import records
+from tests.test_clinical_scenarios import SCENARIOS
 
 PATIENTS: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "interviews" / "patients.yaml").read_text(encoding="utf-8")
@@ -80,11 +84,11 @@ def test_the_interview_reaches_the_right_urgency_in_few_questions(patient, inter
         assert result.last["causes"][0]["id"] in expect["top_cause_in"], result.last["causes"][:2]
 
 
-def test_typical_mild_presentations_need_at_most_22_questions_at_the_median(interviews) -> None:
+def test_typical_mild_presentations_need_at_most_24_questions_at_the_median(interviews) -> None:
     typical = [len(interviews[p["name"]].asked) for p in PATIENTS if p["expect"].get("typical")]
     assert len(typical) >= 6
-    assert statistics.median(typical) <= 22, typical
-    assert max(typical) <= 28, typical
+    assert statistics.median(typical) <= 24, typical
+    assert max(typical) <= 30, typical
 
 
 def test_an_emergency_ends_the_interview_and_says_why(interviews, kb) -> None:
@@ -145,8 +149,6 @@ def test_every_question_asked_could_change_the_urgency_or_the_leading_cause(pati
 
 # --- every scenario record as a simulated patient ---------------------------------------------
 
-from tests.test_clinical_scenarios import SCENARIOS  # noqa: E402
-
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 def test_a_patient_answering_the_interview_reaches_at_least_the_urgency_of_their_whole_record(
@@ -165,3 +167,32 @@ def test_a_patient_answering_the_interview_reaches_at_least_the_urgency_of_their
     start = {**copy.deepcopy(scenario["record"]), "findings": {"present": [], "absent": []}}
     result = interview(client, {"known": start, "truth": truth})
     assert kb.levels[result.last["urgency"]["level"]].rank <= kb.levels[expected].rank, result.asked
+
+
+def test_a_random_patient_answering_the_interview_reaches_at_least_the_urgency_of_their_whole_record(
+    client, kb
+) -> None:
+    """The scenario replay above, over records drawn at random, for red flags: whatever
+    findings a patient has, an interview of only what is asked ends at least as urgent as the
+    whole record's red flags (a routine sign outside the screens that fit is left to the
+    self-care advice's safety net, POLICY-INTERVIEW-SCOPE)."""
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(record=records(kb))
+    def check(record: dict[str, Any]) -> None:
+        whole = client.post("/v1/assessments?explain=true", json=record).get_json()
+        derived = {kb.rules[step["rule"]].derive for step in whole["trace"]}
+        never = {f for f, whens in kb.interview.not_asked_when.items() if derived & set(whens)}
+        if never & set(record["findings"]["present"]):  # policy: not asked of this patient, only volunteered
+            record["findings"]["present"] = [f for f in record["findings"]["present"] if f not in never]
+            whole = client.post("/v1/assessments", json=record).get_json()
+        flagged = [r["level"] for r in whole["urgency"]["reasons"] if kb.rules[r["rule"]].red_flag]
+        expected = min(flagged, key=lambda level: kb.levels[level].rank, default="self_care")
+        truth = set(record["findings"]["present"])
+        truth |= {kb.interview.asked_after_yes[f] for f in truth if f in kb.interview.asked_after_yes}
+        start = {**copy.deepcopy(record), "findings": {"present": [], "absent": []}}
+        result = interview(client, {"known": start, "truth": truth})
+        reached = result.last["urgency"]["level"]
+        assert kb.levels[reached].rank <= kb.levels[expected].rank, f"{record} {expected} {reached} {result.asked}"
+
+    check()

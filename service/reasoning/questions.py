@@ -276,9 +276,10 @@ class FollowUp:
         (in vocabulary order).
 
         Every one must be askable, or none is asked: half of a pair whose other half is never
-        asked could change nothing. A red flag is the exception: one finding no applicable
-        screen lists may be left for later, as it is asked (last) once it is the only answer
-        missing, so the screened part is asked now. A finding asked only after a "yes" to
+        asked could change nothing. A red flag is the exception, so that no red flag is left
+        unreachable: its screened findings are asked now, and when no applicable screen lists
+        any, the first of them is asked, last; the rest follow a "yes", since each is asked
+        (last) once it is the only answer missing. A finding asked only after a "yes" to
         another is replaced by that other while it is unanswered, and dropped once it is "no".
         ``not_asked``: the findings ``rules/interview.yaml`` does not ask of this patient.
         """
@@ -297,11 +298,12 @@ class FollowUp:
                 wanted.append((finding, position))
         if not unscreened:
             return wanted
-        if len(unscreened) > 1 or rule.id not in self._red_flags:
+        if rule.id not in self._red_flags:
             return []
         if wanted:
-            return wanted  # the unscreened finding follows a "yes" to these
-        return [(unscreened[0], (self._after_screens, self._kb.finding_order[unscreened[0]]))]  # one answer away
+            return wanted  # the unscreened findings follow a "yes" to these
+        first = unscreened[0]
+        return [(first, (self._after_screens, self._kb.finding_order[first]))]  # the rest follow a "yes" to it
 
     def _challengers_of(
         self, gaps: _Gaps, fired: set[str], causes: list[RankedCause], evidence: list[Rule]
