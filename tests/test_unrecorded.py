@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from service import vocabulary as vocab
 from service.knowledge.model import Layer
 from service.reasoning.record import missing_values
-from service.reasoning.unrecorded import band_starts, bracket
+from service.reasoning.unrecorded import band_starts, bracket, completions
 from tests.conftest import make_record
 from tests.reference import fired_rules
 from tests.strategies import records
@@ -138,3 +138,15 @@ def test_leaving_the_age_out_never_answers_below_any_age(client, kb) -> None:
         assert kb.levels[without].rank <= kb.levels[with_age].rank  # rank 0 is emergency
 
     check()
+
+
+def test_candidate_weeks_are_assessed_once_per_stretch_of_pregnancy(kb) -> None:
+    """44 undated gestational ages, with no age, sex or location, were 10,164 assessments (4.5 s
+    of CPU for one CDS call); weeks in one stretch fire the same rules (the test above)."""
+    raw = {"patient": {"pregnancy": {}}, "complaint": {}, "findings": {"present": [], "absent": []}}
+    weeks = {c["patient"]["pregnancy"]["gestational_week"] for c in completions(kb, raw, tuple(range(1, 45)))}
+    assert sorted(weeks) == list(band_starts(kb, "gestational_week", vocab.GESTATIONAL_WEEK_RANGE))
+    ages = band_starts(kb, "age", vocab.AGE_RANGE)
+    assert sum(1 for _ in completions(kb, raw, tuple(range(1, 45)))) == len(weeks) * len(ages) * 3 * len(
+        vocab.LOCATIONS
+    )

@@ -22,6 +22,7 @@ baby's movements of a woman who does not know she is past 24 weeks.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 import math
@@ -101,7 +102,10 @@ def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] =
     from each band the rules draw (``raw`` itself, copied, when it lacks none); ``weeks``:
     the only gestational weeks it can have, when the records say so."""
     missing = missing_values(raw)
-    options = [weeks if name == "gestational week" and weeks else _options(kb, raw, name) for name in missing]
+    options = [
+        _one_per_band(kb, weeks) if name == "gestational week" and weeks else _options(kb, raw, name)
+        for name in missing
+    ]
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
         for name, value in zip(missing, values, strict=True):
@@ -111,6 +115,16 @@ def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] =
                 part = part[key]
             part[leaf] = copy.copy(value)  # a location list is shared by the options
         yield completed
+
+
+def _one_per_band(kb: KnowledgeBase, weeks: tuple[int, ...]) -> tuple[int, ...]:
+    """The earliest of ``weeks`` in each stretch of pregnancy: the others fire the same rules
+    (44 undated gestational ages made 44 times the assessments, seconds for one call)."""
+    starts = band_starts(kb, "gestational_week", _RANGES["gestational week"])
+    first: dict[int, int] = {}
+    for week in sorted(weeks):
+        first.setdefault(starts[bisect.bisect_right(starts, week) - 1], week)
+    return tuple(first.values())
 
 
 def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ...]:
