@@ -370,3 +370,29 @@ def test_a_response_authored_at_the_end_of_year_9999_is_read(client: FlaskClient
         NEXT, json={**START, "authored": authored}, headers={"Content-Type": "application/fhir+json"}
     )
     assert response.status_code == 200, response.get_json()
+
+
+def _denied_pregnancy_with_a_week(local: str, sex: str, finding: str) -> list[dict[str, Any]]:
+    return [
+        {"linkId": "age", "answer": [{"valueInteger": 40}]},
+        {"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": sex}}]},
+        {"linkId": "pregnant", "answer": [{"valueBoolean": False}]},
+        {"linkId": "gestational_week", "answer": [{"valueInteger": 30}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "buttock"}}]},
+        yes_no(finding, True),
+    ]
+
+
+def test_a_week_left_over_after_pregnancy_was_answered_no_hides_no_red_flag(client: FlaskClient, local: str) -> None:
+    """The week made a pregnancy the patient had denied: a man's saddle anaesthesia became a
+    422 blaming 'pregnant'."""
+    items = _denied_pregnancy_with_a_week(local, "male", "saddle_anesthesia")
+    answer = post(client, {**post(client, START), "item": items})
+    assert answer["status"] == "completed" and extension(answer)["urgency"][0]["valueCode"] == "emergency"
+
+
+def test_a_week_left_over_after_pregnancy_was_answered_no_makes_no_pregnancy(client: FlaskClient, local: str) -> None:
+    """Bleeding at 30 weeks of a pregnancy is an emergency; with the pregnancy denied it is not."""
+    items = _denied_pregnancy_with_a_week(local, "female", "vaginal_bleeding")
+    answer = post(client, {**post(client, START), "item": items})
+    assert answer["status"] == "in-progress"  # asked on, not sent to the emergency department as pregnant

@@ -200,6 +200,10 @@ def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) 
             walk(item.item)
 
     walk(response.item)
+    pregnant = answers.get("pregnant") or ()
+    if pregnant and all(value.valueBoolean is False for value in pregnant) and answers.pop("gestational_week", None):
+        # a week left over from an earlier answer made a pregnancy the patient had just denied
+        intake.differing.append(f"{label}: a gestational week, though pregnancy was answered no: not used")
     source = Source(label, recorded_span(response.authored))
     for link_id, values in answers.items():
         if values:
