@@ -835,3 +835,22 @@ def test_a_patient_gender_that_agrees_with_the_answered_sex_is_not_reported(app:
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
     intake = read(app, {"questionnaireResponse": response, "patient": patient(gender="female")})
     assert intake.patient["sex"] == "female" and not [d for d in intake.differing if "sex" in d]
+
+
+@pytest.mark.parametrize("newer_says", [False, None])  # "no", or not asked at all
+def test_a_yes_in_an_older_response_not_used_is_named_on_a_warning_card(
+    cds: FlaskClient, ehr: Ehr, newer_says: bool | None
+) -> None:
+    """The older of two completed responses was dropped whole: a saddle anaesthesia answered five
+    minutes before a form that did not ask it gave 'No red flags reported' (fourth attack round)."""
+    older = answered("q1", True, authored="2026-05-01T09:00:00Z")
+    newer_findings = {} if newer_says is None else {"saddle_anesthesia": newer_says}
+    newer = {**questionnaire_response(INTAKE, newer_findings), "id": "q2", "authored": "2026-05-01T09:05:00Z"}
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(newer, older)})
+    (not_used,) = [card for card in found if "were not used" in card["summary"]]
+    assert not_used["indicator"] == "warning"
+    assert (
+        "QuestionnaireResponse/q1: not the latest authored, not used; it answered yes to saddle_anesthesia"
+        in (not_used["detail"])
+    )
+    assert found[0]["detail"].startswith("**On the data this service could read only")  # not a bare "no red flags"

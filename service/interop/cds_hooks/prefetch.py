@@ -32,8 +32,11 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
 def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
     intake = Intake(patient_id, today=today)
     if prefetch.get("questionnaireResponse"):
-        for response in _latest_responses(prefetch["questionnaireResponse"], intake):
+        latest, older = _latest_responses(prefetch["questionnaireResponse"], intake)
+        for response in latest:
             from_questionnaire_response(response, terms, intake)
+        for response in older:
+            _set_aside(response, terms, intake)
     if prefetch.get("patient"):
         from_patient(prefetch["patient"], intake, today)
     for key in ("observations", "conditions"):
@@ -65,8 +68,9 @@ def _entries(bundle: Any, intake: Intake) -> list[Any]:
     return resources
 
 
-def _latest_responses(value: Any, intake: Intake) -> list[Any]:
-    """The most recently authored QuestionnaireResponses that count (the one, or a Bundle's), parsed.
+def _latest_responses(value: Any, intake: Intake) -> tuple[list[Any], list[Any]]:
+    """The most recently authored QuestionnaireResponses that count (the one, or a Bundle's),
+    parsed, and the older ones that count.
 
     The prefetch template asks for the latest (``_sort=-authored&_count=1``), but an EHR that
     ignores the sort or the count would otherwise have an old answer read for the current one.
@@ -74,16 +78,29 @@ def _latest_responses(value: Any, intake: Intake) -> list[Any]:
     the patient started today must not hide yesterday's completed one. One without
     ``authored`` counts as the oldest. Responses the dates cannot order are never picked
     between by their order in the data: each of them is read, and their answers meet as
-    those of several resources do (a yes in either is present). The others are reported as
-    not used."""
+    those of several resources do (a yes in either is present). The older ones are not used
+    (:func:`_set_aside`)."""
     one = isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
     parsed = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value, intake))]
     responses = [response for response in parsed if counts(response, intake)]
     spans = [recorded_span(response.authored) for response in responses]
     newest = [not any(later(other, span) for other in spans) for span in spans]
-    intake.unmapped += [
-        f"{label_of(r)}: not the latest authored, not used"
-        for r, kept in zip(responses, newest, strict=True)
-        if not kept
-    ]
-    return [r for r, kept in zip(responses, newest, strict=True) if kept]
+    pairs = list(zip(responses, newest, strict=True))
+    return [r for r, kept in pairs if kept], [r for r, kept in pairs if not kept]
+
+
+def _set_aside(response: Any, terms: Terminology, intake: Intake) -> None:
+    """An older response, not used; a "yes" in it that the latest do not give is named, and
+    makes the not-used card a warning: the symptom may have passed, or the newer form may
+    simply not have asked (a saddle anaesthesia answered five minutes earlier)."""
+    label, older = label_of(response), Intake(intake.patient_id, today=intake.today)
+    try:
+        from_questionnaire_response(response, terms, older)
+    except FhirInputError:
+        intake.unmapped.append(f"{label}: not the latest authored, not used (and not readable)")
+        return
+    if yes := [finding for finding in older.present if finding not in intake.present]:
+        intake.unmapped.append(f"{label}: not the latest authored, not used; it answered yes to {', '.join(yes)}")
+        intake.unread.append(label)
+    else:
+        intake.unmapped.append(f"{label}: not the latest authored, not used")

@@ -201,7 +201,7 @@ def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) 
 
     walk(response.item)
     pregnant = answers.get("pregnant") or ()
-    if pregnant and all(value.valueBoolean is False for value in pregnant) and answers.pop("gestational_week", None):
+    if pregnant and all(value.valueBoolean is False for value in pregnant) and answers.pop("gestational_week", []):
         # a week left over from an earlier answer made a pregnancy the patient had just denied
         intake.differing.append(f"{label}: a gestational week, though pregnancy was answered no: not used")
     source = Source(label, recorded_span(response.authored))
