@@ -1,7 +1,7 @@
 """schemathesis hooks for this API, loaded by the tests and by ``st run`` (schemathesis.toml).
 
-One rule of the record cannot be stated in JSON Schema for a generator: a finding may not be in
-both ``present`` and ``absent`` (it would take one ``not`` per finding). Without this hook a
+One rule of the record cannot be stated in JSON Schema for a generator: a finding may be in
+only one of ``present``, ``absent`` and ``not_known`` (it would take one ``not`` per finding). Without this hook a
 generator builds schema-valid records that the service rightly refuses with 422, and
 schemathesis reports "schema-valid request rejected". The 422 itself is pinned in test_api.py.
 Likewise a feedback ``outcomeTimestamp`` must be a date that exists (the pattern lets
@@ -17,14 +17,16 @@ import schemathesis
 
 
 def _without_overlap(body: Any) -> Any:
-    """The body with every finding that is also ``present`` dropped from ``absent``."""
+    """The body with every finding that is also ``present`` dropped from ``absent``, and every
+    finding answered either way dropped from ``not_known``."""
     findings = body.get("findings") if isinstance(body, dict) else None
-    if (
-        isinstance(findings, dict)
-        and isinstance(findings.get("present"), list)
-        and isinstance(findings.get("absent"), list)
-    ):
-        findings["absent"] = [f for f in findings["absent"] if f not in findings["present"]]
+    if not isinstance(findings, dict):
+        return body
+    answered: list[Any] = []
+    for key in ("present", "absent", "not_known"):
+        if isinstance(findings.get(key), list):
+            findings[key] = [f for f in findings[key] if f not in answered]
+            answered += findings[key]
     return body
 
 

@@ -235,3 +235,10 @@ def test_health_and_readiness(client, app, monkeypatch) -> None:
     engine = components(app).assessor._engine  # an engine that fires nothing: the self-test fails
     monkeypatch.setattr(engine, "fire", lambda record: [])
     assert_problem(client.get("/readyz"), 503)
+
+
+def test_a_record_without_findings_is_assessed(client) -> None:
+    """The default for a record without ``findings`` once lacked ``not_known``: a 500."""
+    record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["buttock"]}}
+    response = client.post("/v1/assessments", json=record)
+    assert response.status_code == 200, response.get_json()

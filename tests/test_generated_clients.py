@@ -43,7 +43,7 @@ def test_the_male_pregnancy_rule_is_stated_where_clients_read_it() -> None:
     patient = REQUEST["properties"]["patient"]
     for described in (patient, patient["properties"]["sex"], patient["properties"]["pregnancy"]):
         assert "Pregnancy may not be recorded for sex `male`" in described["description"]
-    assert "may not be in both lists" in REQUEST["properties"]["findings"]["description"]
+    assert "may be in only one of the lists" in REQUEST["properties"]["findings"]["description"]
 
 
 @pytest.mark.skipif(not OPENAPI_TYPESCRIPT.exists(), reason="openapi-typescript not installed (make lint installs it)")

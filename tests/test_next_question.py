@@ -396,3 +396,40 @@ def test_a_week_left_over_after_pregnancy_was_answered_no_makes_no_pregnancy(cli
     items = _denied_pregnancy_with_a_week(local, "female", "vaginal_bleeding")
     answer = post(client, {**post(client, START), "item": items})
     assert answer["status"] == "in-progress"  # asked on, not sent to the emergency department as pregnant
+
+
+def test_a_dont_know_answer_opens_the_other_ways_to_the_same_red_flag(client: FlaskClient, local: str) -> None:
+    """Fever with a nerve deficit is an emergency; numbness is the first way to the deficit asked.
+    Answered "don't know", the interview ended there (completed, urgent) and tingling, the other
+    way, was never asked (fourth attack round)."""
+    unknown = {"valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK"}}
+    record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["buttock"]}, "findings": {}}
+    answer = post(client, {**copy.deepcopy(START), "item": [*answers(record, local), yes_no("fever", True)]})
+    asked: list[str] = []
+    for _ in range(40):  # bounded: the interview ends within the questions there are
+        if answer["status"] == "completed":
+            break
+        finding = answer["contained"][0]["item"][-1]["linkId"]
+        asked.append(finding)
+        said = (
+            {"linkId": finding, "answer": [unknown]}
+            if finding == "numbness"
+            else yes_no(finding, finding == "tingling")
+        )
+        answer = post(client, {**answer, "item": [*answer["item"], said]})
+    assert "numbness" in asked and "tingling" in asked
+    assert extension(answer)["urgency"][0]["valueCode"] == "emergency"
+
+
+def test_the_rest_door_asks_the_other_ways_once_one_is_not_known(client: FlaskClient) -> None:
+    record = {
+        "patient": {"age": 40, "sex": "male"},
+        "complaint": {"locations": ["buttock"]},
+        "findings": {"present": ["fever"], "absent": [], "not_known": ["numbness"]},
+    }
+    answer = client.post("/v1/assessments", json=record).get_json()
+    asked = [q["finding"] for q in answer["questions"]]
+    assert "numbness" not in asked and "tingling" in asked
+    record["findings"]["absent"] = ["numbness"]
+    refused = client.post("/v1/assessments", json=record)
+    assert refused.status_code == 422 and "$.findings.not_known" in refused.get_json()["errors"]

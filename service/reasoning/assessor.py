@@ -145,7 +145,8 @@ class Assessor:
         known = KnownFindings(
             present=frozenset(record["findings"]["present"])
             | {r.derive for r in (*by_layer[Layer.CONTEXT], *by_layer[Layer.DERIVED]) if r.derive},
-            absent=frozenset(record["findings"]["absent"]),
+            # not known: never asked again, so the questions go on to what else could tell
+            absent=frozenset(record["findings"]["absent"]).union(record["findings"]["not_known"]),
             locations=frozenset(record["complaint"]["locations"]),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)

@@ -40,7 +40,7 @@ _PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept
 @dataclass(frozen=True)
 class KnownFindings:
     present: frozenset[str]  # input present + derived concluded
-    absent: frozenset[str]  # input absent
+    absent: frozenset[str]  # input absent, and not known (asked, and the patient could not say)
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
 
 

@@ -223,19 +223,31 @@ def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:
     class FindingsSchema(Schema):
         present = CappedList(finding, max_items=len(vocabulary), load_default=list)
         absent = CappedList(finding, max_items=len(vocabulary), load_default=list)
+        not_known = CappedList(
+            finding,
+            max_items=len(vocabulary),
+            load_default=list,
+            metadata={
+                "description": "Asked, and the patient could not say: still unknown to the rules (never counted "
+                "for or against anything), but not asked again, so the questions go on to what else could tell."
+            },
+        )
 
         @validates_schema(skip_on_field_errors=False)
         def _not_both(self, data: dict, **_: Any) -> None:
             both = sorted(set(data.get("present") or ()) & set(data.get("absent") or ()))
             if both:
                 raise ValidationError(f"Findings cannot be both present and absent: {both}.", "present")
+            answered = set(data.get("present") or ()) | set(data.get("absent") or ())
+            if known := sorted(answered & set(data.get("not_known") or ())):
+                raise ValidationError(f"Findings answered cannot also be not known: {known}.", "not_known")
 
     class AssessmentRequestSchema(Schema):
         patient = Part(PatientSchema, required=True)
         complaint = Part(ComplaintSchema, required=True)
         findings = Part(
             FindingsSchema,
-            load_default=lambda: {"present": [], "absent": []},
+            load_default=lambda: {"present": [], "absent": [], "not_known": []},
             metadata={"description": "A finding in neither list is unknown, never absent."},
         )
 

@@ -499,7 +499,7 @@ def _document_cross_field_rules(request: dict[str, Any]) -> None:
     # Not expressible in JSON Schema for generators (it would need one `not` per finding);
     # stated in words, enforced by the schema, tested in tests/test_api.py; the schemathesis
     # hooks (schemathesis.toml) keep generated records clear of it.
-    request["properties"]["findings"]["description"] += " A finding may not be in both lists (422)."
+    request["properties"]["findings"]["description"] += " A finding may be in only one of the lists (422)."
 
 
 def _defaults_in_words(schema: dict[str, Any]) -> None:

@@ -97,8 +97,12 @@ def next_response(
     unasked = [item for item in about if item["linkId"] not in form.asked]
     if form.intake.missing and unasked:
         return _validated(_with(form, unasked, intake_questionnaire))
+    record = form.intake.record()
+    answered = {*record["findings"]["present"], *record["findings"]["absent"]}
+    # asked and answered "don't know" (or left blank): not asked again, so what else could tell is
+    record["findings"]["not_known"] = sorted(f for f in form.asked if f in bank and f not in answered)
     try:
-        assessment = assess(form.intake.record())
+        assessment = assess(record)
     except InvalidInputError as error:
         raise InvalidInputError(
             "The answers make a record that does not match the contract.",
