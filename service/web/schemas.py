@@ -102,9 +102,10 @@ class InterviewSchema(Schema):
     complete = fields.Boolean(
         required=True,
         metadata={
-            "description": "True when no unanswered question could reveal a red flag, and none the interview "
-            "screens that fit this patient list could change the urgency or the leading cause (or the urgency "
-            "already calls for emergency care); `questions` is then empty."
+            "description": "True when no red flag is left that answers could still reveal (findings in "
+            "`not_known` are not asked again), and no question the interview screens that fit this patient "
+            "list could change the urgency or the leading cause (or the urgency already calls for emergency "
+            "care); `questions` is then empty."
         },
     )
     asked_enough_reason = fields.String(
