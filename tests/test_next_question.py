@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -65,6 +66,23 @@ def answers(record: dict[str, Any], local: str) -> list[dict[str, Any]]:
 
 def yes_no(finding: str, yes: bool) -> dict[str, Any]:
     return {"linkId": finding, "answer": [{"valueCoding": {"system": YES_NO, "code": "Y" if yes else "N"}}]}
+
+
+def walk(
+    client: FlaskClient, answer: dict[str, Any], reply: Callable[[str], dict[str, Any]]
+) -> tuple[dict[str, Any], list[str]]:
+    """Answer each next item with ``reply(finding)`` until the response is completed (bounded:
+    the interview ends within the questions there are); the last response and the items asked."""
+    asked: list[str] = []
+    for _ in range(60):
+        if answer["status"] == "completed":
+            break
+        finding = answer["contained"][0]["item"][-1]["linkId"]
+        asked.append(finding)
+        body = {**answer, "item": [*answer["item"], reply(finding)]}
+        assert len(json.dumps(body)) < 48 * 1024  # the app sends it all back: far from the 64 KiB limit
+        answer = post(client, body)
+    return answer, asked
 
 
 def post(client: FlaskClient, body: Any) -> dict[str, Any]:
@@ -348,16 +366,11 @@ def test_without_her_week_and_without_a_red_flag_the_interview_goes_on(client: F
 def test_without_her_week_she_is_asked_what_every_stretch_of_pregnancy_needs(client: FlaskClient, local: str) -> None:
     """Reduced fetal movements matter from week 24 only; asked the questions of the earliest
     stretch alone, she was never asked about them and the interview ended in self-care."""
-    answer = post(client, {**post(client, START), "item": pregnant_without_a_week(local)})
-    asked: list[str] = []
-    for _ in range(60):  # bounded: the interview ends within the questions there are
-        if answer["status"] == "completed":
-            break
-        finding = answer["contained"][0]["item"][-1]["linkId"]
-        asked.append(finding)
-        body = {**answer, "item": [*answer["item"], yes_no(finding, False)]}
-        assert len(json.dumps(body)) < 48 * 1024  # the app sends it all back: far from the 64 KiB limit
-        answer = post(client, body)
+    answer, asked = walk(
+        client,
+        post(client, {**post(client, START), "item": pregnant_without_a_week(local)}),
+        lambda f: yes_no(f, False),
+    )
     assert answer["status"] == "completed"
     assert "reduced_fetal_movements" in asked and "one_sided_lower_abdominal_pain" in asked
 
@@ -404,19 +417,12 @@ def test_a_dont_know_answer_opens_the_other_ways_to_the_same_red_flag(client: Fl
     way, was never asked (fourth attack round)."""
     unknown = {"valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK"}}
     record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["buttock"]}, "findings": {}}
-    answer = post(client, {**copy.deepcopy(START), "item": [*answers(record, local), yes_no("fever", True)]})
-    asked: list[str] = []
-    for _ in range(40):  # bounded: the interview ends within the questions there are
-        if answer["status"] == "completed":
-            break
-        finding = answer["contained"][0]["item"][-1]["linkId"]
-        asked.append(finding)
-        said = (
-            {"linkId": finding, "answer": [unknown]}
-            if finding == "numbness"
-            else yes_no(finding, finding == "tingling")
-        )
-        answer = post(client, {**answer, "item": [*answer["item"], said]})
+    start = post(client, {**copy.deepcopy(START), "item": [*answers(record, local), yes_no("fever", True)]})
+    answer, asked = walk(
+        client,
+        start,
+        lambda f: {"linkId": f, "answer": [unknown]} if f == "numbness" else yes_no(f, f == "tingling"),
+    )
     assert "numbness" in asked and "tingling" in asked
     assert extension(answer)["urgency"][0]["valueCode"] == "emergency"
 
