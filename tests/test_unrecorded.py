@@ -150,3 +150,11 @@ def test_candidate_weeks_are_assessed_once_per_stretch_of_pregnancy(kb) -> None:
     assert sum(1 for _ in completions(kb, raw, tuple(range(1, 45)))) == len(weeks) * len(ages) * 3 * len(
         vocab.LOCATIONS
     )
+
+
+def test_without_her_week_the_obstetric_warning_signs_of_every_stretch_come_first(client) -> None:
+    """The questions of the other weeks were appended after the shown week's own: the baby moving
+    less (an emergency from week 24) came 30th of 30 (newcomer's run of the docs)."""
+    record = make_record(patient={"age": 30, "sex": "female", "pregnancy": {}}, findings={"present": [], "absent": []})
+    asked = [q["finding"] for q in _post(client, record)["questions"]]
+    assert asked.index("reduced_fetal_movements") < 6 and asked.index("vaginal_bleeding") == 0

@@ -113,17 +113,13 @@ def build_questionnaire(
         )
         for f in kb.input_findings
     ]
+    # age, sex and the week are not required: a patient who does not know (or will not say)
+    # leaves them blank and is assessed for every value they could have; where it hurts is
     items = [
-        say.item("age", type="integer", required=True, code=[fields["age"]]),
-        say.choice("sex", terms.systems["gender"], vocab.SEXES, required=True),
+        say.item("age", type="integer", code=[fields["age"]]),
+        say.choice("sex", terms.systems["gender"], vocab.SEXES),
         say.item("pregnant", type="boolean", code=[fields["pregnant"]]),
-        say.item(
-            "gestational_week",
-            type="integer",
-            required=True,
-            code=[fields["gestational_week"]],
-            enableWhen=[PREGNANT],
-        ),
+        say.item("gestational_week", type="integer", code=[fields["gestational_week"]], enableWhen=[PREGNANT]),
         say.choice("locations", terms.local, vocab.LOCATIONS, required=True, repeats=True),
         say.choice("side", terms.local, vocab.SIDES),
         say.choice("onset", terms.local, vocab.ONSETS),
