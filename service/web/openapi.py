@@ -144,8 +144,9 @@ def build_openapi(record_schema: Schema, languages: Languages) -> dict[str, Any]
         "createAssessment",
         tag="assessment",
         summary="Assess a buttock or hip pain record",
-        description="Validates the record strictly (unknown keys and ids, a finding in both lists and "
-        "pregnancy recorded for sex `male` are all 422) and runs it through the rules. Returns ranked "
+        description="Validates the record strictly (unknown keys and ids, a finding in two of the lists and "
+        "pregnancy recorded for sex `male` are all 422) and runs it through the rules; an age or a "
+        "gestational week left out is assessed for every value the rules tell apart (`unrecorded`). Returns ranked "
         "causes with the findings for and against each, the urgency with its reasons and red flags, "
         "care with anything contraindicated for this patient removed and listed with the reason, a "
         "referral, and the questions worth asking next (red-flag screens first). A finding in neither "
