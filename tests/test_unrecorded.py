@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import bisect
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service import vocabulary as vocab
 from service.knowledge.model import Layer
+from service.reasoning.assessor import IncompleteRecordError
 from service.reasoning.record import missing_values
 from service.reasoning.unrecorded import band_starts, bracket, completions
 from tests.conftest import make_record
@@ -158,3 +160,11 @@ def test_without_her_week_the_obstetric_warning_signs_of_every_stretch_come_firs
     record = make_record(patient={"age": 30, "sex": "female", "pregnancy": {}}, findings={"present": [], "absent": []})
     asked = [q["finding"] for q in _post(client, record)["questions"]]
     assert asked.index("reduced_fetal_movements") < 6 and asked.index("vaginal_bleeding") == 0
+
+
+def test_the_engine_refuses_a_record_lacking_a_value_the_rules_test(assessor) -> None:
+    """Assessed as it is, a record without its age would fire none of the age rules: a silently
+    smaller answer. Every door brackets such a record first; one that did not gets an error (500)."""
+    record = assessor.record(_without(make_record(findings={"present": ["limping"], "absent": []}), "age"))
+    with pytest.raises(IncompleteRecordError, match="lacks its age"):
+        assessor.assess(record)
