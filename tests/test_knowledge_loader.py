@@ -214,6 +214,19 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         lambda d: rule(d, "ESC-LIMP-SCFE-AGE")["when"]["present"].append("location_sacrum"),
         "needs pain in two places at once",
     ),
+    (
+        # the ages a pregnancy without its age is assessed at (reasoning/unrecorded.py)
+        "meta.yaml",
+        "unrecorded.age_in_pregnancy",
+        lambda d: d["unrecorded"]["age_in_pregnancy"].update(min=56),
+        "min is above max",
+    ),
+    (
+        "meta.yaml",
+        "unrecorded.age_in_pregnancy",
+        lambda d: d["unrecorded"]["age_in_pregnancy"].update(sources=["POLICY-NONE"]),
+        "unknown source 'POLICY-NONE'",
+    ),
 ]
 
 

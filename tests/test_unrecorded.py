@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from service import vocabulary as vocab
@@ -130,9 +130,13 @@ def test_leaving_the_age_out_never_answers_below_any_age(client, kb) -> None:
     """Not knowing the age is never less safe than knowing it: the answer is at least as
     urgent as the record's answer with any age the patient could have."""
 
+    span = kb.age_in_pregnancy
+
     @settings(max_examples=150, deadline=None)
     @given(record=records(kb))
     def check(record: dict) -> None:
+        # a stated pregnancy is assessed at the ages the knowledge base gives one (the test below)
+        assume("pregnancy" not in record["patient"] or span.min <= record["patient"]["age"] <= span.max)
         age = record["patient"].pop("age")
         without = _post(client, record)["urgency"]["level"]
         record["patient"]["age"] = age
@@ -148,10 +152,33 @@ def test_candidate_weeks_are_assessed_once_per_stretch_of_pregnancy(kb) -> None:
     raw = {"patient": {"pregnancy": {}}, "complaint": {}, "findings": {"present": [], "absent": []}}
     weeks = {c["patient"]["pregnancy"]["gestational_week"] for c in completions(kb, raw, tuple(range(1, 45)))}
     assert sorted(weeks) == list(band_starts(kb, "gestational_week", vocab.GESTATIONAL_WEEK_RANGE))
-    ages = band_starts(kb, "age", vocab.AGE_RANGE)
+    ages = band_starts(kb, "age", (kb.age_in_pregnancy.min, kb.age_in_pregnancy.max))
     assert sum(1 for _ in completions(kb, raw, tuple(range(1, 45)))) == len(weeks) * len(ages) * 3 * len(
         vocab.LOCATIONS
     )
+
+
+def test_a_pregnancy_without_its_age_is_assessed_only_at_the_ages_of_a_pregnancy(client, kb) -> None:
+    """Assessed at every age, a pregnant woman's buttock pain was answered as a child's (routine:
+    look for a bone or joint infection) and her limp as a toddler's (POLICY-PREGNANCY-AGES)."""
+    span = kb.age_in_pregnancy
+    raw = _without(make_record(patient={"sex": "female", "pregnancy": {"gestational_week": 30}}), "age")
+    ages = {c["patient"]["age"] for c in completions(kb, raw)}
+    assert min(ages) == span.min and max(ages) <= span.max
+    quiet = _post(client, raw)
+    assert quiet["unrecorded"]["fields"] == ["patient.age"]
+    assert not {"ESC-CHILD", "ESC-LIMP-UNDER-3"} & {reason["rule"] for reason in quiet["urgency"]["reasons"]}
+    assert "bone_or_joint_infection" not in {cause["id"] for cause in quiet["causes"]}
+    # the answer is the most urgent of the ages she could have, each assessed as recorded
+    ranks = [
+        kb.levels[_post(client, {**raw, "patient": {**raw["patient"], "age": age}})["urgency"]["level"]].rank
+        for age in range(span.min, span.max + 1)
+    ]
+    assert kb.levels[quiet["urgency"]["level"]].rank == min(ranks)
+    hip = {**raw["complaint"], "locations": ["hip"]}
+    limp = _post(client, {**raw, "complaint": hip, "findings": {"present": ["limping"], "absent": []}})
+    assert "ESC-LIMP-UNDER-3" not in {flag["id"] for flag in limp["red_flags"]}
+    assert limp["urgency"]["level"] == "urgent"  # at 16 a slipped growth plate is still possible
 
 
 def test_without_her_week_the_obstetric_warning_signs_of_every_stretch_come_first(client) -> None:

@@ -33,6 +33,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
             raise KnowledgeBaseError("urgency.yaml", item.defer_from, f"defers '{item.id}' but gives no defers_care")
     _check_interview(kb)
     _check_one_location_at_a_time(kb)
+    _check_age_in_pregnancy(kb)
     for rule_id in kb.self_test_rules:
         if rule_id not in kb.rules:
             raise KnowledgeBaseError("meta.yaml", "self_test", f"unknown rule '{rule_id}'")
@@ -69,6 +70,16 @@ def _check_references(kb: KnowledgeBase) -> None:
                 raise KnowledgeBaseError(rule.file, rule.id, f"'{rule.derive}' is not a derived finding")
     for level in kb.levels.values():
         known("urgency.yaml", level.id, tuple(level.advice_when), kb.findings, "finding")
+
+
+def _check_age_in_pregnancy(kb: KnowledgeBase) -> None:
+    """The span is not empty and a source chose it (its numbers are the team's, not a document's)."""
+    span = kb.age_in_pregnancy
+    if span.min > span.max:
+        raise KnowledgeBaseError("meta.yaml", "unrecorded.age_in_pregnancy", "min is above max")
+    for ref in span.sources:
+        if ref not in kb.sources:
+            raise KnowledgeBaseError("meta.yaml", "unrecorded.age_in_pregnancy", f"unknown source '{ref}'")
 
 
 def _empty(bound: Range | None, limits: tuple[float, float]) -> bool:

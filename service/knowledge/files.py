@@ -207,10 +207,21 @@ class _SelfTestSchema(Schema):
     expect_rules = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
 
 
+class _SpanSchema(Schema):
+    min = fields.Integer(required=True, validate=validate.Range(*vocab.AGE_RANGE))
+    max = fields.Integer(required=True, validate=validate.Range(*vocab.AGE_RANGE))
+    sources = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _UnrecordedSchema(Schema):
+    age_in_pregnancy = fields.Nested(_SpanSchema, required=True)
+
+
 class MetaSchema(Schema):
     version = _id
     disclaimer = _id
     scoring = fields.Nested(_ScoringSchema, required=True)
+    unrecorded = fields.Nested(_UnrecordedSchema, required=True)
     self_test = fields.Nested(_SelfTestSchema, required=True)
 
 

@@ -45,6 +45,7 @@ from service.knowledge.model import (
     Scoring,
     Screen,
     Source,
+    Span,
     UrgencyLevel,
 )
 
@@ -236,6 +237,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
             "urgency.yaml", "levels", f"must be exactly {list(vocab.URGENCY_LEVELS)} in that order"
         )
 
+    ages = meta["unrecorded"]["age_in_pregnancy"]
     knowledge_base = KnowledgeBase(
         version=meta["version"],
         sha256=_digest(directory),
@@ -264,6 +266,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         rules={r.id: r for r in rules},
         care={c.id: c for c in care},
         interview=_interview(directory),
+        age_in_pregnancy=Span(ages["min"], ages["max"], tuple(ages["sources"])),
         specialty_population=_specialty_population(directory),
     )
     check_knowledge_base(knowledge_base)

@@ -183,6 +183,15 @@ class Scoring:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Whole values from ``min`` to ``max``, both included, and the sources that chose them."""
+
+    min: int
+    max: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Screen:
     """Questions worth asking a presentation (``rules/interview.yaml``), in the order to ask.
 
@@ -233,6 +242,9 @@ class KnowledgeBase:
     rules: dict[str, Rule]
     care: dict[str, CareItem]
     interview: Interview
+    # The ages a record that states a pregnancy but not the age is assessed at
+    # (service.reasoning.unrecorded): a pregnant woman is not assessed as a toddler.
+    age_in_pregnancy: Span
     # A referral specialty listed here suits only patients with one of these derived
     # findings (paediatrics: children; obstetrics: pregnancy).
     specialty_population: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -3,10 +3,11 @@
 An EHR may hold no age, no sex, or a pregnancy without its week. Refusing to assess such a
 record would hide the red flags that do not depend on the missing value (cauda equina
 signs, bleeding in pregnancy), so instead the record is assessed once for every value the
-knowledge base tells apart: one age from each band its rules draw, one week from each
-stretch of pregnancy, each sex the contract names, each single pain location. Rules compare
-these values only with the bounds in ``rules/``, so any two values inside one band fire the
-same rules, and these few assessments cover every possible value. Rules test a location only
+knowledge base tells apart: one age from each band its rules draw (for a stated pregnancy,
+only within the ages ``rules/meta.yaml`` gives one), one week from each stretch of
+pregnancy, each sex the contract names, each single pain location. Rules compare these
+values only with the bounds in ``rules/``, so any two values inside one band fire the same
+rules, and these few assessments cover every possible value. Rules test a location only
 as "any of these", and the knowledge base refuses a rule that needs two locations at once
 (:mod:`service.knowledge.checks`), so pain in several places fires only what one of them
 fires: the single locations cover every set of them.
@@ -136,6 +137,8 @@ def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ..
         return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
     if name == "pain location":  # one location at a time: no rule needs two at once
         return tuple([location] for location in vocab.LOCATIONS)
+    if name == "age" and "pregnancy" in raw.get("patient", {}):  # not a toddler, nor a frail elder
+        return band_starts(kb, "age", (kb.age_in_pregnancy.min, kb.age_in_pregnancy.max))
     return band_starts(kb, PATHS[name][-1], _RANGES[name])
 
 
