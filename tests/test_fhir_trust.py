@@ -492,23 +492,25 @@ def test_two_gestational_ages_take_the_later_record(
 
 
 @pytest.mark.parametrize(
-    ("first", "second"),
+    ("dates", "weeks"),
     [
-        ({}, {}),
-        ({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),  # the same day
-        ({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}),
-        ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
+        (({}, {}), 3),
+        (({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}), 3),  # the same day
+        # 9 weeks measured in 2026, read on 2026-06-01: week 9 to 30, with weeks 8 (g2) and 6 (g3)
+        (({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}), 24),
+        (({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}), 3),
     ],
 )
 def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_each_is_assessed(
-    app: Flask, cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
+    app: Flask, cds: FlaskClient, ehr: Ehr, dates: tuple[dict[str, Any], dict[str, Any]], weeks: int
 ) -> None:
     prefetch = pregnant_with({"value": 30, "unit": "wk"})
     # weeks early enough to stay within a pregnancy when counted on to today (the dates are in 2026)
+    first, second = dates
     prefetch["observations"] = bundle(week("g1", 9, **first), week("g2", 4, **second), week("g3", 6))
     intake = read(app, prefetch)
     assert "gestational_week" not in intake.patient["pregnancy"]
-    assert len(intake.candidate_weeks) == 3 and 6 in intake.candidate_weeks  # g1, g2 counted on to the day read
+    assert len(intake.candidate_weeks) == weeks and 6 in intake.candidate_weeks  # g1, g2 counted on to the day read
     assert intake.differing[0].startswith("Observation/g2 and Observation/g1: different gestational ages")
     assert intake.differing[1].startswith("Observation/g3: gestational week 6, also assessed")
     response = cds.post("/cds-services/buttock-pain-triage", json=hook_request(prefetch), headers=ehr.header())
@@ -558,15 +560,23 @@ def test_an_answered_age_and_another_from_the_birth_date_take_the_older_and_are_
     [
         ("2022-01-10", 66),  # 62 then: four whole years since
         ("2022-01-10T08:00:00Z", 66),
-        ("2022-06", 65),  # a month: counted from its last day, so no year that may not have passed
-        ("2022", 65),
+        # a month or a year: counted from each of its days (from the last only, 65 hid the bands of 66)
+        ("2022-06", (65, 66)),
+        ("2022", (65, 66)),
+        ("2022-12", 65),
     ],
 )
-def test_an_answered_age_is_counted_on_from_when_it_was_answered(app: Flask, authored: str, now: int) -> None:
+def test_an_answered_age_is_counted_on_from_when_it_was_answered(
+    app: Flask, authored: str, now: int | tuple[int, ...]
+) -> None:
     answers = {**INTAKE, "age": [{"valueInteger": 62}]}
     response = {**questionnaire_response(answers, {}), "id": "q1", "authored": authored}
     intake = read(app, {"questionnaireResponse": response})
-    assert intake.patient["age"] == now and intake.differing == []
+    if isinstance(now, int):
+        assert intake.patient["age"] == now and not intake.candidate_ages
+    else:
+        assert "age" not in intake.patient and intake.candidates == {"age": now}
+    assert intake.differing == []
 
 
 def test_a_fall_at_66_is_urgent_though_the_questionnaire_said_62_years_ago(cds: FlaskClient, ehr: Ehr) -> None:
