@@ -185,11 +185,18 @@ def test_a_refuted_condition_is_not_present(cds: FlaskClient, ehr: Ehr) -> None:
     assert "ESC-CANCER-HISTORY" not in found[0]["extension"].get("red_flags", [])
 
 
-def test_conflicting_answers_to_a_single_valued_item_are_refused(cds: FlaskClient, ehr: Ehr) -> None:
+def test_conflicting_answers_to_a_single_valued_item_are_not_used_and_the_rest_assessed(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """A 400 (no card) hid the saddle anaesthesia answered in the same response."""
     answers = {**INTAKE, "age": [{"valueInteger": 40}, {"valueInteger": 70}]}
-    response = {**questionnaire_response(answers, {}), "id": "q1"}
-    assert "QuestionnaireResponse/q1: item 'age' has conflicting answers" in refused(
-        cds, ehr, {"questionnaireResponse": response}
+    response = {**questionnaire_response(answers, {"saddle_anesthesia": True}), "id": "q1"}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert any(card["summary"].startswith("Record the patient's age") for card in found)  # every age assessed
+    assert (
+        "- `QuestionnaireResponse/q1: item 'age' has conflicting answers: its answer is not used`"
+        in found[-1]["detail"].splitlines()
     )
 
 
@@ -312,25 +319,36 @@ def nested_under_the_age(response: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def test_items_nested_under_an_answer_are_refused_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
-    """Read past, the red flag was lost: self-care, where the same answer at its place is an emergency."""
+def test_items_nested_under_an_answer_are_listed_as_unread_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
+    """Read past silently, the red flag was lost: self-care, where the same answer at its place
+    is an emergency. Refused, the call showed no card at all. They are listed as not read, on a
+    warning card, and the summary says its answer rests on the data read; the age is read."""
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
-    detail = refused(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
-    assert detail == (
-        "QuestionnaireResponse/q1: item 'age' has items nested under an answer; "
-        "the intake Questionnaire nests none there"
-    )
+    found = cards(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
+    assert found[0]["summary"].endswith("— 1 item(s) not read")
+    assert found[0]["detail"].startswith("**On the data this service could read only")
+    assert not any(card["summary"].startswith("Record the patient's age") for card in found)
+    assert found[-1]["indicator"] == "warning"
+    assert (
+        "- `QuestionnaireResponse/q1: item 'age' has items nested under an answer; the intake Questionnaire "
+        "nests none there: the items nested there (saddle_anesthesia) not used`"
+    ) in found[-1]["detail"].splitlines()
 
 
-def test_an_answer_to_the_findings_group_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+def test_an_answer_to_the_findings_group_is_listed_as_unread(cds: FlaskClient, ehr: Ehr) -> None:
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
     response["item"][-1]["answer"] = [
         {"valueCoding": YES, "item": [{"linkId": "fever", "answer": [{"valueCoding": YES}]}]}
     ]
-    assert "item 'findings'" in refused(cds, ehr, {"questionnaireResponse": response})
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert (
+        found[-1]["indicator"] == "warning"
+        and "item 'findings' has items nested under an answer" in found[-1]["detail"]
+    )
     response["item"][-1]["answer"] = [{"valueCoding": YES}]
-    assert "QuestionnaireResponse/q1: item 'findings' is a group" in refused(
-        cds, ehr, {"questionnaireResponse": response}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert (
+        "QuestionnaireResponse/q1: item 'findings' is a group, answered in its items, not itself" in found[-1]["detail"]
     )
 
 

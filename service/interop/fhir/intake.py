@@ -196,22 +196,44 @@ def parse_questionnaire_response(resource: Any) -> Any:
     return parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
 
 
+class UnreadAnswerError(FhirInputError):
+    """An answer of another kind or shape than its item takes: a yes as text, an age as a
+    decimal, a sex coded in SNOMED CT, two different answers to a single-valued item, items
+    nested under an answer. It is never skipped as if unanswered. Where the patient can be
+    asked again (``$next-question``, ``Intake.can_ask_again``) it is refused, a 400 naming the
+    item: the interview counts an item as asked once it has an answer, so a skipped "yes" to a
+    red-flag question would be lost for good. From an EHR's record, which nobody can correct
+    during the call, the item is listed as not used, as one that may hold a red flag, and the
+    rest is assessed: a 400 there hid every card, an emergency recorded beside it among them."""
+
+
+def _not_read(intake: Intake, error: UnreadAnswerError, what: str) -> None:
+    """Refuse ``error`` where the patient can be asked again, else list ``what`` as not used
+    and as unread (the summary then says its answer rests on the data read only)."""
+    if intake.can_ask_again:
+        raise error
+    intake.unmapped.append(f"{error}: {what} not used")
+    intake.unread.append(str(error))
+
+
 def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
     """The answers of a parsed QuestionnaireResponse to items of the intake Questionnaire
-    (at any depth), into ``intake``; items it does not know are reported as unmapped.
+    (at any depth), into ``intake``; items it does not know are reported as unmapped, and
+    answers that are not of their item's kind or shape are not read (:class:`UnreadAnswerError`).
 
-    Items nested under an answer (``answer.item``, which FHIR allows) are refused: the intake
-    Questionnaire nests none, and read past, a "yes" nested there would be lost for good (the
-    interview counts an item as asked once it appears)."""
+    Items nested under an answer (``answer.item``, which FHIR allows) are not read: the intake
+    Questionnaire nests none there, and read past, a "yes" nested there would be lost for good
+    (the interview counts an item as asked once it appears)."""
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
         for item in items or ():
-            if any(answer.item for answer in item.answer or ()):
-                raise FhirInputError(
+            if nested := [child.linkId[:64] for answer in item.answer or () for child in answer.item or ()]:
+                error = UnreadAnswerError(
                     f"{label}: item '{item.linkId[:64]}' has items nested under an answer; "
                     "the intake Questionnaire nests none there"
                 )
+                _not_read(intake, error, f"the items nested there ({', '.join(nested[:5])})")
             answers.setdefault(item.linkId, []).extend(item.answer or ())  # an item given twice keeps both
             walk(item.item)
 
@@ -223,27 +245,29 @@ def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) 
     source = Source(label, recorded_span(response.authored))
     for link_id, values in answers.items():
         if values:
-            _answer(link_id, values, terms, intake, source)
+            try:
+                _answer(link_id, values, terms, intake, source)
+            except UnreadAnswerError as error:
+                _not_read(intake, error, "its answer is")
 
 
 def _one(link_id: str, values: list[Any], label: str) -> Any:
-    """The one answer a single-valued item has; different answers to it are refused, not guessed."""
+    """The one answer a single-valued item has; different answers to it are not guessed between."""
     if any(value != values[0] for value in values[1:]):  # compared as models: never serialised
-        raise FhirInputError(f"{label}: item '{link_id}' has conflicting answers")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' has conflicting answers")
     return values[0]
 
 
 def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    """Read one item's answers into ``intake``.
+    """Read one item's answers into ``intake``, all of them or none (:class:`UnreadAnswerError`).
 
     An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
-    a decimal — is refused, never skipped: the interview counts an item as asked once it has an
-    answer, so a skipped "yes" to a red-flag question would be lost for good. A coding is read by
-    its code when it names no system, and refused when it names another system than the item's.
+    a decimal — is never skipped as if unanswered. A coding is read by its code when it names no
+    system, and not read when it names another system than the item's.
     """
     label = source.label
     if link_id == "findings":
-        raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
+        raise UnreadAnswerError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
         _finding(link_id, values, terms, intake, source)
@@ -258,16 +282,18 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
     label = source.label
     yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
     systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
+    answers: list[bool | None] = []
     for value in values:
         coding = value.valueCoding
         if value.valueBoolean is not None:
-            said: bool | None = value.valueBoolean
+            answers.append(value.valueBoolean)
         elif coding is not None and coding.code in systems and coding.system in (None, systems[coding.code]):
-            said = {"Y": True, "N": False}.get(coding.code)
+            answers.append({"Y": True, "N": False}.get(coding.code))
         else:
-            raise FhirInputError(
+            raise UnreadAnswerError(
                 f"{label}: item '{link_id}' must be answered {yes_no}|Y, {yes_no}|N, {unknown}|UNK or a valueBoolean"
             )
+    for said in answers:
         if said is not None:
             (intake.present if said else intake.absent).append(link_id)
 
@@ -276,7 +302,7 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     """The safe side: pregnant if any answer says so."""
     label = source.label
     if any(value.valueBoolean is None for value in values):
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
         intake.patient.setdefault("pregnancy", {})
 
@@ -350,7 +376,7 @@ def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: I
     label = source.label
     number = _one(link_id, values, label).valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueInteger")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueInteger")
     _answered_number(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
@@ -359,7 +385,7 @@ def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     first = _one(link_id, values, label)
     number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
     _answered_number(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
 
@@ -420,7 +446,7 @@ def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> st
     """The code of an answer that must be a coding from one of ``systems`` (or naming none)."""
     coding = value.valueCoding
     if coding is None or coding.code is None or (coding.system is not None and coding.system not in systems):
-        raise FhirInputError(
+        raise UnreadAnswerError(
             f"{label}: item '{link_id}' must be answered with a valueCoding from {' or '.join(systems)}"
         )
     return str(coding.code)
