@@ -391,13 +391,6 @@ def test_missing_prefetch_is_412(cds: FlaskClient, ehr: Ehr) -> None:
         {"patient": {"resourceType": "Patient", "birthDate": "not-a-date"}},
         {"patient": patient(), "observations": {"resourceType": "Observation"}},
         {"patient": patient(), "observations": bundle({"resourceType": "Observation", "status": "bogus"})},
-        {
-            "questionnaireResponse": {
-                "resourceType": "QuestionnaireResponse",
-                "status": "completed",
-                "questionnaire": "https://other.example/Questionnaire/x",
-            }
-        },
     ],
 )
 def test_malformed_fhir_gets_a_clear_400(cds: FlaskClient, ehr: Ehr, prefetch: dict[str, Any]) -> None:

@@ -171,13 +171,40 @@ def label_of(resource: Any) -> str:
     return f"{resource.get_resource_type()}/{(resource.id or '?')[:64]}"
 
 
-def counts(response: Any, intake: Intake) -> bool:
+def counts(response: Any, terms: Terminology, intake: Intake) -> bool:
     """Whether a parsed QuestionnaireResponse informs the triage: one in progress or entered in
-    error does not, and is reported as not counted."""
+    error does not, nor one to another Questionnaire (its link ids mean something else there);
+    each is reported as not counted, and the rest of the call assessed. Before, another
+    Questionnaire made the call a 400 that hid every card."""
+    label = label_of(response)
     if response.status in _UNCOUNTED_RESPONSES:
-        intake.unmapped.append(f"{label_of(response)}: status {response.status}, not counted")
+        intake.unmapped.append(f"{label}: status {response.status}, not counted")
+        return False
+    if not answers_the_intake(response, terms):
+        intake.unmapped.append(f"{label}: answers another Questionnaire than {terms.questionnaire}, not counted")
         return False
     return True
+
+
+def answers_the_intake(response: Any, terms: Terminology) -> bool:
+    """Whether a parsed QuestionnaireResponse answers the intake Questionnaire: it names the
+    intake's canonical URL (any version) or no Questionnaire, or references a contained one
+    ``derivedFrom`` the intake, as the adaptive form ``$next-question`` completes does
+    (``#adaptive``): an EHR may file that response as it is, and its answers, the
+    patient's to the intake's own items, must count (they were refused with 400)."""
+    reference = response.questionnaire
+    if not reference:
+        return True
+    if not reference.startswith("#"):
+        return _canonical(reference) == terms.questionnaire
+    contained = (r for r in response.contained or () if r.get_resource_type() == "Questionnaire")
+    derived = next((q for q in contained if q.id == reference[1:]), None)
+    return derived is not None and any(_canonical(url) == terms.questionnaire for url in derived.derivedFrom or ())
+
+
+def _canonical(url: str) -> str:
+    """A canonical reference without its ``|version``."""
+    return url.split("|", maxsplit=1)[0]
 
 
 def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
@@ -185,8 +212,6 @@ def from_questionnaire_response(response: Any, terms: Terminology, intake: Intak
     about the patient. Several may be read into one intake (responses the dates cannot
     order): their answers then meet as those of several resources do (see :func:`_single`)."""
     label = label_of(response)
-    if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
-        raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
     read_answers(response, terms, intake, label)
 
