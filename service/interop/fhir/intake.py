@@ -118,7 +118,8 @@ class Intake:
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
     # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
     # contract's validation to refuse naming its item, when the patient's app can ask again;
-    # from an EHR's record, listed as not used and the rest assessed
+    # from an EHR's record, listed as not used and the rest assessed. So is an answer of
+    # another kind or shape than its item takes (UnreadAnswerError): refused, or listed as unread
     can_ask_again: bool = False
 
     @property
