@@ -185,11 +185,18 @@ def test_a_refuted_condition_is_not_present(cds: FlaskClient, ehr: Ehr) -> None:
     assert "ESC-CANCER-HISTORY" not in found[0]["extension"].get("red_flags", [])
 
 
-def test_conflicting_answers_to_a_single_valued_item_are_refused(cds: FlaskClient, ehr: Ehr) -> None:
+def test_conflicting_answers_to_a_single_valued_item_are_not_used_and_the_rest_assessed(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """A 400 (no card) hid the saddle anaesthesia answered in the same response."""
     answers = {**INTAKE, "age": [{"valueInteger": 40}, {"valueInteger": 70}]}
-    response = {**questionnaire_response(answers, {}), "id": "q1"}
-    assert "QuestionnaireResponse/q1: item 'age' has conflicting answers" in refused(
-        cds, ehr, {"questionnaireResponse": response}
+    response = {**questionnaire_response(answers, {"saddle_anesthesia": True}), "id": "q1"}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert found[0]["extension"]["urgency"] == "emergency"
+    assert any(card["summary"].startswith("Record the patient's age") for card in found)  # every age assessed
+    assert (
+        "- `QuestionnaireResponse/q1: item 'age' has conflicting answers: its answer is not used`"
+        in found[-1]["detail"].splitlines()
     )
 
 
@@ -312,25 +319,36 @@ def nested_under_the_age(response: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def test_items_nested_under_an_answer_are_refused_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
-    """Read past, the red flag was lost: self-care, where the same answer at its place is an emergency."""
+def test_items_nested_under_an_answer_are_listed_as_unread_not_read_past(cds: FlaskClient, ehr: Ehr) -> None:
+    """Read past silently, the red flag was lost: self-care, where the same answer at its place
+    is an emergency. Refused, the call showed no card at all. They are listed as not read, on a
+    warning card, and the summary says its answer rests on the data read; the age is read."""
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
-    detail = refused(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
-    assert detail == (
-        "QuestionnaireResponse/q1: item 'age' has items nested under an answer; "
-        "the intake Questionnaire nests none there"
-    )
+    found = cards(cds, ehr, {"questionnaireResponse": nested_under_the_age(response)})
+    assert found[0]["summary"].endswith("— 1 item(s) not read")
+    assert found[0]["detail"].startswith("**On the data this service could read only")
+    assert not any(card["summary"].startswith("Record the patient's age") for card in found)
+    assert found[-1]["indicator"] == "warning"
+    assert (
+        "- `QuestionnaireResponse/q1: item 'age' has items nested under an answer; the intake Questionnaire "
+        "nests none there: the items nested there (saddle_anesthesia) not used`"
+    ) in found[-1]["detail"].splitlines()
 
 
-def test_an_answer_to_the_findings_group_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+def test_an_answer_to_the_findings_group_is_listed_as_unread(cds: FlaskClient, ehr: Ehr) -> None:
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}
     response["item"][-1]["answer"] = [
         {"valueCoding": YES, "item": [{"linkId": "fever", "answer": [{"valueCoding": YES}]}]}
     ]
-    assert "item 'findings'" in refused(cds, ehr, {"questionnaireResponse": response})
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert (
+        found[-1]["indicator"] == "warning"
+        and "item 'findings' has items nested under an answer" in found[-1]["detail"]
+    )
     response["item"][-1]["answer"] = [{"valueCoding": YES}]
-    assert "QuestionnaireResponse/q1: item 'findings' is a group" in refused(
-        cds, ehr, {"questionnaireResponse": response}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert (
+        "QuestionnaireResponse/q1: item 'findings' is a group, answered in its items, not itself" in found[-1]["detail"]
     )
 
 
@@ -492,23 +510,25 @@ def test_two_gestational_ages_take_the_later_record(
 
 
 @pytest.mark.parametrize(
-    ("first", "second"),
+    ("dates", "weeks"),
     [
-        ({}, {}),
-        ({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}),  # the same day
-        ({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}),
-        ({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}),
+        (({}, {}), 3),
+        (({"effectiveDateTime": "2026-05-01"}, {"effectiveDateTime": "2026-05-01T10:00:00Z"}), 3),  # the same day
+        # 9 weeks measured in 2026, read on 2026-06-01: week 9 to 30, with weeks 8 (g2) and 6 (g3)
+        (({"effectiveDateTime": "2026"}, {"effectiveDateTime": "2026-05-01"}), 24),
+        (({"issued": "2026-05-01T10:00:00Z"}, {"issued": "2026-05-01T10:00:00Z"}), 3),
     ],
 )
 def test_two_gestational_ages_the_dates_cannot_order_leave_the_week_out_and_each_is_assessed(
-    app: Flask, cds: FlaskClient, ehr: Ehr, first: dict[str, Any], second: dict[str, Any]
+    app: Flask, cds: FlaskClient, ehr: Ehr, dates: tuple[dict[str, Any], dict[str, Any]], weeks: int
 ) -> None:
     prefetch = pregnant_with({"value": 30, "unit": "wk"})
     # weeks early enough to stay within a pregnancy when counted on to today (the dates are in 2026)
+    first, second = dates
     prefetch["observations"] = bundle(week("g1", 9, **first), week("g2", 4, **second), week("g3", 6))
     intake = read(app, prefetch)
     assert "gestational_week" not in intake.patient["pregnancy"]
-    assert len(intake.candidate_weeks) == 3 and 6 in intake.candidate_weeks  # g1, g2 counted on to the day read
+    assert len(intake.candidate_weeks) == weeks and 6 in intake.candidate_weeks  # g1, g2 counted on to the day read
     assert intake.differing[0].startswith("Observation/g2 and Observation/g1: different gestational ages")
     assert intake.differing[1].startswith("Observation/g3: gestational week 6, also assessed")
     response = cds.post("/cds-services/buttock-pain-triage", json=hook_request(prefetch), headers=ehr.header())
@@ -558,15 +578,23 @@ def test_an_answered_age_and_another_from_the_birth_date_take_the_older_and_are_
     [
         ("2022-01-10", 66),  # 62 then: four whole years since
         ("2022-01-10T08:00:00Z", 66),
-        ("2022-06", 65),  # a month: counted from its last day, so no year that may not have passed
-        ("2022", 65),
+        # a month or a year: counted from each of its days (from the last only, 65 hid the bands of 66)
+        ("2022-06", (65, 66)),
+        ("2022", (65, 66)),
+        ("2022-12", 65),
     ],
 )
-def test_an_answered_age_is_counted_on_from_when_it_was_answered(app: Flask, authored: str, now: int) -> None:
+def test_an_answered_age_is_counted_on_from_when_it_was_answered(
+    app: Flask, authored: str, now: int | tuple[int, ...]
+) -> None:
     answers = {**INTAKE, "age": [{"valueInteger": 62}]}
     response = {**questionnaire_response(answers, {}), "id": "q1", "authored": authored}
     intake = read(app, {"questionnaireResponse": response})
-    assert intake.patient["age"] == now and intake.differing == []
+    if isinstance(now, int):
+        assert intake.patient["age"] == now and not intake.candidate_ages
+    else:
+        assert "age" not in intake.patient and intake.candidates == {"age": now}
+    assert intake.differing == []
 
 
 def test_a_fall_at_66_is_urgent_though_the_questionnaire_said_62_years_ago(cds: FlaskClient, ehr: Ehr) -> None:

@@ -17,7 +17,8 @@ red flags and causes are those of one value that gives it: the youngest age or e
 among equals). The most urgent says how far the missing value could raise it. Both are
 returned: a clinician's door (CDS Hooks) shows the first, a patient's (the REST API,
 ``$next-question``) the second, and each reports the other. Where the records narrow the
-value down (two gestational ages whose dates cannot tell which is current), only those
+value down (two gestational ages whose dates cannot tell which is current; a birth date, or
+a gestational age measured on a date, given only to the month or the year), only those
 candidates are assessed. An interview goes on with the questions of every answer
 (:func:`asking_every_question`): one week band's questions alone would never ask about the
 baby's movements of a woman who does not know she is past 24 weeks.
@@ -29,7 +30,7 @@ import bisect
 import copy
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,10 @@ PATHS = {
 }
 _RANGES = {"age": vocab.AGE_RANGE, "gestational week": vocab.GESTATIONAL_WEEK_RANGE}
 
+# the only values a missing age or gestational week can have, when the records narrow it
+# down, by the name :func:`missing_values` gives it
+Candidates = Mapping[str, tuple[int, ...]]
+
 
 @dataclass(frozen=True)
 class Bracket:
@@ -57,6 +62,7 @@ class Bracket:
     least_urgent: Assessment
     most_urgent: Assessment
     answers: tuple[Assessment, ...]  # one per completion, in the order of the bands
+    candidates: Candidates  # of the missing values, those the records narrow down: to these
 
 
 def bracket(
@@ -64,20 +70,22 @@ def bracket(
     raw: dict[str, Any],
     record: Callable[[dict[str, Any]], Record],
     assess: Callable[[Record], Assessment],
-    weeks: tuple[int, ...] = (),
+    candidates: Candidates | None = None,
 ) -> Bracket:
     """Assess ``raw`` for every combination of the values it lacks (:func:`missing_values`);
-    ``weeks``: the only gestational weeks it can have, when the records say so.
+    ``candidates``: the only values some of them can have, when the records say so.
 
     ``record`` validates a completed copy (as for any client's record); ``assess`` assesses it.
     Ties keep the first value in the order the bands come, youngest age and earliest week first.
     """
-    answers = tuple(assess(record(completed)) for completed in completions(kb, raw, weeks))
+    answers = tuple(assess(record(completed)) for completed in completions(kb, raw, candidates))
     ranked = [(kb.levels[answer.urgency.level].rank, answer) for answer in answers]
     # a lower rank is more urgent (emergency is 0)
     least = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
     most = min(ranked, key=lambda item: item[0])
-    return Bracket(missing_values(raw), least[1], most[1], answers)
+    missing = missing_values(raw)
+    narrowed = {name: values for name, values in (candidates or {}).items() if name in missing and values}
+    return Bracket(missing, least[1], most[1], answers, narrowed)
 
 
 def asking_every_question(kb: KnowledgeBase, bracketed: Bracket, shown: Assessment) -> Assessment:
@@ -133,14 +141,15 @@ def without_care_any_value_contraindicates(bracketed: Bracket, shown: Assessment
     )
 
 
-def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] = ()) -> Iterator[dict[str, Any]]:
+def completions(
+    kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates | None = None
+) -> Iterator[dict[str, Any]]:
     """Copies of ``raw`` completed with every combination of the values it lacks, one value
-    from each band the rules draw (``raw`` itself, copied, when it lacks none); ``weeks``:
-    the only gestational weeks it can have, when the records say so."""
-    missing = missing_values(raw)
+    from each band the rules draw (``raw`` itself, copied, when it lacks none); ``candidates``:
+    the only values some of them can have, when the records say so."""
+    missing, narrowed = missing_values(raw), candidates or {}
     options = [
-        _one_per_band(kb, weeks) if name == "gestational week" and weeks else _options(kb, raw, name)
-        for name in missing
+        _one_per_band(kb, name, narrowed[name]) if narrowed.get(name) else _options(kb, raw, name) for name in missing
     ]
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
@@ -153,13 +162,14 @@ def completions(kb: KnowledgeBase, raw: dict[str, Any], weeks: tuple[int, ...] =
         yield completed
 
 
-def _one_per_band(kb: KnowledgeBase, weeks: tuple[int, ...]) -> tuple[int, ...]:
-    """The earliest of ``weeks`` in each stretch of pregnancy: the others fire the same rules
-    (44 undated gestational ages made 44 times the assessments, seconds for one call)."""
-    starts = band_starts(kb, "gestational_week", _RANGES["gestational week"])
+def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[int, ...]) -> tuple[int, ...]:
+    """The least of ``values`` in each band the rules draw on ``name`` (an age band, a stretch
+    of pregnancy): the others fire the same rules (44 undated gestational ages made 44 times
+    the assessments, seconds for one call)."""
+    starts = band_starts(kb, PATHS[name][-1], _RANGES[name])
     first: dict[int, int] = {}
-    for week in sorted(weeks):
-        first.setdefault(starts[bisect.bisect_right(starts, week) - 1], week)
+    for value in sorted(values):
+        first.setdefault(starts[bisect.bisect_right(starts, value) - 1], value)
     return tuple(first.values())
 
 

@@ -9,7 +9,13 @@ from flask import Blueprint, Response, jsonify, request
 from service.reasoning.assessment import Assessment
 from service.reasoning.assessor import RECORD_MISMATCH
 from service.reasoning.record import Record, missing_values
-from service.reasoning.unrecorded import Bracket, asking_every_question, bracket, without_care_any_value_contraindicates
+from service.reasoning.unrecorded import (
+    Bracket,
+    Candidates,
+    asking_every_question,
+    bracket,
+    without_care_any_value_contraindicates,
+)
 from service.validation import InvalidInputError
 from service.web.components import components
 from service.web.documents import assessment_document
@@ -53,7 +59,7 @@ def assess(record: Record) -> Assessment:
 
 
 def assess_unrecorded(
-    raw: dict[str, Any], detail: str, *, for_most_care: bool, weeks: tuple[int, ...] = ()
+    raw: dict[str, Any], detail: str, *, for_most_care: bool, candidates: Candidates | None = None
 ) -> tuple[Assessment, Bracket]:
     """A raw record that lacks its age, sex or gestational week, assessed for every value it
     could have (:mod:`service.reasoning.unrecorded`), with the questions of all of them.
@@ -63,7 +69,9 @@ def assess_unrecorded(
     clinician, who can find it out). Its urgency is noted as :func:`assess` notes one.
     """
     assessor = components().assessor
-    bracketed = bracket(assessor.kb, raw, lambda completed: assessor.record(completed, detail), assessor.assess, weeks)
+    bracketed = bracket(
+        assessor.kb, raw, lambda completed: assessor.record(completed, detail), assessor.assess, candidates
+    )
     chosen = bracketed.most_urgent if for_most_care else bracketed.least_urgent
     shown = without_care_any_value_contraindicates(bracketed, asking_every_question(assessor.kb, bracketed, chosen))
     note_urgency(shown.urgency.level)

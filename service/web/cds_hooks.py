@@ -93,8 +93,7 @@ def triage() -> Response:
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     raw = intake.record()
     if missing_values(raw):  # no age, sex, week or location: what holds whatever it is
-        weeks = tuple(sorted(intake.candidate_weeks))
-        shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, weeks=weeks)
+        shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, candidates=intake.candidates)
         return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, bracketed))
     record = components().assessor.record(raw, _MAPPED)
     return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id))
@@ -120,8 +119,7 @@ def medication_safety() -> Response:
     # the rules): one location stands for all, and the card never asks for it
     raw["complaint"].setdefault("locations", [vocab.LOCATIONS[0]])
     # a record lacking its age, sex or week: checked for every value it could have
-    weeks = tuple(sorted(intake.candidate_weeks))
-    records = [assessor.record(completed, _MAPPED) for completed in completions(assessor.kb, raw, weeks)]
+    records = [assessor.record(c, _MAPPED) for c in completions(assessor.kb, raw, intake.candidates)]
     fired = [contraindication_rules(assessor, record) for record in records]
     safety = MedicationSafety.for_every_value(writer, parts.medications, fired, missing_values(raw))
     return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)

@@ -349,8 +349,9 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
         description="Maps the prefetched FHIR resources to a symptom record (pregnancy recorded for a male "
         "patient is refused, as in `POST /v1/assessments`), assesses it exactly as `POST /v1/assessments` "
         "does and answers with cards: the summary (urgency, causes, care, what was removed), a referral "
-        "suggestion above self-care, and the questions to ask next. FHIR codes that could not be mapped "
-        "are reported in a card, never dropped.",
+        "suggestion above self-care, and the questions to ask next. FHIR codes that could not be mapped, "
+        "and questionnaire answers of another kind or shape than their item takes, are reported in a card, "
+        "never dropped, and the rest assessed.",
         request="CdsHookRequest",
         security=EHR_JWT,
         responses={

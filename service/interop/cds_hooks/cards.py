@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from service.interop.fhir.intake import Intake
+from service.interop.fhir.intake import Intake, told
 from service.interop.fhir.terminology import Coding, Terminology
 from service.knowledge.clinician import ClinicianTexts, Specialty
 from service.knowledge.model import KnowledgeBase
@@ -40,6 +40,17 @@ def _words(identifier: str) -> str:
 def listed(names: tuple[str, ...]) -> str:
     """Names as a sentence lists them: "age", "age and sex", "age, sex and pain location"."""
     return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _not_recorded(bracketed: Bracket) -> str:
+    """What the record lacks: "The record has no age.", or for values the records narrow
+    down, what they allow ("… gives the age only as 49 or 50 …")."""
+    narrowed = bracketed.candidates
+    parts = [f"gives the {name} only as {told(values)}" for name, values in narrowed.items()]
+    if none := tuple(name for name in bracketed.missing if name not in narrowed):
+        parts.insert(0, f"has no {listed(none)}")
+    why = " (a date given only to the month or the year, or records that disagree)" if narrowed else ""
+    return f"The record {' and '.join(parts)}{why}."
 
 
 def _empty(value: Any) -> bool:
@@ -99,7 +110,8 @@ class CardWriter:
         """The summary of ``assessment`` and the cards that go with it; ``bracketed``: the
         record lacked values and ``assessment`` is what holds whatever they are."""
         unrecorded = bracketed.missing if bracketed else ()
-        cards = [self.summary(assessment, patient_id, unrecorded, len(intake.unread))]
+        narrowed = bool(bracketed and bracketed.candidates)
+        cards = [self.summary(assessment, patient_id, unrecorded, len(intake.unread), narrowed=narrowed)]
         if bracketed:
             cards.append(self.unrecorded(bracketed))
         if intake.conflicts:
@@ -129,10 +141,17 @@ class CardWriter:
         return compact(card)  # type: ignore[no-any-return]
 
     def summary(
-        self, assessment: Assessment, patient_id: str, unrecorded: tuple[str, ...] = (), unread: int = 0
+        self,
+        assessment: Assessment,
+        patient_id: str,
+        unrecorded: tuple[str, ...] = (),
+        unread: int = 0,
+        *,
+        narrowed: bool = False,
     ) -> Card:
         """``unread``: how many Observations and Conditions could not be read; the answer then
-        rests on the rest of the record only, and says so instead of "no red flags"."""
+        rests on the rest of the record only, and says so instead of "no red flags".
+        ``narrowed``: the records allow some of the ``unrecorded`` values only within bounds."""
         urgency = assessment.urgency
         level = urgency.level
         top = self.texts.cause(assessment.causes[0].id) if assessment.causes else "no leading cause"
@@ -165,9 +184,10 @@ class CardWriter:
             ]
         if unrecorded:
             names = listed(unrecorded)
+            what = f"{names.capitalize()} not recorded exactly" if narrowed else f"No {names} recorded"
             lines += [
                 "",
-                f"_No {names} recorded: the urgency shown holds whatever it is; the reasons, causes and care "
+                f"_{what}: the urgency shown holds whatever it is; the reasons, causes and care "
                 f"are those of one {names} that gives it (see the card on the {names})._",
             ]
         lines += ["", f"_{self.clinician.disclaimer}_"]
@@ -204,8 +224,9 @@ class CardWriter:
         most urgent of them is named with its reasons, so nothing they could mean is hidden."""
         names = listed(bracketed.missing)
         least, most = bracketed.least_urgent.urgency, bracketed.most_urgent.urgency
+        every = "every value it allows that" if bracketed.candidates else f"every {names}"
         lines = [
-            f"The record has no {names}. It was assessed for every {names} the rules tell apart; "
+            f"{_not_recorded(bracketed)} It was assessed for {every} the rules tell apart; "
             f"the summary shows what holds for all of them: {self.clinician.level(least.level)}"
         ]
         if most.level != least.level:
@@ -231,8 +252,9 @@ class CardWriter:
             f"{len(intake.differing)} value(s) recorded differently: check them with the patient",
             "warning",
             "The FHIR data gives these values more than once, differently. None was picked by the order of the "
-            "data: severity takes the higher, gestational age the later record (every week when the dates cannot "
-            "tell), age the older; each line says what was assessed:",
+            "data: severity takes the higher, gestational age the later record (each week they give when the "
+            "dates cannot tell), age the older (of ages two records allow none of in common); each line says "
+            "what was assessed:",
             intake.differing,
         )
 

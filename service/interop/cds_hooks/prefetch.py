@@ -32,7 +32,7 @@ def has_patient_data(prefetch: dict[str, Any]) -> bool:
 def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, patient_id: str) -> Intake:
     intake = Intake(patient_id, today=today)
     if prefetch.get("questionnaireResponse"):
-        latest, older = _latest_responses(prefetch["questionnaireResponse"], intake)
+        latest, older = _latest_responses(prefetch["questionnaireResponse"], terms, intake)
         for response in latest:
             from_questionnaire_response(response, terms, intake)
         for response in older:
@@ -68,21 +68,21 @@ def _entries(bundle: Any, intake: Intake) -> list[Any]:
     return resources
 
 
-def _latest_responses(value: Any, intake: Intake) -> tuple[list[Any], list[Any]]:
+def _latest_responses(value: Any, terms: Terminology, intake: Intake) -> tuple[list[Any], list[Any]]:
     """The most recently authored QuestionnaireResponses that count (the one, or a Bundle's),
     parsed, and the older ones that count.
 
     The prefetch template asks for the latest (``_sort=-authored&_count=1``), but an EHR that
     ignores the sort or the count would otherwise have an old answer read for the current one.
-    A response that does not count (in progress, entered in error) is set aside first: a form
-    the patient started today must not hide yesterday's completed one. One without
+    A response that does not count (in progress, entered in error, to another Questionnaire)
+    is set aside first: a form the patient started today must not hide yesterday's completed one. One without
     ``authored`` counts as the oldest. Responses the dates cannot order are never picked
     between by their order in the data: each of them is read, and their answers meet as
     those of several resources do (a yes in either is present). The older ones are not used
     (:func:`_set_aside`)."""
     one = isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
     parsed = [parse_questionnaire_response(r) for r in ([value] if one else _entries(value, intake))]
-    responses = [response for response in parsed if counts(response, intake)]
+    responses = [response for response in parsed if counts(response, terms, intake)]
     spans = [recorded_span(response.authored) for response in responses]
     newest = [not any(later(other, span) for other in spans) for span in spans]
     pairs = list(zip(responses, newest, strict=True))

@@ -42,6 +42,7 @@ _LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
 
 
 Span = tuple[dt.datetime, dt.datetime]  # when something was recorded: the span its FHIR date covers
+Between = Callable[[dt.date, dt.date], int]  # whole weeks or years from a day to a later one
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ def recorded_span(value: dt.datetime | dt.date | str | None) -> Span | None:
 
     The FHIR library keeps as text what Python cannot hold: a partial date, and a leap second
     (``2016-12-31T23:59:60Z``, valid FHIR), read as the second before it."""
-    if value is None:
-        return None
+    return None if value is None else span_of(value)
+
+
+def span_of(value: dt.datetime | dt.date | str) -> Span:
+    """The span of a FHIR date, dateTime or instant that is given (see :func:`recorded_span`)."""
     if isinstance(value, str) and "T" in value:
         value = dt.datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value, count=1))
     if isinstance(value, dt.datetime):
@@ -103,19 +107,32 @@ class Intake:
     unread: list[str] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)  # one value recorded differently: which was assessed
     sources: dict[str, Source] = field(default_factory=dict)  # of the single-valued fields set so far
-    # gestational weeks recorded differently with no date to tell which is current: the week is
-    # left out of the record and each of these is assessed (service.reasoning.unrecorded)
+    # the gestational weeks or ages the records allow when they do not fix one (records that
+    # disagree with no date to tell which is current; a measurement or birth date given only
+    # to the month or year): the value is left out of the record and each of these is
+    # assessed (service.reasoning.unrecorded)
     candidate_weeks: set[int] = field(default_factory=set)
+    candidate_ages: set[int] = field(default_factory=set)
+    # weeks from records whose dates cannot tell which is current: every later week joins them
+    weeks_undecided: bool = False
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
     # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
     # contract's validation to refuse naming its item, when the patient's app can ask again;
-    # from an EHR's record, listed as not used and the rest assessed
+    # from an EHR's record, listed as not used and the rest assessed. So is an answer of
+    # another kind or shape than its item takes (UnreadAnswerError): refused, or listed as unread
     can_ask_again: bool = False
 
     @property
     def missing(self) -> list[str]:
         needed = [("age", self.patient), ("sex", self.patient), ("locations", self.complaint)]
         return [name for name, part in needed if name not in part]
+
+    @property
+    def candidates(self) -> dict[str, tuple[int, ...]]:
+        """The values the record leaves out but the records narrow down, by the name
+        :func:`service.reasoning.record.missing_values` gives them."""
+        found = {"age": self.candidate_ages, "gestational week": self.candidate_weeks}
+        return {name: tuple(sorted(values)) for name, values in found.items() if values}
 
     @property
     def conflicts(self) -> list[str]:
@@ -155,13 +172,40 @@ def label_of(resource: Any) -> str:
     return f"{resource.get_resource_type()}/{(resource.id or '?')[:64]}"
 
 
-def counts(response: Any, intake: Intake) -> bool:
+def counts(response: Any, terms: Terminology, intake: Intake) -> bool:
     """Whether a parsed QuestionnaireResponse informs the triage: one in progress or entered in
-    error does not, and is reported as not counted."""
+    error does not, nor one to another Questionnaire (its link ids mean something else there);
+    each is reported as not counted, and the rest of the call assessed. Before, another
+    Questionnaire made the call a 400 that hid every card."""
+    label = label_of(response)
     if response.status in _UNCOUNTED_RESPONSES:
-        intake.unmapped.append(f"{label_of(response)}: status {response.status}, not counted")
+        intake.unmapped.append(f"{label}: status {response.status}, not counted")
+        return False
+    if not answers_the_intake(response, terms):
+        intake.unmapped.append(f"{label}: answers another Questionnaire than {terms.questionnaire}, not counted")
         return False
     return True
+
+
+def answers_the_intake(response: Any, terms: Terminology) -> bool:
+    """Whether a parsed QuestionnaireResponse answers the intake Questionnaire: it names the
+    intake's canonical URL (any version) or no Questionnaire, or references a contained one
+    ``derivedFrom`` the intake, as the adaptive form ``$next-question`` completes does
+    (``#adaptive``): an EHR may file that response as it is, and its answers, the
+    patient's to the intake's own items, must count (they were refused with 400)."""
+    reference = response.questionnaire
+    if not reference:
+        return True
+    if not reference.startswith("#"):
+        return _canonical(reference) == terms.questionnaire
+    contained = (r for r in response.contained or () if r.get_resource_type() == "Questionnaire")
+    derived = next((q for q in contained if q.id == reference[1:]), None)
+    return derived is not None and any(_canonical(url) == terms.questionnaire for url in derived.derivedFrom or ())
+
+
+def _canonical(url: str) -> str:
+    """A canonical reference without its ``|version``."""
+    return url.split("|", maxsplit=1)[0]
 
 
 def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
@@ -169,8 +213,6 @@ def from_questionnaire_response(response: Any, terms: Terminology, intake: Intak
     about the patient. Several may be read into one intake (responses the dates cannot
     order): their answers then meet as those of several resources do (see :func:`_single`)."""
     label = label_of(response)
-    if response.questionnaire and response.questionnaire.split("|")[0] != terms.questionnaire:
-        raise FhirInputError(f"{label} answers another Questionnaire, not {terms.questionnaire}")
     _about_the_patient(response.subject, intake, label)
     read_answers(response, terms, intake, label)
 
@@ -180,22 +222,44 @@ def parse_questionnaire_response(resource: Any) -> Any:
     return parse(QuestionnaireResponse, resource, "QuestionnaireResponse")
 
 
+class UnreadAnswerError(FhirInputError):
+    """An answer of another kind or shape than its item takes: a yes as text, an age as a
+    decimal, a sex coded in SNOMED CT, two different answers to a single-valued item, items
+    nested under an answer. It is never skipped as if unanswered. Where the patient can be
+    asked again (``$next-question``, ``Intake.can_ask_again``) it is refused, a 400 naming the
+    item: the interview counts an item as asked once it has an answer, so a skipped "yes" to a
+    red-flag question would be lost for good. From an EHR's record, which nobody can correct
+    during the call, the item is listed as not used, as one that may hold a red flag, and the
+    rest is assessed: a 400 there hid every card, an emergency recorded beside it among them."""
+
+
+def _not_read(intake: Intake, error: UnreadAnswerError, what: str) -> None:
+    """Refuse ``error`` where the patient can be asked again, else list ``what`` as not used
+    and as unread (the summary then says its answer rests on the data read only)."""
+    if intake.can_ask_again:
+        raise error
+    intake.unmapped.append(f"{error}: {what} not used")
+    intake.unread.append(str(error))
+
+
 def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) -> None:
     """The answers of a parsed QuestionnaireResponse to items of the intake Questionnaire
-    (at any depth), into ``intake``; items it does not know are reported as unmapped.
+    (at any depth), into ``intake``; items it does not know are reported as unmapped, and
+    answers that are not of their item's kind or shape are not read (:class:`UnreadAnswerError`).
 
-    Items nested under an answer (``answer.item``, which FHIR allows) are refused: the intake
-    Questionnaire nests none, and read past, a "yes" nested there would be lost for good (the
-    interview counts an item as asked once it appears)."""
+    Items nested under an answer (``answer.item``, which FHIR allows) are not read: the intake
+    Questionnaire nests none there, and read past, a "yes" nested there would be lost for good
+    (the interview counts an item as asked once it appears)."""
     answers: dict[str, list[Any]] = {}
 
     def walk(items: list[Any] | None) -> None:
         for item in items or ():
-            if any(answer.item for answer in item.answer or ()):
-                raise FhirInputError(
+            if nested := [child.linkId[:64] for answer in item.answer or () for child in answer.item or ()]:
+                error = UnreadAnswerError(
                     f"{label}: item '{item.linkId[:64]}' has items nested under an answer; "
                     "the intake Questionnaire nests none there"
                 )
+                _not_read(intake, error, f"the items nested there ({', '.join(nested[:5])})")
             answers.setdefault(item.linkId, []).extend(item.answer or ())  # an item given twice keeps both
             walk(item.item)
 
@@ -207,27 +271,29 @@ def read_answers(response: Any, terms: Terminology, intake: Intake, label: str) 
     source = Source(label, recorded_span(response.authored))
     for link_id, values in answers.items():
         if values:
-            _answer(link_id, values, terms, intake, source)
+            try:
+                _answer(link_id, values, terms, intake, source)
+            except UnreadAnswerError as error:
+                _not_read(intake, error, "its answer is")
 
 
 def _one(link_id: str, values: list[Any], label: str) -> Any:
-    """The one answer a single-valued item has; different answers to it are refused, not guessed."""
+    """The one answer a single-valued item has; different answers to it are not guessed between."""
     if any(value != values[0] for value in values[1:]):  # compared as models: never serialised
-        raise FhirInputError(f"{label}: item '{link_id}' has conflicting answers")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' has conflicting answers")
     return values[0]
 
 
 def _answer(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    """Read one item's answers into ``intake``.
+    """Read one item's answers into ``intake``, all of them or none (:class:`UnreadAnswerError`).
 
     An answer that is not of the item's type — a yes as text, a pregnancy as a coding, an age as
-    a decimal — is refused, never skipped: the interview counts an item as asked once it has an
-    answer, so a skipped "yes" to a red-flag question would be lost for good. A coding is read by
-    its code when it names no system, and refused when it names another system than the item's.
+    a decimal — is never skipped as if unanswered. A coding is read by its code when it names no
+    system, and not read when it names another system than the item's.
     """
     label = source.label
     if link_id == "findings":
-        raise FhirInputError(f"{label}: item 'findings' is a group, answered in its items, not itself")
+        raise UnreadAnswerError(f"{label}: item 'findings' is a group, answered in its items, not itself")
     reader = _READERS.get(link_id)
     if terms.finding_for(terms.local, link_id):
         _finding(link_id, values, terms, intake, source)
@@ -242,16 +308,18 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
     label = source.label
     yes_no, unknown = terms.systems["yes_no"], terms.systems["null_flavor"]
     systems = {"Y": yes_no, "N": yes_no, "UNK": unknown}
+    answers: list[bool | None] = []
     for value in values:
         coding = value.valueCoding
         if value.valueBoolean is not None:
-            said: bool | None = value.valueBoolean
+            answers.append(value.valueBoolean)
         elif coding is not None and coding.code in systems and coding.system in (None, systems[coding.code]):
-            said = {"Y": True, "N": False}.get(coding.code)
+            answers.append({"Y": True, "N": False}.get(coding.code))
         else:
-            raise FhirInputError(
+            raise UnreadAnswerError(
                 f"{label}: item '{link_id}' must be answered {yes_no}|Y, {yes_no}|N, {unknown}|UNK or a valueBoolean"
             )
+    for said in answers:
         if said is not None:
             (intake.present if said else intake.absent).append(link_id)
 
@@ -260,7 +328,7 @@ def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     """The safe side: pregnant if any answer says so."""
     label = source.label
     if any(value.valueBoolean is None for value in values):
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
         intake.patient.setdefault("pregnancy", {})
 
@@ -334,7 +402,7 @@ def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: I
     label = source.label
     number = _one(link_id, values, label).valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueInteger")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueInteger")
     _answered_number(intake, link_id, int(_bounded(number, label, link_id.replace("_", " "))), source)
 
 
@@ -343,7 +411,7 @@ def _quantity(link_id: str, values: list[Any], terms: Terminology, intake: Intak
     first = _one(link_id, values, label)
     number = first.valueDecimal if first.valueDecimal is not None else first.valueInteger
     if number is None:
-        raise FhirInputError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
+        raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueDecimal or valueInteger")
     number = _bounded(number, label, link_id)
     _answered_number(intake, link_id, float(number) if isinstance(number, Decimal) else number, source)
 
@@ -378,28 +446,33 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
 
     An age or a gestational week is counted on from when the response was ``authored`` to
     the day read, as a gestational age Observation is from when it was measured: ages only
-    grow, and a questionnaire answered at 62 four years ago must not hide the red flags of 66."""
+    grow, and a questionnaire answered at 62 four years ago must not hide the red flags of 66.
+    A response authored on a partial date gives every value it can have now
+    (:func:`_counted_on`)."""
     what, limits = link_id.replace("_", " "), _CONTRACT_RANGES[link_id]
-    if intake.can_ask_again:
-        _single(intake, link_id, value, source)
+    counted = _COUNTED.get(link_id)
+    if counted is None:
+        if intake.can_ask_again or _recorded_in_range(intake, source.label, what, value, limits):
+            _single(intake, link_id, value, source)
+        return
+    keep, between = counted
+    if intake.can_ask_again:  # the interview's answer, as given: the contract names what is wrong with it
+        keep(intake, range(int(value), int(value) + 1), source)
         return
     if not _recorded_in_range(intake, source.label, what, value, limits):
         return
-    if link_id == "age":
-        value += _years_since(source.recorded, intake.today)
-    elif link_id == "gestational_week":
-        value += _weeks_since(source.recorded, intake.today)
-    if value > limits[1]:
-        intake.unmapped.append(f"{source.label}: {what} would now be {int(value)}, not used")
+    now = _counted_on(int(value), source.recorded, intake.today, between)
+    if now.start > limits[1]:
+        intake.unmapped.append(f"{source.label}: {what} would now be {now.start}, not used")
         return
-    _single(intake, link_id, value, source)
+    keep(intake, _within(intake, source.label, what, now, limits), source)
 
 
 def _coded(value: Any, systems: tuple[str, ...], link_id: str, label: str) -> str:
     """The code of an answer that must be a coding from one of ``systems`` (or naming none)."""
     coding = value.valueCoding
     if coding is None or coding.code is None or (coding.system is not None and coding.system not in systems):
-        raise FhirInputError(
+        raise UnreadAnswerError(
             f"{label}: item '{link_id}' must be answered with a valueCoding from {' or '.join(systems)}"
         )
     return str(coding.code)
@@ -424,21 +497,32 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
     if patient.id != intake.patient_id:
         raise FhirInputError(f"Patient/{(patient.id or '?')[:64]} is not the patient in context (context.patientId)")
     if patient.birthDate is not None:
-        label, age = f"Patient/{patient.id[:64]} birthDate", age_on(today, patient.birthDate)
-        if _recorded_in_range(intake, label, "age", age, vocab.AGE_RANGE):
-            _single(intake, "age", age, Source(label))
+        label = f"Patient/{patient.id[:64]} birthDate"
+        if ages := _within(intake, label, "age", ages_on(today, patient.birthDate), vocab.AGE_RANGE):
+            _age(intake, ages, Source(label))
     if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
         _sex(intake, patient.gender, Source(f"Patient/{patient.id[:64]} gender"))
 
 
-def age_on(today: dt.date, born: dt.date | str) -> int:
-    """Whole years. FHIR allows a partial birth date ("1980", "1980-05"); then the younger of the
-    possible ages is used, because the red flags that depend on age concern children."""
-    if isinstance(born, str):  # partial: the latest day it could be
-        year, _, rest = born.partition("-")
-        month = int(rest) if rest else 12
-        born = dt.date(int(year), month, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
+def age_on(today: dt.date, born: dt.date) -> int:
+    """Whole years from ``born`` to ``today``: the age on ``today`` of someone born on ``born``
+    (negative for a day after ``today``). For a birth date FHIR gives only in part, see
+    :func:`ages_on`."""
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def ages_on(today: dt.date, born: dt.date | str) -> range:
+    """Every age the patient can be on ``today``: one for a full birth date; for a partial one
+    (FHIR allows "1980" and "1980-05") each age from its last possible day to its first.
+
+    No age among them is the safe side: the red flags of childhood fall with age, while
+    aneurysm (from 50), a fall (from 65) and sudden pain (from 75) rise with it; read as its
+    latest day, "1976" hid an aneurysm for most of the year a patient turned 50. So each is
+    assessed (``Intake.candidate_ages``). A day after ``today`` was not the birthday."""
+    span = span_of(born)
+    first = span[0].date()
+    last = max(first, min(_last_day(span), today))
+    return range(age_on(today, last), age_on(today, first) + 1)
 
 
 def from_observation_or_condition(resource: dict[str, Any], terms: Terminology, intake: Intake) -> None:
@@ -502,11 +586,11 @@ def _apply(
         week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed)
         if week is None:
             return True
-        week += _weeks_since(recorded, intake.today)
-        if week > vocab.GESTATIONAL_WEEK_RANGE[1]:  # the pregnancy it was measured in has ended
-            intake.unmapped.append(f"{label}: gestational age would now be past week {week - 1}, not used")
-        elif _recorded_in_range(intake, label, "gestational age", week, vocab.GESTATIONAL_WEEK_RANGE):
-            _single(intake, "gestational_week", week, Source(label, recorded))
+        weeks, limits = _counted_on(week, recorded, intake.today, _weeks_between), vocab.GESTATIONAL_WEEK_RANGE
+        if weeks.start > limits[1]:  # the pregnancy it was measured in has ended
+            intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
+        elif weeks := _within(intake, label, "gestational age", weeks, limits):
+            _week(intake, weeks, Source(label, recorded))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
         severity = _number(parsed)
@@ -548,49 +632,112 @@ _KEPT = {
 
 
 def _single(intake: Intake, name: str, value: float, source: Source) -> None:
-    """Set a single-valued field (age, severity, duration, gestational week) from ``source``.
+    """Set a severity or a duration from ``source``.
 
     A value another resource gave differently is never overwritten or kept silently, by the
-    order of the data: severity takes the higher (the safe side); gestational age the later
-    record (early and late pregnancy each have red flags of their own, so no week is the safe
-    side), and when the dates do not tell which is later, neither: the week is left out and
-    the triage assesses each of the weeks recorded (``candidate_weeks``); age the older (the
-    bands of fracture, aneurysm and cancer rise with age, so no red flag is lost; an answered
-    age is first counted on from when it was answered); a duration, which only responses the
-    dates cannot order give twice, the shorter. The value not used is reported, with the
-    resource it came from."""
-    if name == "gestational_week":
-        part = intake.patient.setdefault("pregnancy", {})
-    else:
-        part = intake.patient if name == "age" else intake.complaint
-    if name == "gestational_week" and intake.candidate_weeks:
-        intake.candidate_weeks.add(int(value))
-        intake.differing.append(f"{source.label}: gestational week {int(value)}, also assessed (the records disagree)")
-        return
+    order of the data: severity takes the higher (the safe side); a duration, which only
+    responses the dates cannot order give twice, the shorter (new symptoms are the cauda
+    equina pathway's). The value not used is reported, with the resource it came from. An
+    age and a gestational week may be known only within bounds: :func:`_age`, :func:`_week`."""
+    part = intake.complaint
     held = intake.sources.get(name)
     if held is None or part[name] == value:
         intake.sources.setdefault(name, source)
         part[name] = value
         return
-    if name in ("severity", "age"):
-        replace = value > part[name]
-    elif name == "duration_days":  # new symptoms are the cauda equina pathway's; not given is taken as new
-        replace = value < part[name]
-    else:  # the gestational week
-        replace = later(source.recorded, held.recorded)
-        if not replace and not later(held.recorded, source.recorded):
-            intake.candidate_weeks.update((int(part[name]), int(value)))
-            del part[name]
-            intake.differing.append(
-                f"{source.label} and {held.label}: different gestational ages, and their dates do not tell which "
-                "is current; each is assessed"
-            )
-            return
+    replace = value > part[name] if name == "severity" else value < part[name]
     kept, dropped = (source, held) if replace else (held, source)
     if replace:
         part[name], intake.sources[name] = value, source
+    _report_dropped(intake, name, kept, dropped)
+
+
+def _report_dropped(intake: Intake, name: str, kept: Source, dropped: Source) -> None:
+    """Name the value not used, its resource and the one kept: never dropped silently."""
     why = _KEPT[name]
     intake.differing.append(f"{dropped.label}: {name.replace('_', ' ')} differs from {kept.label}'s, not used ({why})")
+
+
+def _age(intake: Intake, ages: range, source: Source) -> None:
+    """The ages ``source`` allows the patient now: one, or several when its date is partial.
+
+    Ages that two resources both allow are the ones the patient can be (a birth year and an
+    answered age narrow each other down). Resources that allow none in common disagree, and
+    the older is assessed: the bands of fracture, aneurysm and cancer rise with age, so no
+    red flag is lost (an answered age is first counted on from when it was answered). Several
+    ages left are each assessed (``Intake.candidate_ages``); the one not used is reported."""
+    held, given = intake.sources.get("age"), set(ages)
+    current = _held(intake.patient, "age", intake.candidate_ages)
+    if held is None or current & given:
+        intake.sources.setdefault("age", source)
+        _narrowed(intake.patient, "age", intake.candidate_ages, given if held is None else current & given)
+        return
+    replace = min(given) > max(current)  # disjoint: one lies wholly above the other
+    kept, dropped = (source, held) if replace else (held, source)
+    if replace:
+        intake.sources["age"] = source
+        _narrowed(intake.patient, "age", intake.candidate_ages, given)
+    _report_dropped(intake, "age", kept, dropped)
+
+
+def _week(intake: Intake, weeks: range, source: Source) -> None:
+    """The gestational weeks ``source`` allows now: one, or several when its date is partial.
+
+    Of weeks recorded differently the later record is used: early and late pregnancy each
+    have red flags of their own, so no week is the safe side. When the dates do not tell
+    which is later, neither: the week is left out and the triage assesses each week the
+    records allow (``Intake.candidate_weeks``), and so it does for the weeks of one record
+    dated only to the month or year."""
+    pregnancy = intake.patient.setdefault("pregnancy", {})
+    held, given = intake.sources.get("gestational_week"), set(weeks)
+    current = _held(pregnancy, "gestational_week", intake.candidate_weeks)
+    if intake.weeks_undecided:
+        _narrowed(pregnancy, "gestational_week", intake.candidate_weeks, current | given)
+        intake.differing.append(f"{source.label}: gestational week {told(weeks)}, also assessed (the records disagree)")
+        return
+    if held is None or current == given:
+        intake.sources.setdefault("gestational_week", source)
+        _narrowed(pregnancy, "gestational_week", intake.candidate_weeks, given)
+        return
+    if later(source.recorded, held.recorded):
+        intake.sources["gestational_week"] = source
+        _narrowed(pregnancy, "gestational_week", intake.candidate_weeks, given)
+        _report_dropped(intake, "gestational_week", source, held)
+    elif later(held.recorded, source.recorded):
+        _report_dropped(intake, "gestational_week", held, source)
+    else:
+        intake.weeks_undecided = True
+        _narrowed(pregnancy, "gestational_week", intake.candidate_weeks, current | given)
+        intake.differing.append(
+            f"{source.label} and {held.label}: different gestational ages, and their dates do not tell which "
+            "is current; each is assessed"
+        )
+
+
+def _held(part: dict[str, Any], name: str, candidates: set[int]) -> set[int]:
+    """The values the record holds so far: its one value, or its candidates (none yet: empty)."""
+    return set(candidates) or ({int(part[name])} if name in part else set())
+
+
+def _narrowed(part: dict[str, Any], name: str, candidates: set[int], values: set[int]) -> None:
+    """``values`` as the record holds them: one in ``part``; several left out of it and kept
+    in ``candidates``, for the triage to assess each (:mod:`service.reasoning.unrecorded`)."""
+    values = set(values)
+    candidates.clear()
+    if len(values) == 1:
+        part[name] = values.pop()
+    else:
+        part.pop(name, None)
+        candidates.update(values)
+
+
+def told(values: range | set[int] | tuple[int, ...]) -> str:
+    """Whole values as a card says them: "6", "49 or 50", "23 to 27", "4, 6 or 9"."""
+    ordered = sorted(values)
+    if len(ordered) > 2 and ordered[-1] - ordered[0] == len(ordered) - 1:
+        return f"{ordered[0]} to {ordered[-1]}"
+    words = [str(value) for value in ordered]
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _observed_at(observation: Any) -> Span | None:
@@ -622,22 +769,43 @@ def _recorded_in_range(intake: Intake, label: str, what: str, value: float, limi
     return False
 
 
-def _weeks_since(recorded: Span | None, today: dt.date | None) -> int:
-    """Whole weeks from when a gestational age was measured to today: a pregnancy goes on, and
-    an age recorded at a visit months ago would put a woman at 28 weeks back on the early
-    pregnancy pathway. Counted from the latest moment the date allows (a month: its last day),
-    so no week is added that may not have passed; undated, none."""
-    if recorded is None or today is None:
-        return 0
-    return max(0, (today - _last_day(recorded)).days) // 7
+def _within(intake: Intake, label: str, what: str, values: range, limits: tuple[int, int]) -> range:
+    """The values of ``values`` the contract holds; none, and it is reported as not used
+    (:func:`_recorded_in_range`). Those cut off are values the record cannot have had."""
+    kept = range(max(values.start, limits[0]), min(values.stop, limits[1] + 1))
+    if not kept:
+        _recorded_in_range(intake, label, what, values.start, limits)
+    return kept
 
 
-def _years_since(recorded: Span | None, today: dt.date | None) -> int:
-    """Whole years from when an age was answered to today, counted like :func:`_weeks_since`
-    from the latest day the date allows; undated, none."""
+def _counted_on(value: int, recorded: Span | None, today: dt.date | None, between: Between) -> range:
+    """Every value an age or a gestational age ``value`` recorded then can have on ``today``:
+    a pregnancy goes on and ages grow, and an age recorded at a visit months ago would put a
+    woman at 28 weeks back on the early pregnancy pathway.
+
+    The whole units (``between``: weeks or years) that may have passed are counted from each
+    day the date allows: from its last day (a day or an instant: the only one) to its first,
+    so a month or a year gives every value it can mean. Counted from the last day only, it
+    gave the earliest: bleeding at most likely 25 weeks was the early pregnancy pathway.
+    Undated, or with no day read: the value as recorded."""
     if recorded is None or today is None:
-        return 0
-    return max(0, age_on(today, _last_day(recorded)))
+        return range(value, value + 1)
+    return range(value + between(_last_day(recorded), today), value + between(recorded[0].date(), today) + 1)
+
+
+def _weeks_between(then: dt.date, today: dt.date) -> int:
+    return max(0, (today - then).days) // 7
+
+
+def _years_between(then: dt.date, today: dt.date) -> int:
+    return max(0, age_on(today, then))
+
+
+# the numbers counted on from when they were recorded: how to keep them, and their unit
+_COUNTED: dict[str, tuple[Callable[[Intake, range, Source], None], Between]] = {
+    "age": (_age, _years_between),
+    "gestational_week": (_week, _weeks_between),
+}
 
 
 def _last_day(recorded: Span) -> dt.date:
