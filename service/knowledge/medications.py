@@ -9,6 +9,8 @@ twice or an alternative for an unknown rule refuses the start.
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,20 @@ from service.knowledge.files import read_knowledge_file
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
 
 FILE = "medications.yaml"
+
+# Between the ingredients a combination's name lists: "Ibuprofen 200 mg / Acetaminophen 500 mg",
+# "Paracetamol and ibuprofen", "paracetamol + caffeine". Not "with" nor a comma, which names also
+# use for a brand or a form ("[Advil Dual Action with Acetaminophen]", "Ibuprofen, tablets").
+_BETWEEN_INGREDIENTS = re.compile(r"/|\+|&|\band\b", re.IGNORECASE)
+# A part that starts with a number or a unit goes on with a dose ("20 MG/ML", "5% w/w", "400 mg/day")
+# and names no ingredient: its first word must have three letters or more and be no unit.
+_LEADING_WORD = re.compile(r"\W*([^\W\d_]{3,})")
+_UNITS = frozenset(
+    {"mcg", "meq", "mmol", "unt", "unit", "units", "actuat", "dose", "doses", "hour", "hours", "day", "days"}
+    | {"week", "weeks", "gram", "grams", "milligram", "milligrams", "microgram", "micrograms", "litre", "liter"}
+)
+_BRACKETS = re.compile(r"[()\[\]{}]")  # a part may hold half a pair: "tramadol) tablets"
+_EDGES = string.whitespace + ",;:.-"
 
 _codes = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
@@ -56,6 +72,18 @@ class Medication:
     names: tuple[str, ...]
 
 
+_Found = tuple[re.Match[str], re.Pattern[str], Medication]
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What an order names: the table's medicines (every ingredient of a combination it
+    recognises), and the parts of its name that name an ingredient the table cannot map."""
+
+    medications: tuple[Medication, ...]
+    unrecognised: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class MedicationTable:
     medications: dict[str, Medication]
@@ -66,9 +94,59 @@ class MedicationTable:
     def by_code(self, system: str | None, code: str | None) -> Medication | None:
         return self._by_code.get((system or "", code or ""))
 
-    def by_text(self, text: str | None) -> Medication | None:
-        """The medication whose name appears as whole words in ``text`` (longest name first)."""
-        return next((m for pattern, m in self._by_name if text and pattern.search(text)), None)
+    def identify(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str]) -> Identified:
+        """Every medicine an order's ``codings`` (system, code) and ``texts`` name, not only the
+        first: a combination of paracetamol and an NSAID is checked for the NSAID too, whether it
+        comes as two codings or as one name listing both. A name found in a text that is a word of
+        another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
+        topical diclofenac is no systemic diclofenac besides).
+
+        ``unrecognised``: the parts of a text that names some of these medicines which name an
+        ingredient the table cannot map ("Aspirin 250 mg" beside acetaminophen): the order must
+        not pass as checked for them. A text naming none of the table's medicines names nothing
+        beside them; it is read as another name for what the codes say, as an unknown coding is.
+        """
+        coded = [m for system, code in codings if (m := self.by_code(system, code))]
+        found = [(text, self._names_in(text)) for text in texts]
+        given = coded + [m for _, names in found for _, _, m in names]
+        named = [m for _, names in found for _, pattern, m in names if not _word_of_another_name(pattern, m, given)]
+        medications = tuple(dict.fromkeys(coded + named))
+        unrecognised = [part for text, names in found if names for part in _unrecognised_parts(text, names)]
+        return Identified(medications, tuple(dict.fromkeys(unrecognised)) if medications else ())
+
+    def _names_in(self, text: str) -> list[_Found]:
+        """The table's names in ``text`` as whole words, in the text's order. Longer names are
+        taken first, and a name inside one already taken is part of it ("voltarol" in
+        "Voltarol Emulgel" names topical diclofenac, not systemic diclofenac besides)."""
+        taken: list[_Found] = []
+        for pattern, medication in self._by_name:
+            for match in pattern.finditer(text):
+                if not any(_overlap(match.span(), other.span()) for other, _, _ in taken):
+                    taken.append((match, pattern, medication))
+        return sorted(taken, key=lambda found: found[0].start())
+
+
+def _overlap(one: tuple[int, int], other: tuple[int, int]) -> bool:
+    return one[0] < other[1] and other[0] < one[1]
+
+
+def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, given: list[Medication]) -> bool:
+    """Whether the name ``pattern`` found is a word of another given medicine's own name."""
+    return any(other.id != medication.id and any(pattern.search(n) for n in other.names) for other in given)
+
+
+def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
+    """The parts of ``text``, cut between ingredients, that name an ingredient but none of
+    ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
+    bounds = [0, *(i for between in _BETWEEN_INGREDIENTS.finditer(text) for i in between.span()), len(text)]
+    parts = []
+    for span in zip(bounds[::2], bounds[1::2], strict=True):
+        part = text[span[0] : span[1]]
+        word = _LEADING_WORD.match(part)
+        named = any(_overlap(span, match.span()) for match, _, _ in names)
+        if not named and word and word.group(1).lower() not in _UNITS:
+            parts.append(" ".join(_BRACKETS.sub(" ", part).split()).strip(_EDGES))
+    return parts
 
 
 def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
