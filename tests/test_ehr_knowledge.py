@@ -76,6 +76,7 @@ def named(
         ("Ibuprofen 200 mg / Acetaminophen 500 mg Oral Tablet", ["ibuprofen", "paracetamol"], []),
         ("Paracetamol 500 mg and ibuprofen 150 mg tablets", ["paracetamol", "ibuprofen"], []),
         ("Paracetamol/Ibuprofen 500mg/150mg tablets", ["paracetamol", "ibuprofen"], []),
+        ("Nuromol 200 mg/500 mg tablets", ["ibuprofen"], []),
         (
             "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg Oral Tablet",
             ["paracetamol"],

@@ -252,6 +252,22 @@ def test_a_paracetamol_and_nsaid_combination_is_carded_for_the_nsaid(
     assert "also holds Paracetamol (acetaminophen)" in card["detail"]
 
 
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("combo", text="Nuromol 200 mg/500 mg tablets"),
+        order("combo", text="Combogesic 325 mg/97.5 mg tablets"),
+        order("combo", PARACETAMOL, text="Maxigesic tablets"),  # coded by its paracetamol only
+    ],
+)
+def test_a_paracetamol_and_ibuprofen_brand_is_carded_for_the_ibuprofen(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    """Unknown by name, the brand was "not checked" at best, and passed as paracetamol when coded so."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["ibuprofen"]
+
+
 def test_a_combination_with_the_week_not_recorded_asks_for_it(cds: FlaskClient, ehr: Ehr) -> None:
     prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
     (card,) = order_sign(cds, ehr, prefetch, order("combo", **codings(PARACETAMOL, IBUPROFEN)))["cards"]
