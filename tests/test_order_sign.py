@@ -297,6 +297,15 @@ def test_an_ingredient_not_recognised_is_named_on_the_card_of_a_contraindicated_
     assert "Not checked: `misoprostol 200 mcg Arthrotec`" in card["detail"]
 
 
+def test_the_unrecognised_ingredients_a_card_lists_are_bounded(cds: FlaskClient, ehr: Ehr) -> None:
+    """The EHR's text can be of any length: the card names the first ingredients, each cut short."""
+    text = " / ".join(["Paracetamol 500 mg", *(f"Ingredient{'x' * 200}{i}" for i in range(30))])
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("long", text=text))["cards"]
+    unrecognised = card["extension"]["unrecognised"]
+    assert card["summary"].startswith("Not checked:") and len(card["summary"]) <= 140
+    assert len(unrecognised) == 10 and all(len(part) <= 100 for part in unrecognised)
+
+
 def test_single_medicines_are_checked_as_before(cds: FlaskClient, ehr: Ehr) -> None:
     """Controls: one medicine, by code and by a name with a dose cut by a slash, gets what it got."""
     orders = (

@@ -108,8 +108,9 @@ class MedicationTable:
         """
         coded = [m for system, code in codings if (m := self.by_code(system, code))]
         found = [(text, self._names_in(text)) for text in texts]
-        given = coded + [m for _, names in found for _, _, m in names]
-        named = [m for _, names in found for _, pattern, m in names if not _word_of_another_name(pattern, m, given)]
+        spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
+        given = list(dict.fromkeys(coded + [m for _, m in spoken]))
+        named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
         medications = tuple(dict.fromkeys(coded + named))
         unrecognised = [part for text, names in found if names for part in _unrecognised_parts(text, names)]
         return Identified(medications, tuple(dict.fromkeys(unrecognised)) if medications else ())
@@ -119,15 +120,13 @@ class MedicationTable:
         taken first, and a name inside one already taken is part of it ("voltarol" in
         "Voltarol Emulgel" names topical diclofenac, not systemic diclofenac besides)."""
         taken: list[_Found] = []
+        covered = bytearray(len(text))  # the characters a taken name covers: linear in the text
         for pattern, medication in self._by_name:
             for match in pattern.finditer(text):
-                if not any(_overlap(match.span(), other.span()) for other, _, _ in taken):
+                if not any(covered[match.start() : match.end()]):
                     taken.append((match, pattern, medication))
+                    covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
         return sorted(taken, key=lambda found: found[0].start())
-
-
-def _overlap(one: tuple[int, int], other: tuple[int, int]) -> bool:
-    return one[0] < other[1] and other[0] < one[1]
 
 
 def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, given: list[Medication]) -> bool:
@@ -138,13 +137,15 @@ def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, give
 def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
     """The parts of ``text``, cut between ingredients, that name an ingredient but none of
     ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
+    covered = bytearray(len(text))
+    for match, _, _ in names:
+        covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
     bounds = [0, *(i for between in _BETWEEN_INGREDIENTS.finditer(text) for i in between.span()), len(text)]
     parts = []
-    for span in zip(bounds[::2], bounds[1::2], strict=True):
-        part = text[span[0] : span[1]]
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        part = text[start:end]
         word = _LEADING_WORD.match(part)
-        named = any(_overlap(span, match.span()) for match, _, _ in names)
-        if not named and word and word.group(1).lower() not in _UNITS:
+        if not any(covered[start:end]) and word and word.group(1).lower() not in _UNITS:
             parts.append(" ".join(_BRACKETS.sub(" ", part).split()).strip(_EDGES))
     return parts
 
