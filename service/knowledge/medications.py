@@ -125,8 +125,14 @@ class MedicationTable:
             for match in pattern.finditer(text):
                 if not any(covered[match.start() : match.end()]):
                     taken.append((match, pattern, medication))
-                    covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
+                    _cover(covered, match)
         return sorted(taken, key=lambda found: found[0].start())
+
+
+def _cover(covered: bytearray, match: re.Match[str]) -> None:
+    """Marks the characters ``match`` takes, so that telling whether a span holds a name costs
+    the span's length, not the number of names found (a text may repeat one thousands of times)."""
+    covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
 
 
 def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, given: list[Medication]) -> bool:
@@ -139,7 +145,7 @@ def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
     ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
     covered = bytearray(len(text))
     for match, _, _ in names:
-        covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
+        _cover(covered, match)
     bounds = [0, *(i for between in _BETWEEN_INGREDIENTS.finditer(text) for i in between.span()), len(text)]
     parts = []
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
