@@ -13,6 +13,7 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -50,6 +51,7 @@ class _MedicationSchema(Schema):
     drug_classes = fields.List(fields.String(), required=True)
     codes = fields.Nested(_CodesSchema, load_default=dict)
     text = fields.List(fields.String(validate=validate.Length(min=3)), required=True, validate=validate.Length(min=1))
+    checked = fields.Boolean(load_default=True)
 
 
 class _AlternativeSchema(Schema):
@@ -70,6 +72,9 @@ class Medication:
     drug_classes: tuple[str, ...]
     codings: tuple[tuple[str, str], ...]  # (system URI, code), the first is the preferred one
     names: tuple[str, ...]
+    # False: recognised, never checked (aspirin: its name cannot tell an antiplatelet from an NSAID
+    # dose). Known so that beside a checked medicine it is not read as another name for that one.
+    checked: bool = True
 
 
 _Found = tuple[re.Match[str], re.Pattern[str], Medication]
@@ -77,11 +82,12 @@ _Found = tuple[re.Match[str], re.Pattern[str], Medication]
 
 @dataclass(frozen=True)
 class Identified:
-    """What an order names: the table's medicines (every ingredient of a combination it
-    recognises), and the parts of its name that name an ingredient the table cannot map."""
+    """What an order names: the table's medicines it checks (every ingredient of a combination),
+    and, beside them, what it holds that is not checked: a medicine the table leaves unchecked on
+    purpose (aspirin) or a part of its name that names an ingredient the table cannot map."""
 
     medications: tuple[Medication, ...]
-    unrecognised: tuple[str, ...]
+    unchecked: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -101,9 +107,10 @@ class MedicationTable:
         another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
         topical diclofenac is no systemic diclofenac besides).
 
-        ``unrecognised``: the parts of a text that names some of these medicines which name an
-        ingredient the table cannot map ("Aspirin 250 mg" beside acetaminophen): the order must
-        not pass as checked for them. A text naming none of the table's medicines names nothing
+        ``unchecked``, when some medicine is checked: what the order holds beside it that is not
+        (aspirin, coded or named, beside acetaminophen; the parts of a text naming a medicine of
+        the table that name an ingredient it cannot map, "Caffeine 65 mg"): the order must not
+        pass as checked for them. A text naming none of the table's medicines names nothing
         beside them; it is read as another name for what the codes say, as an unknown coding is.
         """
         coded = [m for system, code in codings if (m := self.by_code(system, code))]
@@ -111,9 +118,11 @@ class MedicationTable:
         spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
         given = list(dict.fromkeys(coded + [m for _, m in spoken]))
         named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
-        medications = tuple(dict.fromkeys(coded + named))
-        unrecognised = [part for text, names in found if names for part in _unrecognised_parts(text, names)]
-        return Identified(medications, tuple(dict.fromkeys(unrecognised)) if medications else ())
+        everything = dict.fromkeys(coded + named)
+        medications = tuple(m for m in everything if m.checked)
+        unchecked = [m.display for m in everything if not m.checked]
+        unchecked += [part for text, names in found if names for part in _unrecognised_parts(text, names)]
+        return Identified(medications, tuple(dict.fromkeys(unchecked)) if medications else ())
 
     def _names_in(self, text: str) -> list[_Found]:
         """The table's names in ``text`` as whole words, in the text's order. Longer names are
@@ -156,6 +165,28 @@ def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
     return parts
 
 
+def _medication(entry: dict[str, Any], systems: dict[str, str], classes: set[str]) -> Medication:
+    """One entry of the table, its drug classes known to the rules and its codes' systems named."""
+    for drug_class in entry["drug_classes"]:
+        if drug_class not in classes:
+            raise KnowledgeBaseError(FILE, entry["id"], f"drug class '{drug_class}' is named by no care item or rule")
+    if entry["drug_classes"] and not entry["checked"]:
+        raise KnowledgeBaseError(FILE, entry["id"], "a medication that is not checked has no drug classes")
+    codings = []
+    for kind, codes in entry["codes"].items():
+        if codes and kind not in systems:
+            raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
+        codings += [(systems[kind], code) for code in codes]
+    return Medication(
+        id=entry["id"],
+        display=entry["display"],
+        drug_classes=tuple(entry["drug_classes"]),
+        codings=tuple(codings),
+        names=tuple(entry["text"]),
+        checked=entry["checked"],
+    )
+
+
 def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
     try:
         raw = _TableSchema().load(read_knowledge_file(directory, FILE) or {})
@@ -169,24 +200,8 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
     for entry in raw["medications"]:
         if entry["id"] in medications:
             raise KnowledgeBaseError(FILE, entry["id"], "duplicate medication id")
-        for drug_class in entry["drug_classes"]:
-            if drug_class not in classes:
-                raise KnowledgeBaseError(
-                    FILE, entry["id"], f"drug class '{drug_class}' is named by no care item or rule"
-                )
-        codings = []
-        for kind, codes in entry["codes"].items():
-            if codes and kind not in systems:
-                raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
-            codings += [(systems[kind], code) for code in codes]
-        medication = Medication(
-            id=entry["id"],
-            display=entry["display"],
-            drug_classes=tuple(entry["drug_classes"]),
-            codings=tuple(codings),
-            names=tuple(entry["text"]),
-        )
-        for coding in codings:
+        medication = _medication(entry, systems, classes)
+        for coding in medication.codings:
             if coding in by_code:
                 raise KnowledgeBaseError(FILE, entry["id"], f"code {coding[1]} is also mapped to {by_code[coding].id}")
             by_code[coding] = medication
@@ -198,6 +213,8 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
             raise KnowledgeBaseError(FILE, alternative["rule"], "alternative for an unknown contraindication rule")
         if alternative["medication"] not in medications:
             raise KnowledgeBaseError(FILE, alternative["rule"], f"unknown medication '{alternative['medication']}'")
+        if not medications[alternative["medication"]].checked:
+            raise KnowledgeBaseError(FILE, alternative["rule"], f"'{alternative['medication']}' is not checked")
         alternatives[alternative["rule"]] = alternative["medication"]
     names = sorted(((n, m) for m in medications.values() for n in m.names), key=lambda pair: -len(pair[0]))
     return MedicationTable(

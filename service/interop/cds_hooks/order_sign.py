@@ -27,14 +27,14 @@ from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
 
-_SHOWN_PARTS = 10  # unrecognised ingredients a card lists: an order's text is the EHR's, of any length
+_SHOWN_PARTS = 10  # unchecked ingredients a card lists: an order's text is the EHR's, of any length
 
 
 @dataclass(frozen=True)
 class DraftOrder:
     id: str
-    medications: tuple[Medication, ...]  # every medicine it names: the ingredients of a combination
-    unrecognised: tuple[str, ...]  # what its name lists beside them that the table cannot map
+    medications: tuple[Medication, ...]  # every medicine it names that is checked: each ingredient
+    unchecked: tuple[str, ...]  # what it holds beside them that is not: aspirin, an ingredient not known
     described_as: str  # the order's codes and text, to report an order that could not be mapped
     named_as: str  # what the order says it is: its first text, else its first code
 
@@ -43,10 +43,10 @@ class DraftOrder:
         return f"MedicationRequest/{self.id}"
 
     @property
-    def unchecked(self) -> bool:
-        """Whether some of what the order holds is no medicine the table knows: all of it, or an
-        ingredient of a combination (aspirin beside paracetamol)."""
-        return not self.medications or bool(self.unrecognised)
+    def checked_in_full(self) -> bool:
+        """Whether everything the order holds was checked: not so when it names no medicine the
+        table checks, or an ingredient beside one that it does not (aspirin beside paracetamol)."""
+        return bool(self.medications) and not self.unchecked
 
 
 def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> list[DraftOrder]:
@@ -79,7 +79,7 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     return DraftOrder(
         id=request.id,
         medications=identified.medications,
-        unrecognised=tuple(part[:100] for part in identified.unrecognised[:_SHOWN_PARTS]),
+        unchecked=tuple(part[:100] for part in identified.unchecked[:_SHOWN_PARTS]),
         described_as=described[:200] or "no code or text",
         named_as=next(iter(texts + codes), "an order with no code or text")[:100],
     )
@@ -139,7 +139,7 @@ class MedicationSafety:
     def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
         """At most one card per order. An order is as contraindicated as the most contraindicated
         medicine it holds (ibuprofen in a paracetamol and ibuprofen tablet); one with nothing
-        contraindicated that holds what the table cannot map is "not checked"."""
+        contraindicated that holds anything not checked is carded "not checked"."""
         cards = []
         for order in orders:
             held = order.medications
@@ -148,14 +148,14 @@ class MedicationSafety:
             possible = [r for r in self.possible if _suppresses(r, held) or _cautions(r, held)]
             if rules or possible:
                 cards.append(self._card(order, rules, possible, patient_id))
-            elif order.unchecked and self.barred_classes:
+            elif not order.checked_in_full and self.barred_classes:
                 cards.append(self._not_checked(order))
         return cards
 
     @property
     def barred_classes(self) -> dict[str, list[str]]:
         """Each drug class a rule fired for this patient (for some value not recorded, too)
-        suppresses or cautions against, with those rules: what an unrecognised order could be."""
+        suppresses or cautions against, with those rules: what an order not checked could be."""
         barred: dict[str, list[str]] = {}
         for rule in self.rules + self.possible:
             for drug_class in dict.fromkeys((*rule.drug_classes, *rule.caution_drug_classes)):
@@ -163,23 +163,23 @@ class MedicationSafety:
         return barred
 
     def _not_checked(self, order: DraftOrder) -> Card:
-        """A warning for an order the table cannot map, or an ingredient of it that it cannot
-        (aspirin beside paracetamol), while this patient has contraindications: it could be one of
-        the barred drugs (a brand name, an NSAID not listed yet), and a response-level extension
-        alone is shown by no EHR. A patient for whom no rule bars any drug gets no such card:
-        whatever the order is, no rule here would speak about it."""
+        """A warning for an order the table cannot map, or an ingredient of it that it does not
+        check (aspirin beside paracetamol), while this patient has contraindications: it could be
+        one of the barred drugs (a brand name, an NSAID not listed yet, aspirin at an analgesic
+        dose), and a response-level extension alone is shown by no EHR. A patient for whom no rule
+        bars any drug gets no such card: whatever the order is, no rule here would speak about it."""
         if order.medications:
-            parts = ", ".join(code_span(part) for part in order.unrecognised)
+            parts = ", ".join(code_span(part) for part in order.unchecked)
             held = listed(tuple(m.display for m in order.medications))
-            summary = f"Not checked: this service does not recognise {listed(order.unrecognised)}"
+            summary = f"Not checked: this service does not check {listed(order.unchecked)}"
             opening = (
                 f"The order {code_span(order.described_as)} holds {held}, which nothing bars for this patient, "
-                f"and names {parts}: no medicine this service recognises, so that part was **not checked**."
+                f"and {parts}, which this service does not check, so that part was **not checked**."
             )
         else:
-            summary = f"Not checked: {order.named_as} is not a medicine this service recognises"
+            summary = f"Not checked: {order.named_as} is not a medicine this service checks"
             opening = (
-                f"The order {code_span(order.described_as)} names no medicine this service recognises, so it was "
+                f"The order {code_span(order.described_as)} names no medicine this service checks, so it was "
                 "**not checked**."
             )
         lines = [
@@ -194,7 +194,7 @@ class MedicationSafety:
             "not_checked": True,
             "drug_classes": list(self.barred_classes),
             "medications": [m.id for m in order.medications],
-            "unrecognised": list(order.unrecognised),
+            "unchecked": list(order.unchecked),
         }
         return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
 
@@ -253,7 +253,7 @@ class MedicationSafety:
             "drug_classes": classes,
             "rules": [r.id for r in rules],
             "sources": sorted({s for r in shown for s in r.sources}),
-            "unrecognised": list(order.unrecognised),
+            "unchecked": list(order.unchecked),
         }
         if possible:
             extension |= {"unrecorded": list(self.unrecorded), "rules_for_some_values": [r.id for r in possible]}
@@ -262,14 +262,14 @@ class MedicationSafety:
     @staticmethod
     def _rest_of_the_order(order: DraftOrder, barred: tuple[Medication, ...]) -> list[str]:
         """What else the order holds: the other ingredients of a combination, which go with it
-        if it is removed, and any the table cannot map, which were not checked."""
+        if it is removed, and any that were not checked."""
         others = tuple(m.display for m in order.medications if m not in barred)
         lines = []
         if others:
             lines += ["", f"This order also holds {listed(others)}; the suggestions act on the whole order."]
-        if order.unrecognised:
-            parts = ", ".join(code_span(part) for part in order.unrecognised)
-            lines += ["", f"Not checked: {parts}, which this service does not recognise."]
+        if order.unchecked:
+            parts = ", ".join(code_span(part) for part in order.unchecked)
+            lines += ["", f"Not checked: {parts}, which this service does not check."]
         return lines
 
     @staticmethod
