@@ -664,7 +664,8 @@ def coded(code: str) -> list[dict[str, Any]]:
         ("side", ("left", "both"), "both"),
         ("side", ("left", "right"), "left"),
         ("side", ("unknown", "right"), "unknown"),
-        ("course", ("worsening", "stable"), "unknown"),
+        ("course", ("worsening", "stable"), "worsening"),  # from 50, worsening night pain is urgent
+        ("course", ("recurrent", "stable"), "unknown"),
         ("duration_days", (200, 10), 10),
         ("locations", ("hip", "buttock"), ["hip", "buttock"]),
     ],

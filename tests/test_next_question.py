@@ -439,3 +439,41 @@ def test_the_rest_door_asks_the_other_ways_once_one_is_not_known(client: FlaskCl
     record["findings"]["absent"] = ["numbness"]
     refused = client.post("/v1/assessments", json=record)
     assert refused.status_code == 422 and "$.findings.not_known" in refused.get_json()["errors"]
+
+
+def test_a_dont_know_to_leg_weakness_still_asks_whether_it_is_getting_worse(client: FlaskClient, local: str) -> None:
+    """Worsening weakness is asked only after a "yes" to weakness; a "don't know" was taken as
+    the "no" that drops it, and a patient whose leg was getting weaker ended "completed" at
+    self-care, not the emergency of a progressive deficit (fifth attack round)."""
+    unknown = {"valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK"}}
+    record = {"patient": {"age": 45, "sex": "male"}, "complaint": {"locations": ["buttock"]}, "findings": {}}
+    start = post(client, {**copy.deepcopy(START), "item": answers(record, local)})
+    answer, asked = walk(
+        client,
+        start,
+        lambda f: (
+            {"linkId": f, "answer": [unknown]} if f == "leg_weakness" else yes_no(f, f == "progressive_leg_weakness")
+        ),
+    )
+    assert "progressive_leg_weakness" in asked
+    assert extension(answer)["urgency"][0]["valueCode"] == "emergency"
+    rest = {**record, "findings": {"present": [], "absent": ["leg_weakness"]}}
+    questions = client.post("/v1/assessments", json=rest).get_json()["questions"]
+    assert "progressive_leg_weakness" not in [q["finding"] for q in questions]
+
+
+def test_an_interview_ended_on_dont_know_does_not_say_everything_was_answered(client: FlaskClient, kb) -> None:
+    """Answering "don't know" to every question ended with "All the questions that matter ...
+    have been answered", though nothing was ruled out (fifth attack round)."""
+    record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["low_back"]}}
+
+    def ask(findings: dict[str, list[str]]) -> dict:
+        return client.post("/v1/assessments", json={**record, "findings": findings}).get_json()
+
+    for key in ("not_known", "absent"):
+        findings: dict[str, list[str]] = {"present": [], "absent": [], "not_known": []}
+        while questions := ask(findings)["questions"]:
+            findings[key].append(questions[0]["finding"])
+        interview = ask(findings)["interview"]
+        stop = "unanswered" if key == "not_known" else "answered"
+        assert interview["complete"] and interview["asked_enough_reason"] == kb.interview.stop_reasons[stop]

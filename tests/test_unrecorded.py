@@ -195,3 +195,57 @@ def test_the_engine_refuses_a_record_lacking_a_value_the_rules_test(assessor) ->
     record = assessor.record(_without(make_record(findings={"present": ["limping"], "absent": []}), "age"))
     with pytest.raises(IncompleteRecordError, match="lacks its age"):
         assessor.assess(record)
+
+
+def _questions_until_emergency(client, record: dict, truth: set[str]) -> int | None:
+    """A patient who answers every question in turn, yes to ``truth``: the questions asked
+    until the answer is an emergency (None if the interview ends first)."""
+    record = {**record, "findings": {"present": [], "absent": []}}
+    for asked in range(60):
+        answer = _post(client, record)
+        if answer["urgency"]["level"] == "emergency":
+            return asked
+        if not answer["questions"]:
+            return None
+        finding = answer["questions"][0]["finding"]
+        record["findings"]["present" if finding in truth else "absent"].append(finding)
+    return None
+
+
+def test_an_emergency_of_another_value_is_not_starved_behind_the_shown_values_questions(client) -> None:
+    """The questions of every value were merged by place, ties to the shown value's: its next
+    question was always first, and the baby moving less (an emergency from week 24) came 29th
+    of 29 for a woman who did not know her week; an adult's saddle anaesthesia came after the
+    child screen (fifth attack round). Questions that could reveal an emergency now come first."""
+    pregnant = {"patient": {"age": 30, "sex": "female", "pregnancy": {}}, "complaint": {"locations": ["buttock"]}}
+    assert _questions_until_emergency(client, pregnant, {"reduced_fetal_movements"}) <= 6
+    no_age = {"patient": {"sex": "male"}, "complaint": {"locations": ["low_back"]}}
+    assert _questions_until_emergency(client, no_age, {"saddle_anesthesia"}) <= 5
+
+
+def test_care_contraindicated_for_any_week_she_could_be_at_is_not_offered(client) -> None:
+    """A pregnant woman who did not know her week was offered NSAIDs (contraindicated from week
+    20) because the shown answer was the earliest week's, while order-sign warned about the same
+    medicine for the same patient (fifth attack round)."""
+    record = make_record(
+        patient={"age": 30, "sex": "female", "pregnancy": {}},
+        findings={"present": ["pain_radiates_below_knee"], "absent": []},
+    )
+    answer = _post(client, record)
+    assert not {"oral_nsaids", "oral_diclofenac"} & {item["id"] for item in answer["care"]}
+    suppressed = {item["id"]: item["rules"] for item in answer["suppressed_care"]}
+    assert "CI-NSAID-FROM-WEEK-20" in suppressed["oral_nsaids"]
+
+
+def test_no_care_offered_without_a_value_is_contraindicated_for_any_value(client, kb, assessor) -> None:
+    @settings(max_examples=60, deadline=None)
+    @given(record=records(kb))
+    def check(record: dict) -> None:
+        record["patient"].pop("age")
+        record["patient"].get("pregnancy", {}).pop("gestational_week", None)
+        offered = {item["id"] for item in _post(client, record)["care"]}
+        for completed in completions(kb, record):
+            answer = assessor.assess(assessor.record(completed))
+            assert not offered & {s.id for s in answer.suppressed_care if s.deferred_at is None}
+
+    check()

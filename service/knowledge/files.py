@@ -241,6 +241,7 @@ class ScreenSchema(Schema):
 class _StopReasonsSchema(Schema):
     urgency_reached = _id
     answered = _id
+    unanswered = _id
 
 
 class _StopSchema(Schema):

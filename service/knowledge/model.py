@@ -218,7 +218,7 @@ class Interview:
 
     screens: tuple[Screen, ...]
     stop_at_level: str  # from this urgency on, nothing more is asked
-    stop_reasons: dict[str, str]  # "urgency_reached" | "answered" -> the patient-facing reason
+    stop_reasons: dict[str, str]  # "urgency_reached" | "answered" | "unanswered" -> the patient-facing reason
     # finding -> the finding it is asked only after a "yes" to (never after a "no")
     asked_after_yes: dict[str, str] = field(default_factory=dict)
     # finding -> the findings (derived ones included) any of which, present, means it is not asked

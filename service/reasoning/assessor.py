@@ -148,6 +148,7 @@ class Assessor:
             # not known: never asked again, so the questions go on to what else could tell
             absent=frozenset(record["findings"]["absent"]).union(record["findings"]["not_known"]),
             locations=frozenset(record["complaint"]["locations"]),
+            not_known=frozenset(record["findings"]["not_known"]),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]

@@ -42,6 +42,7 @@ class KnownFindings:
     present: frozenset[str]  # input present + derived concluded
     absent: frozenset[str]  # input absent, and not known (asked, and the patient could not say)
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
+    not_known: frozenset[str] = frozenset()  # of ``absent``, those the patient could not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +223,8 @@ class FollowUp:
             if finding in not_asked:
                 continue
             added += _ask(questions, finding, rule.id)
-        if not questions:
-            return (), InterviewState(True, "answered", screen_ids)
+        if not questions:  # "answered" would tell a patient who said "don't know" that nothing is left open
+            return (), InterviewState(True, "unanswered" if known.not_known else "answered", screen_ids)
         return (
             tuple(Question(f, tuple(rules)) for f, rules in questions.items()),
             InterviewState(False, None, screen_ids),
@@ -280,13 +281,17 @@ class FollowUp:
         unreachable: its screened findings are asked now, and when no applicable screen lists
         any, the first of them is asked, last; the rest follow a "yes", since each is asked
         (last) once it is the only answer missing. A finding asked only after a "yes" to
-        another is replaced by that other while it is unanswered, and dropped once it is "no".
+        another is replaced by that other while it is unanswered, dropped once it is "no", and
+        asked itself once the other is "don't know" (leg weakness the patient cannot judge may
+        still be getting worse).
         ``not_asked``: the findings ``rules/interview.yaml`` does not ask of this patient.
         """
         wanted: list[tuple[str, tuple[int, int]]] = []
         unscreened: list[str] = []
         for needed in missing:
             finding = self._asked_after_yes.get(needed, needed)
+            if finding in known.not_known:  # "don't know" is no "no": ask the worse question itself
+                finding = needed
             if finding in known.absent or finding in not_asked:
                 return []
             if finding in known.present:

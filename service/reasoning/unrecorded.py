@@ -12,11 +12,13 @@ as "any of these", and the knowledge base refuses a rule that needs two location
 (:mod:`service.knowledge.checks`), so pain in several places fires only what one of them
 fires: the single locations cover every set of them.
 
-The least urgent of them is what holds whatever the value is: every red flag it shows
-would be shown for any value. The most urgent says how far the missing value could raise
-it. Both are returned; the caller shows the first and reports the second. Where the records
-narrow the value down (two gestational ages whose dates cannot tell which is current), only
-those candidates are assessed. An interview goes on with the questions of every answer
+The least urgent of them gives the urgency that holds whatever the value is (its reasons,
+red flags and causes are those of one value that gives it: the youngest age or earliest week
+among equals). The most urgent says how far the missing value could raise it. Both are
+returned: a clinician's door (CDS Hooks) shows the first, a patient's (the REST API,
+``$next-question``) the second, and each reports the other. Where the records narrow the
+value down (two gestational ages whose dates cannot tell which is current), only those
+candidates are assessed. An interview goes on with the questions of every answer
 (:func:`asking_every_question`): one week band's questions alone would never ask about the
 baby's movements of a woman who does not know she is past 24 weeks.
 """
@@ -33,7 +35,7 @@ from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import KnowledgeBase
-from service.reasoning.assessment import Assessment, Question
+from service.reasoning.assessment import Assessment, Question, SuppressedCare
 from service.reasoning.record import Record, missing_values
 
 # each value a record may lack (:func:`missing_values`): its path in the record, whose last
@@ -78,26 +80,56 @@ def bracket(
     return Bracket(missing_values(raw), least[1], most[1], answers)
 
 
-def asking_every_question(bracketed: Bracket, shown: Assessment) -> Assessment:
+def asking_every_question(kb: KnowledgeBase, bracketed: Bracket, shown: Assessment) -> Assessment:
     """``shown`` with the questions of every answer: what is worth asking depends on the value
-    not known. Each comes at the earliest place any answer gives it (ties: ``shown``'s first),
-    so every value's screen order holds: appended after ``shown``'s own, the baby moving less
-    (from week 24) came 30th for a woman who did not know her week. Its urgency and interview
-    stop as they are once it has reached the urgency that ends an interview."""
+    not known. A question that could reveal a more urgent red flag for any value comes first;
+    among equals, each comes at the earliest place any answer gives it (ties: ``shown``'s
+    first). Places alone starved the other values: every answer's next question is at place
+    0, ``shown``'s won each tie, and the baby moving less (an emergency from week 24) waited
+    behind the whole interview of an earlier week (29th of 29). Its urgency and interview stop
+    as they are once it has reached the urgency that ends an interview."""
     if shown.interview.stop_reason == "urgency_reached":
         return shown
-    place: dict[str, tuple[int, int]] = {}  # finding -> (earliest place in any answer, first seen)
+    order: dict[str, tuple[int, int, int]] = {}  # finding -> (most urgent it could reveal, place, first seen)
     first: dict[str, Question] = {}
+    unranked = len(kb.levels)
     for answer in (shown, *bracketed.answers):
         for index, question in enumerate(answer.questions):
-            seen = place.get(question.finding)
-            place[question.finding] = (min(index, seen[0]) if seen else index, seen[1] if seen else len(place))
+            reveals = min(
+                (kb.levels[level].rank for r in question.rules if (level := kb.rules[r].level) is not None),
+                default=unranked,
+            )
+            seen = order.get(question.finding)
+            order[question.finding] = (
+                (min(reveals, seen[0]), min(index, seen[1]), seen[2]) if seen else (reveals, index, len(order))
+            )
             first.setdefault(question.finding, question)
-    questions = [first[finding] for finding in sorted(place, key=place.__getitem__)]
+    questions = [first[finding] for finding in sorted(order, key=order.__getitem__)]
     if not questions:
         return shown
     return shown._replace(
         questions=tuple(questions), interview=shown.interview._replace(complete=False, stop_reason=None)
+    )
+
+
+def without_care_any_value_contraindicates(bracketed: Bracket, shown: Assessment) -> Assessment:
+    """``shown`` with the care that some value the record could have contraindicates moved to
+    ``suppressed_care``, naming the rules that contraindicate it for that value. Offered care
+    must be safe whatever the value is: a pregnant woman who did not know her week was offered
+    NSAIDs, contraindicated from week 20, while order-sign warned about the same medicine for
+    the same patient. Deferrals are the shown answer's own: another value's urgency defers
+    nothing here."""
+    contraindicated: dict[str, SuppressedCare] = {}
+    for answer in bracketed.answers:
+        for item in answer.suppressed_care:
+            if item.deferred_at is None:
+                contraindicated.setdefault(item.id, item)
+    moved = tuple(contraindicated[item.id] for item in shown.care if item.id in contraindicated)
+    if not moved:
+        return shown
+    return shown._replace(
+        care=tuple(item for item in shown.care if item.id not in contraindicated),
+        suppressed_care=shown.suppressed_care + moved,
     )
 
 

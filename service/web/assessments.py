@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from service.reasoning.assessment import Assessment
 from service.reasoning.assessor import RECORD_MISMATCH
 from service.reasoning.record import Record, missing_values
-from service.reasoning.unrecorded import Bracket, asking_every_question, bracket
+from service.reasoning.unrecorded import Bracket, asking_every_question, bracket, without_care_any_value_contraindicates
 from service.validation import InvalidInputError
 from service.web.components import components
 from service.web.documents import assessment_document
@@ -64,6 +64,7 @@ def assess_unrecorded(
     """
     assessor = components().assessor
     bracketed = bracket(assessor.kb, raw, lambda completed: assessor.record(completed, detail), assessor.assess, weeks)
-    shown = asking_every_question(bracketed, bracketed.most_urgent if for_most_care else bracketed.least_urgent)
+    chosen = bracketed.most_urgent if for_most_care else bracketed.least_urgent
+    shown = without_care_any_value_contraindicates(bracketed, asking_every_question(assessor.kb, bracketed, chosen))
     note_urgency(shown.urgency.level)
     return shown, bracketed

@@ -281,12 +281,12 @@ def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Inta
 
 # Of a choice answered differently by responses the dates cannot order, the answer kept
 # (rules/derived.yaml; tests/test_fhir_trust.py checks these against the rules). The red
-# flags test a sudden onset, and pain on both sides (cauda equina, an emergency) or on one
-# side (first-trimester groin pain, urgent): both sides outweigh one, and the left and the
-# right fire the same rules. They take an unknown course as not settled, like a worsening
-# or recurring one, so any other pair is taken as unknown. A sex is left out instead, and
-# every sex assessed, as when none is recorded.
-OUTWEIGHS = {"onset": "sudden", "side": "both"}
+# flags test a sudden onset, a worsening course (from 50, worsening pain at night), and pain
+# on both sides (cauda equina, an emergency) or on one side (first-trimester groin pain,
+# urgent): both sides outweigh one, and the left and the right fire the same rules. They take
+# an unknown course as not settled, like a worsening or recurring one, so any other pair is
+# taken as unknown. A sex is left out instead, and every sex assessed, as when none is recorded.
+OUTWEIGHS = {"onset": "sudden", "course": "worsening", "side": "both"}
 SAME_RULES = {"side": frozenset({"left", "right"})}
 
 
