@@ -11,7 +11,7 @@ import pytest
 from service.interop.fhir.terminology import load_terminology
 from service.knowledge.clinician import load_clinician_texts
 from service.knowledge.loader import load_knowledge_base
-from service.knowledge.medications import load_medications
+from service.knowledge.medications import MedicationTable, load_medications
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
 from tests.conftest import edit
 from tests.test_knowledge_loader import RULES
@@ -56,10 +56,86 @@ def test_medications_map_by_code_then_by_name(kb: KnowledgeBase) -> None:
     assert table.by_code(ATC, "M01AH01").drug_classes == ("cox2_inhibitor",)
     assert table.by_code(ATC, "M05BA08").drug_classes == ("bisphosphonate",)
     assert table.by_code(RXNORM, "999999") is None
-    assert table.by_text("Ibuprofen 400 MG Oral Tablet").id == "ibuprofen"
-    assert table.by_text("Zoledronic acid 5 mg/100 ml infusion").id == "zoledronic_acid"
-    assert table.by_text("ibuprofenate") is None  # whole words only
+    assert named(table, "Ibuprofen 400 MG Oral Tablet") == (["ibuprofen"], [])
+    assert named(table, "Zoledronic acid 5 mg/100 ml infusion") == (["zoledronic_acid"], [])
+    assert named(table, "ibuprofenate") == ([], [])  # whole words only
     assert table.alternatives["CI-NSAID-FROM-WEEK-20"] == "paracetamol"
+
+
+def named(
+    table: MedicationTable, *texts: str, codings: tuple[tuple[str, str], ...] = ()
+) -> tuple[list[str], list[str]]:
+    """The ids of the checked medicines ``texts`` and ``codings`` name, and what is left unchecked."""
+    identified = table.identify(codings, texts)
+    return [m.id for m in identified.medications], list(identified.unchecked)
+
+
+@pytest.mark.parametrize(
+    ("text", "medications", "unchecked"),
+    [
+        ("Ibuprofen 200 mg / Acetaminophen 500 mg Oral Tablet", ["ibuprofen", "paracetamol"], []),
+        ("Paracetamol 500 mg and ibuprofen 150 mg tablets", ["paracetamol", "ibuprofen"], []),
+        ("Paracetamol/Ibuprofen 500mg/150mg tablets", ["paracetamol", "ibuprofen"], []),
+        ("Nuromol 200 mg/500 mg tablets", ["ibuprofen"], []),
+        (
+            "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg Oral Tablet",
+            ["paracetamol"],
+            ["Aspirin", "Caffeine 65 mg Oral Tablet"],
+        ),
+        ("Paracetamol 325 mg + Nimesulide 100 mg", ["paracetamol"], ["Nimesulide 100 mg"]),
+        ("Aspirin and paracetamol tablets", ["paracetamol"], ["Aspirin"]),
+        ("Paracetamol 500 mg with acetylsalicylic acid 300 mg", ["paracetamol"], ["Aspirin"]),  # not cut there
+        ("Seglentis (celecoxib and tramadol) tablets", ["celecoxib"], ["tramadol tablets"]),
+        (
+            "Diclofenac sodium 50 mg / misoprostol 200 mcg (Arthrotec)",
+            ["diclofenac"],
+            ["misoprostol 200 mcg Arthrotec"],
+        ),
+        ("Voltarol Emulgel 1%", ["topical_diclofenac"], []),  # not systemic diclofenac besides
+        ("Aspirin 75 mg / dipyridamole 200 mg", [], []),  # names nothing known: the whole order is unmapped
+    ],
+)
+def test_a_combination_names_every_ingredient_and_what_the_table_cannot_map(
+    kb: KnowledgeBase, text: str, medications: list[str], unchecked: list[str]
+) -> None:
+    assert named(load_medications(RULES, kb), text) == (medications, unchecked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ibuprofen 20 MG/ML Oral Suspension",
+        "Ibuprofen 100 mg/5 ml oral suspension",
+        "Ibuprofen 5% w/w gel",
+        "Ibuprofen 400 mg three times/day",
+        "Diclofenac Sodium 0.01 MG/MG Topical Gel",
+        "Ketorolac 15.75 MG/ACTUAT Nasal Spray",
+        "Paracetamol 500 mg soluble tablets",
+    ],
+)
+def test_a_dose_is_no_second_ingredient(kb: KnowledgeBase, text: str) -> None:
+    """A dose cut by a slash names no ingredient: a single medicine stays checked in full."""
+    assert named(load_medications(RULES, kb), text)[1] == []
+
+
+def test_every_coding_and_every_name_an_order_gives_counts(kb: KnowledgeBase) -> None:
+    """The first known coding or the longest name used to decide alone: paracetamol hid the NSAID."""
+    table = load_medications(RULES, kb)
+    assert named(table, codings=((RXNORM, "161"), (RXNORM, "5640"))) == (["paracetamol", "ibuprofen"], [])
+    assert named(table, "Ibuprofen 200 mg", codings=((RXNORM, "161"),)) == (["paracetamol", "ibuprofen"], [])
+    # aspirin is known so as to be left unchecked, never read as another name for what it is beside
+    assert named(table, codings=((RXNORM, "161"), (RXNORM, "1191"))) == (["paracetamol"], ["Aspirin"])
+    assert named(table, "Aspirin 75 mg", codings=((ATC, "B01AC06"),)) == ([], [])  # nothing checked at all
+    # an unknown coding, or a text naming nothing known, beside a known one is another name for it
+    assert named(table, "Tylenol 500 mg", codings=((RXNORM, "161"), (RXNORM, "99999999"))) == (["paracetamol"], [])
+
+
+def test_a_name_that_is_a_word_of_a_coded_medicines_name_is_that_medicine(kb: KnowledgeBase) -> None:
+    """Topical diclofenac coded by ATC and named "Diclofenac 1% gel" is no systemic diclofenac too
+    (which the cardiovascular rule would remove), but a systemic coding keeps its class."""
+    table = load_medications(RULES, kb)
+    assert named(table, "Diclofenac 1% gel", codings=((ATC, "M02AA15"),)) == (["topical_diclofenac"], [])
+    assert named(table, "Voltaren gel", codings=((RXNORM, "3355"),))[0] == ["diclofenac", "topical_diclofenac"]
 
 
 def test_every_drug_class_a_contraindication_names_for_this_issue_is_mapped(kb: KnowledgeBase) -> None:
@@ -83,6 +159,8 @@ def _first(document: dict[str, Any], medication: str) -> dict[str, Any]:
         ),
         (lambda d: d["alternatives"].append({"rule": "CI-HERBAL-PREGNANCY", "medication": "x"}), "unknown medication"),
         (lambda d: d["medications"].append(_first(d, "ibuprofen")), "duplicate medication id"),
+        (lambda d: _first(d, "aspirin").update(drug_classes=["nsaid"]), "not checked has no drug classes"),
+        (lambda d: d["alternatives"][0].update(medication="aspirin"), "'aspirin' is not checked"),
     ],
 )
 def test_the_medication_table_is_checked(

@@ -225,6 +225,121 @@ def test_aspirin_is_not_checked_rather_than_called_contraindicated(cds: FlaskCli
     assert card["indicator"] == "warning" and card["summary"].startswith("Not checked: Aspirin 75 mg")
 
 
+def codings(*codes: tuple[str, str]) -> dict[str, Any]:
+    return {"medicationCodeableConcept": {"coding": [{"system": system, "code": code} for system, code in codes]}}
+
+
+@pytest.mark.parametrize(
+    "medication",
+    [
+        {"medicationCodeableConcept": {"text": "Ibuprofen 200 mg / Acetaminophen 500 mg Oral Tablet"}},
+        {"medicationCodeableConcept": {"text": "Paracetamol 500 mg and ibuprofen 150 mg tablets"}},
+        codings(PARACETAMOL, IBUPROFEN),  # paracetamol's coding first
+        {"medicationReference": {"reference": "Medication/7", "display": "Ibuprofen and paracetamol"}},
+    ],
+)
+def test_a_paracetamol_and_nsaid_combination_is_carded_for_the_nsaid(
+    cds: FlaskClient, ehr: Ehr, medication: dict[str, Any]
+) -> None:
+    """Mapped to paracetamol alone (the first coding, or the longest name), it got no card at 30 weeks."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("combo", **medication))["cards"]
+    assert card["indicator"] == "critical" and card["summary"].startswith("Contraindicated: Ibuprofen")
+    extension = card["extension"]
+    assert extension["order"] == "MedicationRequest/combo" and extension["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+    assert extension["medication"] == "ibuprofen" and extension["medications"] == ["ibuprofen"]
+    deletes = [a for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert deletes and all(a["resourceId"] == ["MedicationRequest/combo"] for a in deletes)
+    assert "also holds Paracetamol (acetaminophen)" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("combo", text="Nuromol 200 mg/500 mg tablets"),
+        order("combo", text="Combogesic 325 mg/97.5 mg tablets"),
+        order("combo", PARACETAMOL, text="Maxigesic tablets"),  # coded by its paracetamol only
+    ],
+)
+def test_a_paracetamol_and_ibuprofen_brand_is_carded_for_the_ibuprofen(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    """Unknown by name, the brand was "not checked" at best, and passed as paracetamol when coded so."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["ibuprofen"]
+
+
+def test_a_combination_with_the_week_not_recorded_asks_for_it(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {"patient": patient(birth="1994-03-01"), "conditions": bundle(condition("77386006", "preg"))}
+    (card,) = order_sign(cds, ehr, prefetch, order("combo", **codings(PARACETAMOL, IBUPROFEN)))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's gestational week")
+    assert card["extension"]["rules_for_some_values"] == ["CI-NSAID-FROM-WEEK-20", "CI-NSAID-BEFORE-WEEK-20-CAUTION"]
+
+
+def test_an_ingredient_not_recognised_beside_paracetamol_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """Aspirin (not checked on purpose) beside paracetamol passed as paracetamol: no card."""
+    text = "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg Oral Tablet"
+    document = order_sign(cds, ehr, pregnant_at(30), order("exc", text=text))
+    (card,) = document["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
+    assert "Aspirin" in card["summary"] and "contraindicated" not in card["summary"].lower()
+    extension = card["extension"]
+    assert extension["not_checked"] is True and "nsaid" in extension["drug_classes"]
+    assert extension["medications"] == ["paracetamol"]
+    assert extension["unchecked"] == ["Aspirin", "Caffeine 65 mg Oral Tablet"]
+    assert document["extension"]["unmapped_orders"] == [f"MedicationRequest/exc: '{text}'"]
+
+
+def test_aspirin_coded_beside_paracetamol_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """An unknown coding beside a known one is read as another name for it; aspirin is known to be unchecked."""
+    draft = order("asp", **codings(PARACETAMOL, (RXNORM, "1191")))
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "warning" and card["summary"] == "Not checked: this service does not check Aspirin"
+    assert card["extension"]["medications"] == ["paracetamol"] and card["extension"]["unchecked"] == ["Aspirin"]
+
+
+def test_an_ingredient_not_recognised_is_named_on_the_card_of_a_contraindicated_one(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = order("art", text="Diclofenac sodium 50 mg / misoprostol 200 mcg (Arthrotec)")
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medication"] == "diclofenac"
+    assert card["extension"]["unchecked"] == ["misoprostol 200 mcg Arthrotec"]
+    assert "Not checked: `misoprostol 200 mcg Arthrotec`" in card["detail"]
+
+
+def test_the_unchecked_ingredients_a_card_lists_are_bounded(cds: FlaskClient, ehr: Ehr) -> None:
+    """The EHR's text can be of any length: the card names the first ingredients, each cut short."""
+    text = " / ".join(["Paracetamol 500 mg", *(f"Ingredient{'x' * 200}{i}" for i in range(30))])
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("long", text=text))["cards"]
+    unchecked = card["extension"]["unchecked"]
+    assert card["summary"].startswith("Not checked:") and len(card["summary"]) <= 140
+    assert len(unchecked) == 10 and all(len(part) <= 100 for part in unchecked)
+
+
+def test_single_medicines_are_checked_as_before(cds: FlaskClient, ehr: Ehr) -> None:
+    """Controls: one medicine, by code and by a name with a dose cut by a slash, gets what it got."""
+    orders = (
+        order("ibu", IBUPROFEN),
+        order("sus", text="Ibuprofen 100 mg/5 ml oral suspension"),
+        order("pcm", PARACETAMOL),
+        order("liq", text="Paracetamol 120 mg/5 ml oral suspension"),
+    )
+    document = order_sign(cds, ehr, pregnant_at(30), *orders)
+    assert [c["extension"]["order"] for c in document["cards"]] == ["MedicationRequest/ibu", "MedicationRequest/sus"]
+    for card in document["cards"]:
+        assert card["summary"].startswith("Contraindicated: Ibuprofen") and "unchecked" not in card["extension"]
+        assert "also holds" not in card["detail"]
+        assert [s["label"] for s in card["suggestions"]] == [
+            "Replace Ibuprofen with Paracetamol (acetaminophen)",
+            "Remove the Ibuprofen order",
+        ]
+    assert "extension" not in document  # no order left unmapped
+
+
+def test_topical_diclofenac_named_by_its_ingredient_keeps_its_code(cds: FlaskClient, ehr: Ehr) -> None:
+    """The cardiovascular rule removes systemic diclofenac only: the gel's text must not add it."""
+    draft = order("gel", (ATC, "M02AA15"), text="Diclofenac 1% gel")
+    assert order_sign(cds, ehr, adult(CARDIOVASCULAR), draft)["cards"] == []
+
+
 def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
     orders = (
         order("a", IBUPROFEN),

@@ -9,8 +9,11 @@ twice or an alternative for an unknown rule refuses the start.
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -18,6 +21,20 @@ from service.knowledge.files import read_knowledge_file
 from service.knowledge.model import KnowledgeBase, KnowledgeBaseError, Layer
 
 FILE = "medications.yaml"
+
+# Between the ingredients a combination's name lists: "Ibuprofen 200 mg / Acetaminophen 500 mg",
+# "Paracetamol and ibuprofen", "paracetamol + caffeine". Not "with" nor a comma, which names also
+# use for a brand or a form ("[Advil Dual Action with Acetaminophen]", "Ibuprofen, tablets").
+_BETWEEN_INGREDIENTS = re.compile(r"/|\+|&|\band\b", re.IGNORECASE)
+# A part that starts with a number or a unit goes on with a dose ("20 MG/ML", "5% w/w", "400 mg/day")
+# and names no ingredient: its first word must have three letters or more and be no unit.
+_LEADING_WORD = re.compile(r"\W*([^\W\d_]{3,})")
+_UNITS = frozenset(
+    {"mcg", "meq", "mmol", "unt", "unit", "units", "actuat", "dose", "doses", "hour", "hours", "day", "days"}
+    | {"week", "weeks", "gram", "grams", "milligram", "milligrams", "microgram", "micrograms", "litre", "liter"}
+)
+_BRACKETS = re.compile(r"[()\[\]{}]")  # a part may hold half a pair: "tramadol) tablets"
+_EDGES = string.whitespace + ",;:.-"
 
 _codes = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
@@ -34,6 +51,7 @@ class _MedicationSchema(Schema):
     drug_classes = fields.List(fields.String(), required=True)
     codes = fields.Nested(_CodesSchema, load_default=dict)
     text = fields.List(fields.String(validate=validate.Length(min=3)), required=True, validate=validate.Length(min=1))
+    checked = fields.Boolean(load_default=True)
 
 
 class _AlternativeSchema(Schema):
@@ -54,6 +72,22 @@ class Medication:
     drug_classes: tuple[str, ...]
     codings: tuple[tuple[str, str], ...]  # (system URI, code), the first is the preferred one
     names: tuple[str, ...]
+    # False: recognised, never checked (aspirin: its name cannot tell an antiplatelet from an NSAID
+    # dose). Known so that beside a checked medicine it is not read as another name for that one.
+    checked: bool = True
+
+
+_Found = tuple[re.Match[str], re.Pattern[str], Medication]
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What an order names: the table's medicines it checks (every ingredient of a combination),
+    and, beside them, what it holds that is not checked: a medicine the table leaves unchecked on
+    purpose (aspirin) or a part of its name that names an ingredient the table cannot map."""
+
+    medications: tuple[Medication, ...]
+    unchecked: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -66,9 +100,91 @@ class MedicationTable:
     def by_code(self, system: str | None, code: str | None) -> Medication | None:
         return self._by_code.get((system or "", code or ""))
 
-    def by_text(self, text: str | None) -> Medication | None:
-        """The medication whose name appears as whole words in ``text`` (longest name first)."""
-        return next((m for pattern, m in self._by_name if text and pattern.search(text)), None)
+    def identify(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str]) -> Identified:
+        """Every medicine an order's ``codings`` (system, code) and ``texts`` name, not only the
+        first: a combination of paracetamol and an NSAID is checked for the NSAID too, whether it
+        comes as two codings or as one name listing both. A name found in a text that is a word of
+        another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
+        topical diclofenac is no systemic diclofenac besides).
+
+        ``unchecked``, when some medicine is checked: what the order holds beside it that is not
+        (aspirin, coded or named, beside acetaminophen; the parts of a text naming a medicine of
+        the table that name an ingredient it cannot map, "Caffeine 65 mg"): the order must not
+        pass as checked for them. A text naming none of the table's medicines names nothing
+        beside them; it is read as another name for what the codes say, as an unknown coding is.
+        """
+        coded = [m for system, code in codings if (m := self.by_code(system, code))]
+        found = [(text, self._names_in(text)) for text in texts]
+        spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
+        given = list(dict.fromkeys(coded + [m for _, m in spoken]))
+        named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
+        everything = dict.fromkeys(coded + named)
+        medications = tuple(m for m in everything if m.checked)
+        unchecked = [m.display for m in everything if not m.checked]
+        unchecked += [part for text, names in found if names for part in _unrecognised_parts(text, names)]
+        return Identified(medications, tuple(dict.fromkeys(unchecked)) if medications else ())
+
+    def _names_in(self, text: str) -> list[_Found]:
+        """The table's names in ``text`` as whole words, in the text's order. Longer names are
+        taken first, and a name inside one already taken is part of it ("voltarol" in
+        "Voltarol Emulgel" names topical diclofenac, not systemic diclofenac besides)."""
+        taken: list[_Found] = []
+        covered = bytearray(len(text))  # the characters a taken name covers: linear in the text
+        for pattern, medication in self._by_name:
+            for match in pattern.finditer(text):
+                if not any(covered[match.start() : match.end()]):
+                    taken.append((match, pattern, medication))
+                    _cover(covered, match)
+        return sorted(taken, key=lambda found: found[0].start())
+
+
+def _cover(covered: bytearray, match: re.Match[str]) -> None:
+    """Marks the characters ``match`` takes, so that telling whether a span holds a name costs
+    the span's length, not the number of names found (a text may repeat one thousands of times)."""
+    covered[match.start() : match.end()] = b"\1" * (match.end() - match.start())
+
+
+def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, given: list[Medication]) -> bool:
+    """Whether the name ``pattern`` found is a word of another given medicine's own name."""
+    return any(other.id != medication.id and any(pattern.search(n) for n in other.names) for other in given)
+
+
+def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
+    """The parts of ``text``, cut between ingredients, that name an ingredient but none of
+    ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
+    covered = bytearray(len(text))
+    for match, _, _ in names:
+        _cover(covered, match)
+    bounds = [0, *(i for between in _BETWEEN_INGREDIENTS.finditer(text) for i in between.span()), len(text)]
+    parts = []
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        part = text[start:end]
+        word = _LEADING_WORD.match(part)
+        if not any(covered[start:end]) and word and word.group(1).lower() not in _UNITS:
+            parts.append(" ".join(_BRACKETS.sub(" ", part).split()).strip(_EDGES))
+    return parts
+
+
+def _medication(entry: dict[str, Any], systems: dict[str, str], classes: set[str]) -> Medication:
+    """One entry of the table, its drug classes known to the rules and its codes' systems named."""
+    for drug_class in entry["drug_classes"]:
+        if drug_class not in classes:
+            raise KnowledgeBaseError(FILE, entry["id"], f"drug class '{drug_class}' is named by no care item or rule")
+    if entry["drug_classes"] and not entry["checked"]:
+        raise KnowledgeBaseError(FILE, entry["id"], "a medication that is not checked has no drug classes")
+    codings = []
+    for kind, codes in entry["codes"].items():
+        if codes and kind not in systems:
+            raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
+        codings += [(systems[kind], code) for code in codes]
+    return Medication(
+        id=entry["id"],
+        display=entry["display"],
+        drug_classes=tuple(entry["drug_classes"]),
+        codings=tuple(codings),
+        names=tuple(entry["text"]),
+        checked=entry["checked"],
+    )
 
 
 def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
@@ -84,24 +200,8 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
     for entry in raw["medications"]:
         if entry["id"] in medications:
             raise KnowledgeBaseError(FILE, entry["id"], "duplicate medication id")
-        for drug_class in entry["drug_classes"]:
-            if drug_class not in classes:
-                raise KnowledgeBaseError(
-                    FILE, entry["id"], f"drug class '{drug_class}' is named by no care item or rule"
-                )
-        codings = []
-        for kind, codes in entry["codes"].items():
-            if codes and kind not in systems:
-                raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
-            codings += [(systems[kind], code) for code in codes]
-        medication = Medication(
-            id=entry["id"],
-            display=entry["display"],
-            drug_classes=tuple(entry["drug_classes"]),
-            codings=tuple(codings),
-            names=tuple(entry["text"]),
-        )
-        for coding in codings:
+        medication = _medication(entry, systems, classes)
+        for coding in medication.codings:
             if coding in by_code:
                 raise KnowledgeBaseError(FILE, entry["id"], f"code {coding[1]} is also mapped to {by_code[coding].id}")
             by_code[coding] = medication
@@ -113,6 +213,8 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
             raise KnowledgeBaseError(FILE, alternative["rule"], "alternative for an unknown contraindication rule")
         if alternative["medication"] not in medications:
             raise KnowledgeBaseError(FILE, alternative["rule"], f"unknown medication '{alternative['medication']}'")
+        if not medications[alternative["medication"]].checked:
+            raise KnowledgeBaseError(FILE, alternative["rule"], f"'{alternative['medication']}' is not checked")
         alternatives[alternative["rule"]] = alternative["medication"]
     names = sorted(((n, m) for m in medications.values() for n in m.names), key=lambda pair: -len(pair[0]))
     return MedicationTable(

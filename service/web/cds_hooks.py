@@ -108,7 +108,7 @@ def medication_safety() -> Response:
         return problem(412, "Precondition Failed", "Prefetch the Patient; this service does not query the FHIR server.")
     parts, writer = components(), _writer()
     orders = draft_medication_orders(call["context"]["draftOrders"], parts.medications)
-    unmapped = [f"{o.reference}: {o.described_as}" for o in orders if o.medication is None]
+    unmapped = [f"{o.reference}: {o.described_as}" for o in orders if not o.checked_in_full]
     extension = {"unmapped_orders": unmapped}
     if not orders:
         return _answer(MEDICATION_SERVICE_ID, [], extension)

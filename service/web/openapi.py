@@ -371,15 +371,16 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
         "cdsMedicationSafety",
         tag="CDS Hooks",
         summary="CDS Hooks order-sign: a card per contraindicated draft medication order",
-        description="Checks each draft MedicationRequest against the contraindication rules for this "
-        "patient (pregnancy, gestational week, conditions) and answers with a card per order that a rule "
-        "removes or cautions on, with the rule's clinical rationale; draft orders whose medication is "
-        "not in the table are listed in `extension.unmapped_orders`.",
+        description="Checks each draft MedicationRequest, for every medicine it names (each ingredient of a "
+        "combination), against the contraindication rules for this patient (pregnancy, gestational week, "
+        "conditions) and answers with a card per order that a rule removes or cautions on, with the rule's "
+        "clinical rationale; draft orders holding a medicine that is not in the table (all of it, or an "
+        "ingredient of a combination) are listed in `extension.unmapped_orders`.",
         request="CdsOrderSignRequest",
         security=EHR_JWT,
         responses={
             "200": {
-                "description": "Cards; draft orders whose medication is not in the table are listed in "
+                "description": "Cards; draft orders holding a medicine that is not in the table are listed in "
                 "`extension.unmapped_orders`.",
                 "content": _json("CdsCards"),
             },

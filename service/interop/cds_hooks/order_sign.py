@@ -1,13 +1,14 @@
 """``order-sign``: the knowledge base's contraindications, at the moment a clinician signs orders.
 
-For each draft MedicationRequest, the medication is mapped to the knowledge base's drug
-classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT code, the name as a last
-resort). The patient's record, built from the prefetched Patient, Observations and
-Conditions, goes through the same rule engine as an assessment; the contraindication rules
-it fires are the ones that suppress care in ``POST /v1/assessments`` — one source of truth.
-An order whose drug class a fired rule suppresses gets a critical card proposing to delete
-it, or to replace it with the alternative the knowledge base names for that rule; one a fired
-rule only cautions against, a warning card with the same suggestions.
+For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
+drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
+text; each ingredient of a combination). The patient's record, built from the prefetched
+Patient, Observations and Conditions, goes through the same rule engine as an assessment; the
+contraindication rules it fires are the ones that suppress care in ``POST /v1/assessments`` —
+one source of truth.
+An order holding a medicine whose drug class a fired rule suppresses gets a critical card
+proposing to delete it, or to replace it with the alternative the knowledge base names for that
+rule; one a fired rule only cautions against, a warning card with the same suggestions.
 """
 
 from __future__ import annotations
@@ -26,17 +27,26 @@ from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
 
+_SHOWN_PARTS = 10  # unchecked ingredients a card lists: an order's text is the EHR's, of any length
+
 
 @dataclass(frozen=True)
 class DraftOrder:
     id: str
-    medication: Medication | None
+    medications: tuple[Medication, ...]  # every medicine it names that is checked: each ingredient
+    unchecked: tuple[str, ...]  # what it holds beside them that is not: aspirin, an ingredient not known
     described_as: str  # the order's codes and text, to report an order that could not be mapped
     named_as: str  # what the order says it is: its first text, else its first code
 
     @property
     def reference(self) -> str:
         return f"MedicationRequest/{self.id}"
+
+    @property
+    def checked_in_full(self) -> bool:
+        """Whether everything the order holds was checked: not so when it names no medicine the
+        table checks, or an ingredient beside one that it does not (aspirin beside paracetamol)."""
+        return bool(self.medications) and not self.unchecked
 
 
 def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> list[DraftOrder]:
@@ -60,16 +70,16 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
     concept = request.medicationCodeableConcept or _contained_medication_code(request)
     codings = list((concept.coding if concept else None) or ())
-    medication = next((m for c in codings if (m := table.by_code(c.system, c.code))), None)
     # a reference's display names the medication too (Medication/123 on the EHR's server)
     named = request.medicationReference.display if request.medicationReference else None
     texts = [t for t in (concept.text if concept else None, *(c.display for c in codings), named) if t]
-    medication = medication or next((m for t in texts if (m := table.by_text(t))), None)
+    identified = table.identify(((c.system, c.code) for c in codings), texts)
     codes = [f"{c.system}|{c.code}" for c in codings]
     described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
     return DraftOrder(
         id=request.id,
-        medication=medication,
+        medications=identified.medications,
+        unchecked=tuple(part[:100] for part in identified.unchecked[:_SHOWN_PARTS]),
         described_as=described[:200] or "no code or text",
         named_as=next(iter(texts + codes), "an order with no code or text")[:100],
     )
@@ -127,24 +137,25 @@ class MedicationSafety:
         )
 
     def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
+        """At most one card per order. An order is as contraindicated as the most contraindicated
+        medicine it holds (ibuprofen in a paracetamol and ibuprofen tablet); one with nothing
+        contraindicated that holds anything not checked is carded "not checked"."""
         cards = []
         for order in orders:
-            medication = order.medication
-            if medication is None:
-                if self.barred_classes:
-                    cards.append(self._not_checked(order))
-                continue
-            rules = [r for r in self.rules if _suppresses(r, medication)]
-            rules = rules or [r for r in self.rules if _cautions(r, medication)]
-            possible = [r for r in self.possible if _suppresses(r, medication) or _cautions(r, medication)]
+            held = order.medications
+            rules = [r for r in self.rules if _suppresses(r, held)]
+            rules = rules or [r for r in self.rules if _cautions(r, held)]
+            possible = [r for r in self.possible if _suppresses(r, held) or _cautions(r, held)]
             if rules or possible:
-                cards.append(self._card(order, medication, rules, possible, patient_id))
+                cards.append(self._card(order, rules, possible, patient_id))
+            elif not order.checked_in_full and self.barred_classes:
+                cards.append(self._not_checked(order))
         return cards
 
     @property
     def barred_classes(self) -> dict[str, list[str]]:
         """Each drug class a rule fired for this patient (for some value not recorded, too)
-        suppresses or cautions against, with those rules: what an unrecognised order could be."""
+        suppresses or cautions against, with those rules: what an order not checked could be."""
         barred: dict[str, list[str]] = {}
         for rule in self.rules + self.possible:
             for drug_class in dict.fromkeys((*rule.drug_classes, *rule.caution_drug_classes)):
@@ -152,62 +163,83 @@ class MedicationSafety:
         return barred
 
     def _not_checked(self, order: DraftOrder) -> Card:
-        """A warning for an order the table cannot map while this patient has contraindications:
-        it could be one of the barred drugs (a brand name, an NSAID not listed yet), and a
-        response-level extension alone is shown by no EHR. A patient for whom no rule bars any
-        drug gets no such card: whatever the order is, no rule here would speak about it."""
+        """A warning for an order the table cannot map, or an ingredient of it that it does not
+        check (aspirin beside paracetamol), while this patient has contraindications: it could be
+        one of the barred drugs (a brand name, an NSAID not listed yet, aspirin at an analgesic
+        dose), and a response-level extension alone is shown by no EHR. A patient for whom no rule
+        bars any drug gets no such card: whatever the order is, no rule here would speak about it."""
+        if order.medications:
+            parts = ", ".join(code_span(part) for part in order.unchecked)
+            held = listed(tuple(m.display for m in order.medications))
+            summary = f"Not checked: this service does not check {listed(order.unchecked)}"
+            opening = (
+                f"The order {code_span(order.described_as)} holds {held}, which nothing bars for this patient, "
+                f"and {parts}, which this service does not check, so that part was **not checked**."
+            )
+        else:
+            summary = f"Not checked: {order.named_as} is not a medicine this service checks"
+            opening = (
+                f"The order {code_span(order.described_as)} names no medicine this service checks, so it was "
+                "**not checked**."
+            )
         lines = [
-            f"The order {code_span(order.described_as)} names no medicine this service recognises, so it was "
-            "**not checked**. For this patient the knowledge base bars or cautions against:",
+            f"{opening} For this patient the knowledge base bars or cautions against:",
             "",
             *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
             "",
             "Check whether the order is one of these (an NSAID under a brand name, for instance).",
         ]
-        return self.writer.card(
-            f"Not checked: {order.named_as} is not a medicine this service recognises",
-            "warning",
-            "\n".join(lines),
-            extension={"order": order.reference, "not_checked": True, "drug_classes": list(self.barred_classes)},
-        )
+        extension = {
+            "order": order.reference,
+            "not_checked": True,
+            "drug_classes": list(self.barred_classes),
+            "medications": [m.id for m in order.medications],
+            "unchecked": list(order.unchecked),
+        }
+        return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
 
-    def _card(
-        self, order: DraftOrder, medication: Medication, rules: list[Rule], possible: list[Rule], patient_id: str
-    ) -> Card:
-        """Critical when a rule that holds whatever is not recorded suppresses the order, else a warning."""
+    def _card(self, order: DraftOrder, rules: list[Rule], possible: list[Rule], patient_id: str) -> Card:
+        """Critical when a rule that holds whatever is not recorded suppresses a medicine the
+        order holds, else a warning. The card names the medicines the rules speak about; its
+        suggestions remove or replace the whole order, any other ingredient with them."""
         kb = self.writer.kb
-        critical = any(_suppresses(r, medication) for r in rules)
+        shown = rules + possible
+        barred = tuple(m for m in order.medications if any(_suppresses(r, (m,)) or _cautions(r, (m,)) for r in shown))
+        critical = any(_suppresses(r, barred) for r in rules)
         indicator = "critical" if critical else "warning"
         unrecorded = listed(self.unrecorded)
+        name, whole = listed(tuple(m.display for m in barred)), listed(tuple(m.display for m in order.medications))
+        classes = list(dict.fromkeys(c for m in barred for c in m.drug_classes))
+        be, need = ("is", "needs") if len(barred) == 1 else ("are", "need")
         if rules:
-            verdict = "is contraindicated for this patient" if critical else "needs caution for this patient"
-            summary = f"{'Contraindicated' if critical else 'Caution'}: {medication.display} — {rules[0].rationale}"
+            verdict = f"{be} contraindicated for this patient" if critical else f"{need} caution for this patient"
+            summary = f"{'Contraindicated' if critical else 'Caution'}: {name} — {rules[0].rationale}"
         else:
-            verdict = f"is contraindicated or needs caution for some values of the patient's {unrecorded}"
-            summary = f"Record the patient's {unrecorded}: {medication.display} may be contraindicated"
-        lines = [f"**{medication.display}** ({', '.join(medication.drug_classes)}) {verdict}:", ""]
+            verdict = f"{be} contraindicated or {need} caution for some values of the patient's {unrecorded}"
+            summary = f"Record the patient's {unrecorded}: {name} may be contraindicated"
+        lines = [f"**{name}** ({', '.join(classes)}) {verdict}:", ""]
         lines += [self._line(rule, kb) for rule in rules]
         if possible:
             if rules:
                 lines += ["", f"Depending on the patient's {unrecorded}, which is not recorded, also:", ""]
             lines += [self._line(rule, kb) for rule in possible]
             lines += ["", f"Record the patient's {unrecorded} to check this order for certain."]
-        shown = rules + possible
+        lines += self._rest_of_the_order(order, barred)
         lines += ["", f"_For the patient: {' '.join(r.reason for r in shown if r.reason)}_"]
         delete: dict[str, Any] = {
             "type": "delete",
-            "description": f"Remove the draft order for {medication.display}.",
+            "description": f"Remove the draft order for {whole}.",
             "resourceId": [order.reference],
         }
         suggestions: list[dict[str, Any]] = [
-            {"label": f"Remove the {medication.display} order", "uuid": str(uuid.uuid4()), "actions": [delete]}
+            {"label": f"Remove the {whole} order", "uuid": str(uuid.uuid4()), "actions": [delete]}
         ]
         alternative = self._alternative(shown)
         if alternative is not None:
             suggestions.insert(
                 0,
                 {
-                    "label": f"Replace {medication.display} with {alternative.display}",
+                    "label": f"Replace {whole} with {alternative.display}",
                     "uuid": str(uuid.uuid4()),
                     "isRecommended": critical,
                     "actions": [delete, self._create(alternative, patient_id)],
@@ -216,14 +248,29 @@ class MedicationSafety:
             lines += ["", f"Alternative the knowledge base names: {alternative.display}."]
         extension: dict[str, Any] = {
             "order": order.reference,
-            "medication": medication.id,
-            "drug_classes": list(medication.drug_classes),
+            "medication": barred[0].id,
+            "medications": [m.id for m in barred],
+            "drug_classes": classes,
             "rules": [r.id for r in rules],
             "sources": sorted({s for r in shown for s in r.sources}),
+            "unchecked": list(order.unchecked),
         }
         if possible:
             extension |= {"unrecorded": list(self.unrecorded), "rules_for_some_values": [r.id for r in possible]}
         return self.writer.card(summary, indicator, "\n".join(lines), suggestions=suggestions, extension=extension)
+
+    @staticmethod
+    def _rest_of_the_order(order: DraftOrder, barred: tuple[Medication, ...]) -> list[str]:
+        """What else the order holds: the other ingredients of a combination, which go with it
+        if it is removed, and any that were not checked."""
+        others = tuple(m.display for m in order.medications if m not in barred)
+        lines = []
+        if others:
+            lines += ["", f"This order also holds {listed(others)}; the suggestions act on the whole order."]
+        if order.unchecked:
+            parts = ", ".join(code_span(part) for part in order.unchecked)
+            lines += ["", f"Not checked: {parts}, which this service does not check."]
+        return lines
 
     @staticmethod
     def _line(rule: Rule, kb: KnowledgeBase) -> str:
@@ -236,7 +283,7 @@ class MedicationSafety:
         for rule in rules:
             name = self.table.alternatives.get(rule.id)
             alternative = self.table.medications[name] if name is not None else None
-            if alternative is not None and not any(_suppresses(r, alternative) for r in self.rules + self.possible):
+            if alternative is not None and not any(_suppresses(r, (alternative,)) for r in self.rules + self.possible):
                 return alternative
         return None
 
@@ -255,9 +302,10 @@ class MedicationSafety:
         }
 
 
-def _suppresses(rule: Rule, medication: Medication) -> bool:
-    return bool(set(medication.drug_classes) & set(rule.drug_classes))
+def _suppresses(rule: Rule, medications: tuple[Medication, ...]) -> bool:
+    """Whether ``rule`` removes one of ``medications``: an order holding it goes with it."""
+    return any(set(m.drug_classes) & set(rule.drug_classes) for m in medications)
 
 
-def _cautions(rule: Rule, medication: Medication) -> bool:
-    return bool(set(medication.drug_classes) & set(rule.caution_drug_classes))
+def _cautions(rule: Rule, medications: tuple[Medication, ...]) -> bool:
+    return any(set(m.drug_classes) & set(rule.caution_drug_classes) for m in medications)
