@@ -486,29 +486,30 @@ def test_conditions_and_pregnancy_observations_map_to_the_record(cds: FlaskClien
     assert "oral nsaids: NSAIDs from week 20 can impair fetal kidneys" in summary["detail"]  # clinician wording
 
 
-def test_a_known_aortic_aneurysm_or_spondylitis_on_the_problem_list_counts(cds: FlaskClient, ehr: Ehr) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("1948-03-01", "233985008", "sharp_pain", "ESC-KNOWN-AORTIC-ANEURYSM-NEW-PAIN"),
+        ("1974-03-01", "9631008", "recent_trauma", "ESC-SPONDYLOARTHRITIS-INJURY"),
+    ],
+    ids=["aortic aneurysm", "ankylosing spondylitis"],
+)
+def test_a_known_aortic_aneurysm_or_spondylitis_on_the_problem_list_counts(
+    cds: FlaskClient, ehr: Ehr, case: tuple[str, str, str, str]
+) -> None:
     """Two reviewers' emergencies the record could not name (knowledge base 2026.11.14): new pain
     with a known aneurysm, and an injury to a spine stiffened by ankylosing spondylitis."""
-    aneurysm = hook_request(
+    born, condition_code, finding, red_flag = case
+    body = hook_request(
         {
-            "patient": patient(birth="1948-03-01", gender="male"),
-            "conditions": bundle(condition("233985008", "a1")),
-            "observations": bundle(observation(LOCAL, "sharp_pain", "s1", valueBoolean=True)),
+            "patient": patient(birth=born, gender="male"),
+            "conditions": bundle(condition(condition_code, "c1")),
+            "observations": bundle(observation(LOCAL, finding, "o1", valueBoolean=True)),
         }
     )
-    summary = call(cds, ehr, aneurysm).get_json()["cards"][0]
+    summary = call(cds, ehr, body).get_json()["cards"][0]
     assert summary["extension"]["urgency"] == "emergency"
-    assert "ESC-KNOWN-AORTIC-ANEURYSM-NEW-PAIN" in summary["extension"]["red_flags"]
-    spine = hook_request(
-        {
-            "patient": patient(birth="1974-03-01", gender="male"),
-            "conditions": bundle(condition("9631008", "s1")),
-            "observations": bundle(observation(LOCAL, "recent_trauma", "t1", valueBoolean=True)),
-        }
-    )
-    summary = call(cds, ehr, spine).get_json()["cards"][0]
-    assert summary["extension"]["urgency"] == "emergency"
-    assert "ESC-SPONDYLOARTHRITIS-INJURY" in summary["extension"]["red_flags"]
+    assert red_flag in summary["extension"]["red_flags"]
 
 
 @pytest.mark.parametrize(
