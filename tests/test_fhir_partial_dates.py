@@ -115,10 +115,11 @@ def test_an_age_answered_in_a_year_given_alone_may_have_reached_65(cds: FlaskCli
 @pytest.mark.parametrize(
     ("measured", "weeks"),
     [
-        ("2026-04", (24, 25, 26, 27, 28)),  # 20 weeks on 1 to 30 April, read on 1 June
-        ("2026", tuple(range(20, 42))),  # on any day of 2026 up to the day read
-        ("2026-04-01", (28,)),
-        ("2026-04-30", (24,)),
+        # 20 completed weeks (20+0 to 20+6) on 1 to 30 April, read on 1 June
+        ("2026-04", (24, 25, 26, 27, 28, 29)),
+        ("2026", tuple(range(20, 43))),  # on any day of 2026 up to the day read
+        ("2026-04-01", (28, 29)),  # 61 days on: 28+5 to 29+4
+        ("2026-04-30", (24, 25)),  # 32 days on: 24+4 to 25+3
     ],
 )
 def test_a_gestational_age_measured_on_a_partial_date_gives_every_week_it_allows(
@@ -143,7 +144,7 @@ def test_of_a_gestational_age_still_past_44_weeks_only_the_weeks_of_a_pregnancy_
 def test_a_later_gestational_age_is_used_over_one_measured_in_an_earlier_month(app: Flask, later_first: bool) -> None:
     month, day = week("g1", 18, effectiveDateTime="2026-04"), week("g2", 25, effectiveDateTime="2026-05-20")
     intake = read(app, {"patient": patient(), "observations": bundle(*((day, month) if later_first else (month, day)))})
-    assert intake.patient["pregnancy"]["gestational_week"] == 26 and not intake.candidates
+    assert intake.candidates == {"gestational week": (26, 27)}  # 25+0 to 25+6 on 20 May, 12 days on
     assert intake.differing == [
         "Observation/g1: gestational week differs from Observation/g2's, not used (the later is assessed)"
     ]
@@ -153,7 +154,8 @@ def test_a_gestational_age_on_a_day_of_the_month_another_was_measured_in_leaves_
     """The dates cannot tell which is current: the weeks of both are assessed."""
     month, day = week("g1", 18, effectiveDateTime="2026-04"), week("g2", 25, effectiveDateTime="2026-04-20")
     intake = read(app, {"patient": patient(), "observations": bundle(month, day)})
-    assert intake.candidates == {"gestational week": (22, 23, 24, 25, 26, 31)}
+    # 18+0 to 18+6 on a day of April, 25+0 to 25+6 on 20 April, read on 1 June
+    assert intake.candidates == {"gestational week": (22, 23, 24, 25, 26, 27, 31)}
     assert intake.differing[0].startswith("Observation/g2 and Observation/g1: different gestational ages")
 
 
@@ -192,3 +194,57 @@ def test_an_nsaid_at_a_gestational_age_measured_last_month_may_be_contraindicate
     (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
     assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's gestational week")
     assert "CI-NSAID-FROM-WEEK-20" in card["extension"]["rules_for_some_values"]
+
+
+# --- a number recorded on a full date: the part of a week or a year it does not say ----------
+
+
+def _days_ago(days: int) -> str:
+    return (today() - dt.timedelta(days=days)).isoformat()
+
+
+def test_bleeding_at_23_weeks_measured_three_days_ago_may_be_an_antepartum_haemorrhage(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """23 completed weeks is 23+0 to 23+6: three days on she may be 24 weeks, where bleeding is an
+    emergency. Counted as whole weeks only, it stayed 23 (the early pregnancy pathway, urgent)."""
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(week("g1", 23, effectiveDateTime=_days_ago(3)), BLEEDING),
+        "questionnaireResponse": questionnaire_response({"locations": INTAKE["locations"]}, {}),
+    }
+    assert shown_or_possible(cards(cds, ehr, prefetch), "emergency", "ESC-PREGNANCY-BLEEDING", "gestational week")
+
+
+def test_weeks_within_one_stretch_of_pregnancy_ask_for_nothing(cds: FlaskClient, ehr: Ehr) -> None:
+    """21 weeks measured three days ago is 21 or 22 now: the same rules fire, so no card asks for
+    the week (a number counted on from its date is nearly always two values)."""
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "conditions": bundle(condition("77386006", "c1")),
+        "observations": bundle(week("g1", 21, effectiveDateTime=_days_ago(3)), BLEEDING),
+        "questionnaireResponse": questionnaire_response({"locations": INTAKE["locations"]}, {}),
+    }
+    found = cards(cds, ehr, prefetch)
+    assert not any(card["summary"].startswith("Record the patient's") for card in found)
+    assert "ESC-EARLY-PREGNANCY-BLEEDING" in found[0]["extension"]["red_flags"]
+
+
+def test_an_nsaid_at_19_weeks_measured_three_days_ago_may_be_contraindicated(cds: FlaskClient, ehr: Ehr) -> None:
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "conditions": bundle(condition("77386006", "preg")),
+        "observations": bundle(week("g1", 19, effectiveDateTime=_days_ago(3))),
+    }
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's gestational week")
+    assert "CI-NSAID-FROM-WEEK-20" in card["extension"]["rules_for_some_values"]
+
+
+def test_a_fall_at_64_answered_300_days_ago_may_be_a_fall_at_65(cds: FlaskClient, ehr: Ehr) -> None:
+    """An age answered 300 days ago may have grown by a birthday since: a fall from 65 is urgent."""
+    answers = {**INTAKE, "age": [{"valueInteger": 64}], "locations": [{"valueCoding": {"code": "hip"}}]}
+    response = {**questionnaire_response(answers, {"recent_trauma": True}), "id": "q1", "authored": _days_ago(300)}
+    found = cards(cds, ehr, {"questionnaireResponse": response})
+    assert shown_or_possible(found, "urgent", "ESC-FALL-OLDER-ADULT", "age")

@@ -162,6 +162,26 @@ def completions(
         yield completed
 
 
+def settled(kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates) -> tuple[dict[str, Any], Candidates]:
+    """``raw`` with each value the records narrow to candidates of one band filled in (the
+    least of them), and the candidates left. Every value in a band fires the same rules, so
+    there is nothing to bracket: only candidates across a boundary (23 or 24 weeks, 64 or 65
+    years) call for the bracket and the card that asks for the value. A number counted on
+    from its date is nearly always two candidates, a card on every call otherwise."""
+    filled, left = raw, dict(candidates)
+    for name, values in candidates.items():
+        if name not in missing_values(filled) or len(_one_per_band(kb, name, values)) != 1:
+            continue
+        filled = copy.deepcopy(filled)
+        *parents, leaf = PATHS[name]
+        part = filled
+        for key in parents:
+            part = part.setdefault(key, {})
+        part[leaf] = min(values)
+        del left[name]
+    return filled, left
+
+
 def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[int, ...]) -> tuple[int, ...]:
     """The least of ``values`` in each band the rules draw on ``name`` (an age band, a stretch
     of pregnancy): the others fire the same rules (44 undated gestational ages made 44 times

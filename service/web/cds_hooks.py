@@ -30,7 +30,7 @@ from service.interop.cds_hooks.order_sign import (
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
 from service.reasoning.record import missing_values
-from service.reasoning.unrecorded import completions
+from service.reasoning.unrecorded import completions, settled
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import assess, assess_unrecorded
 from service.web.base_url import public_base_url
@@ -91,9 +91,9 @@ def triage() -> Response:
         return problem(412, "Precondition Failed", _NO_PATIENT_DATA)
     writer, patient_id = _writer(), call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    raw = intake.record()
+    raw, candidates = settled(components().assessor.kb, intake.record(), intake.candidates)
     if missing_values(raw):  # no age, sex, week or location: what holds whatever it is
-        shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, candidates=intake.candidates)
+        shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, candidates=candidates)
         return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, bracketed))
     record = components().assessor.record(raw, _MAPPED)
     return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id))
@@ -114,12 +114,13 @@ def medication_safety() -> Response:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
-    raw, assessor = intake.record(), parts.assessor
+    assessor = parts.assessor
+    raw, candidates = settled(assessor.kb, intake.record(), intake.candidates)
     # no contraindication of a drug depends on where it hurts (tests/test_order_sign.py checks
     # the rules): one location stands for all, and the card never asks for it
     raw["complaint"].setdefault("locations", [vocab.LOCATIONS[0]])
     # a record lacking its age, sex or week: checked for every value it could have
-    records = [assessor.record(c, _MAPPED) for c in completions(assessor.kb, raw, intake.candidates)]
+    records = [assessor.record(c, _MAPPED) for c in completions(assessor.kb, raw, candidates)]
     fired = [contraindication_rules(assessor, record) for record in records]
     safety = MedicationSafety.for_every_value(writer, parts.medications, fired, missing_values(raw))
     return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)

@@ -42,7 +42,7 @@ _LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
 
 
 Span = tuple[dt.datetime, dt.datetime]  # when something was recorded: the span its FHIR date covers
-Between = Callable[[dt.date, dt.date], int]  # whole weeks or years from a day to a later one
+Counting = Callable[[int, dt.date, dt.date, dt.date], range]  # a value recorded from a first to a last day, on a day
 
 
 @dataclass(frozen=True)
@@ -455,13 +455,13 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
         if intake.can_ask_again or _recorded_in_range(intake, source.label, what, value, limits):
             _single(intake, link_id, value, source)
         return
-    keep, between = counted
+    keep, count = counted
     if intake.can_ask_again:  # the interview's answer, as given: the contract names what is wrong with it
         keep(intake, range(int(value), int(value) + 1), source)
         return
     if not _recorded_in_range(intake, source.label, what, value, limits):
         return
-    now = _counted_on(int(value), source.recorded, intake.today, between)
+    now = _counted_on(int(value), source.recorded, intake.today, count)
     if now.start > limits[1]:
         intake.unmapped.append(f"{source.label}: {what} would now be {now.start}, not used")
         return
@@ -586,7 +586,7 @@ def _apply(
         week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed)
         if week is None:
             return True
-        weeks, limits = _counted_on(week, recorded, intake.today, _weeks_between), vocab.GESTATIONAL_WEEK_RANGE
+        weeks, limits = _counted_on(week, recorded, intake.today, _weeks_now), vocab.GESTATIONAL_WEEK_RANGE
         if weeks.start > limits[1]:  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
         elif weeks := _within(intake, label, "gestational age", weeks, limits):
@@ -778,33 +778,52 @@ def _within(intake: Intake, label: str, what: str, values: range, limits: tuple[
     return kept
 
 
-def _counted_on(value: int, recorded: Span | None, today: dt.date | None, between: Between) -> range:
+def _counted_on(value: int, recorded: Span | None, today: dt.date | None, count: Counting) -> range:
     """Every value an age or a gestational age ``value`` recorded then can have on ``today``:
     a pregnancy goes on and ages grow, and an age recorded at a visit months ago would put a
     woman at 28 weeks back on the early pregnancy pathway.
 
-    The whole units (``between``: weeks or years) that may have passed are counted from each
-    day the date allows: from its last day (a day or an instant: the only one) to its first,
-    so a month or a year gives every value it can mean. Counted from the last day only, it
-    gave the earliest: bleeding at most likely 25 weeks was the early pregnancy pathway.
-    Undated, or with no day read: the value as recorded."""
+    ``count`` (weeks or years) counts from each day the date allows, from its last day (a day
+    or an instant: the only one) to its first, so a month or a year gives every value it can
+    mean: counted from the last day only, bleeding at most likely 25 weeks was the early
+    pregnancy pathway. Undated, or with no day read: the value as recorded."""
     if recorded is None or today is None:
         return range(value, value + 1)
-    return range(value + between(_last_day(recorded), today), value + between(recorded[0].date(), today) + 1)
+    return count(value, recorded[0].date(), _last_day(recorded), today)
 
 
-def _weeks_between(then: dt.date, today: dt.date) -> int:
-    return max(0, (today - then).days) // 7
+def _weeks_now(weeks: int, first: dt.date, last: dt.date, today: dt.date) -> range:
+    """``weeks`` completed weeks recorded on a day from ``first`` to ``last``: up to six days
+    more than that, so today one more week may have been completed than the days since tell.
+    Counted as whole weeks only, 23 weeks measured three days ago (perhaps 24 now: bleeding an
+    antepartum haemorrhage) stayed 23 (the early pregnancy pathway)."""
+    fewest = weeks * 7 + max(0, (today - last).days)
+    most = weeks * 7 + 6 + max(0, (today - first).days)
+    return range(fewest // 7, most // 7 + 1)
 
 
-def _years_between(then: dt.date, today: dt.date) -> int:
-    return max(0, age_on(today, then))
+def _ages_now(age: int, first: dt.date, last: dt.date, today: dt.date) -> range:
+    """``age`` in whole years on a day from ``first`` to ``last``: born at the latest ``age``
+    years before ``last``, at the earliest the day after ``age + 1`` years before ``first``.
+    Today a birthday may have passed since: 64 answered 300 days ago may be 65 (a fall from 65
+    is examined the same day)."""
+    today = max(today, last)  # a date after today (a clock ahead) gives no younger age
+    latest, earliest = _years_before(last, age), _years_before(first, age + 1) + dt.timedelta(days=1)
+    return range(age_on(today, latest), age_on(today, earliest) + 1)
 
 
-# the numbers counted on from when they were recorded: how to keep them, and their unit
-_COUNTED: dict[str, tuple[Callable[[Intake, range, Source], None], Between]] = {
-    "age": (_age, _years_between),
-    "gestational_week": (_week, _weeks_between),
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier; 29 February in a year without one is the 28th."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+# the numbers counted on from when they were recorded: how to keep them, and how to count them
+_COUNTED: dict[str, tuple[Callable[[Intake, range, Source], None], Counting]] = {
+    "age": (_age, _ages_now),
+    "gestational_week": (_week, _weeks_now),
 }
 
 
