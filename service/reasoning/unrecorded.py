@@ -154,11 +154,7 @@ def completions(
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
         for name, value in zip(missing, values, strict=True):
-            *parents, leaf = PATHS[name]
-            part = completed
-            for key in parents:
-                part = part[key]
-            part[leaf] = copy.copy(value)  # a location list is shared by the options
+            _put(completed, name, copy.copy(value))  # a location list is shared by the options
         yield completed
 
 
@@ -173,20 +169,30 @@ def settled(kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates) -> t
         if name not in missing_values(filled) or len(_one_per_band(kb, name, values)) != 1:
             continue
         filled = copy.deepcopy(filled)
-        *parents, leaf = PATHS[name]
-        part = filled
-        for key in parents:
-            part = part.setdefault(key, {})
-        part[leaf] = min(values)
+        _put(filled, name, min(values))
         del left[name]
     return filled, left
+
+
+def _put(record: dict[str, Any], name: str, value: Any) -> None:
+    """Set the value ``name`` stands for (:data:`PATHS`) in ``record``."""
+    *parents, leaf = PATHS[name]
+    part = record
+    for key in parents:
+        part = part.setdefault(key, {})
+    part[leaf] = value
+
+
+def _bands(kb: KnowledgeBase, name: str) -> tuple[int, ...]:
+    """The first value of each band the rules draw on ``name`` (an age, a gestational week)."""
+    return band_starts(kb, PATHS[name][-1], _RANGES[name])
 
 
 def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[int, ...]) -> tuple[int, ...]:
     """The least of ``values`` in each band the rules draw on ``name`` (an age band, a stretch
     of pregnancy): the others fire the same rules (44 undated gestational ages made 44 times
     the assessments, seconds for one call)."""
-    starts = band_starts(kb, PATHS[name][-1], _RANGES[name])
+    starts = _bands(kb, name)
     first: dict[int, int] = {}
     for value in sorted(values):
         first.setdefault(starts[bisect.bisect_right(starts, value) - 1], value)
@@ -201,7 +207,7 @@ def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ..
         return tuple([location] for location in vocab.LOCATIONS)
     if name == "age" and "pregnancy" in raw.get("patient", {}):  # not a toddler, nor a frail elder
         return band_starts(kb, "age", (kb.age_in_pregnancy.min, kb.age_in_pregnancy.max))
-    return band_starts(kb, PATHS[name][-1], _RANGES[name])
+    return _bands(kb, name)
 
 
 def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int]) -> tuple[int, ...]:
