@@ -248,3 +248,13 @@ def test_a_fall_at_64_answered_300_days_ago_may_be_a_fall_at_65(cds: FlaskClient
     response = {**questionnaire_response(answers, {"recent_trauma": True}), "id": "q1", "authored": _days_ago(300)}
     found = cards(cds, ehr, {"questionnaireResponse": response})
     assert shown_or_possible(found, "urgent", "ESC-FALL-OLDER-ADULT", "age")
+
+
+@pytest.mark.parametrize("authored", ["0001-01-01", "0001", "0120-02-29"])
+def test_an_age_answered_in_the_first_centuries_is_not_used_rather_than_a_500(app: Flask, authored: str) -> None:
+    """Counting back an age from the year 1 built a date before it (a ValueError, a 500)."""
+    answers = {**INTAKE, "age": [{"valueInteger": 30}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1", "authored": authored}
+    intake = read(app, {"questionnaireResponse": response})
+    assert "age" not in intake.patient and not intake.candidate_ages
+    assert any("age would now be" in line and "not used" in line for line in intake.unmapped), intake.unmapped

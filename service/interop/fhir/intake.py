@@ -808,8 +808,15 @@ def _ages_now(age: int, first: dt.date, last: dt.date, today: dt.date) -> range:
     Today a birthday may have passed since: 64 answered 300 days ago may be 65 (a fall from 65
     is examined the same day)."""
     today = max(today, last)  # a date after today (a clock ahead) gives no younger age
+    if first.year <= age + 1:
+        # no year before 1 to go back to (an answer authored in the year 1 was a 500): one
+        # calendar cycle on, every difference in days and years is the same
+        first, last, today = (day.replace(year=day.year + _CYCLE) for day in (first, last, today))
     latest, earliest = _years_before(last, age), _years_before(first, age + 1) + dt.timedelta(days=1)
     return range(age_on(today, latest), age_on(today, earliest) + 1)
+
+
+_CYCLE = 400  # years after which the Gregorian calendar repeats, leap days included
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
