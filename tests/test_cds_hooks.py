@@ -481,7 +481,7 @@ def test_conditions_and_pregnancy_observations_map_to_the_record(cds: FlaskClien
     )
     summary = call(cds, ehr, body).get_json()["cards"][0]
     assert summary["extension"]["urgency"] == "emergency"
-    assert {"ESC-CES-RETENTION", "ESC-CANCER-HISTORY"} <= set(summary["extension"]["red_flags"])
+    assert {"ESC-CES-RETENTION", "ESC-CANCER-PAIN-PATTERN"} <= set(summary["extension"]["red_flags"])
     assert "osteoporosis" not in summary["extension"]["causes"]
     assert "oral nsaids: NSAIDs from week 20 can impair fetal kidneys" in summary["detail"]  # clinician wording
 

@@ -174,15 +174,16 @@ def test_a_past_condition_is_not_present(cds: FlaskClient, ehr: Ehr, clinical: s
 
 @pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
 def test_a_past_cancer_is_still_a_history_of_cancer(cds: FlaskClient, ehr: Ehr, clinical: str) -> None:
-    """A cancer in remission is exactly the history the red flag asks about (fhir.yaml ``history``)."""
+    """A cancer in remission is exactly the history the red flag asks about (fhir.yaml ``history``);
+    with no course recorded the pain is not taken as settled, so it is checked the same day."""
     cancer = _past(condition("363346000", "c1"), clinical)
     found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(cancer)})
-    assert "ESC-CANCER-HISTORY" in found[0]["extension"].get("red_flags", [])
+    assert "ESC-CANCER-PAIN-PATTERN" in found[0]["extension"].get("red_flags", [])
 
 
 def test_a_refuted_condition_is_not_present(cds: FlaskClient, ehr: Ehr) -> None:
     found = cards(cds, ehr, {"patient": patient(), "conditions": bundle(condition("363346000", "c1", "refuted"))})
-    assert "ESC-CANCER-HISTORY" not in found[0]["extension"].get("red_flags", [])
+    assert "ESC-CANCER-PAIN-PATTERN" not in found[0]["extension"].get("red_flags", [])
 
 
 def test_conflicting_answers_to_a_single_valued_item_are_not_used_and_the_rest_assessed(

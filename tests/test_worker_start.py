@@ -32,8 +32,9 @@ REPORTED_RECORD = {
 }
 QUIET_RECORD = {
     "patient": {"age": 46, "sex": "male"},
-    # an unknown course is "not settled" and an unknown duration "recent": both are given
-    "complaint": {"locations": ["low_back"], "course": "stable", "duration_days": 85},
+    # an unknown course is "not settled", a stable one "not improving" and an unknown duration
+    # "recent": an improving course and a duration are given
+    "complaint": {"locations": ["low_back"], "course": "improving", "duration_days": 85},
     "findings": {"present": [], "absent": []},
 }
 
