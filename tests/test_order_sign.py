@@ -340,6 +340,96 @@ def test_topical_diclofenac_named_by_its_ingredient_keeps_its_code(cds: FlaskCli
     assert order_sign(cds, ehr, adult(CARDIOVASCULAR), draft)["cards"] == []
 
 
+# --- the route an order's text gives: diclofenac on the skin is no systemic diclofenac -------
+
+NOT_LISTED = (RXNORM, "99999001")  # a product code the table does not list: the order is read by its display
+
+
+def displayed(coding: tuple[str, str], display: str, text: str | None = None) -> dict[str, Any]:
+    """A ``medicationCodeableConcept`` whose coding carries a display (an RxNorm clinical drug's name)."""
+    concept: dict[str, Any] = {"coding": [{"system": coding[0], "code": coding[1], "display": display}]}
+    return {"medicationCodeableConcept": concept | ({"text": text} if text else {})}
+
+
+@pytest.mark.parametrize("coding", [NOT_LISTED, (RXNORM, "3355")], ids=["product-code", "ingredient-code"])
+@pytest.mark.parametrize(
+    "display",
+    [
+        "diclofenac sodium 10 MG/ML Topical Gel",
+        "diclofenac epolamine 0.013 MG/MG Transdermal System",
+        "diclofenac sodium 16 MG/ML Topical Solution",
+        "Diclofenac 140mg medicated plasters",
+        "Voltaren 1 % Gel",
+        "Voltarol 12 Hour Emulgel P 2.32% gel",
+    ],
+)
+def test_diclofenac_on_the_skin_is_not_read_as_systemic_diclofenac(
+    cds: FlaskClient, ehr: Ehr, coding: tuple[str, str], display: str
+) -> None:
+    """Matched by its ingredient's name, a diclofenac gel or patch was systemic diclofenac: a false
+    critical card (the cardiovascular rule, which removes systemic diclofenac only)."""
+    assert order_sign(cds, ehr, adult(CARDIOVASCULAR), order("gel", **displayed(coding, display)))["cards"] == []
+
+
+@pytest.mark.parametrize(
+    "medication",
+    [
+        displayed(NOT_LISTED, "diclofenac sodium 75 MG Delayed Release Oral Tablet"),
+        displayed(NOT_LISTED, "diclofenac sodium 25 MG/ML Injectable Solution"),
+        displayed(NOT_LISTED, "Diclofenac 50 mg"),  # says nothing of its route: systemic, the safe side
+        displayed((RXNORM, "3355"), "Diclofenac"),
+        displayed(NOT_LISTED, "diclofenac potassium 50 MG Oral Tablet", text="Diclofenac 1% gel"),  # says both
+    ],
+)
+def test_diclofenac_not_said_to_go_on_the_skin_stays_systemic(
+    cds: FlaskClient, ehr: Ehr, medication: dict[str, Any]
+) -> None:
+    (card,) = order_sign(cds, ehr, adult(CARDIOVASCULAR), order("d", **medication))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["diclofenac"]
+    assert card["extension"]["rules"] == ["CI-COX2-DICLOFENAC-CARDIOVASCULAR"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "critical"),
+    [
+        (
+            {
+                "dosageInstruction": [
+                    {"route": {"coding": [{"system": SNOMED, "code": "6064005", "display": "Topical"}]}}
+                ]
+            },
+            False,
+        ),
+        ({"dosageInstruction": [{"text": "apply thinly", "route": {"text": "Transdermal"}}]}, False),
+        ({"dosageInstruction": [{"route": {"text": "Oral"}}]}, True),
+        ({"dosageInstruction": [{"route": {"coding": [{"system": SNOMED, "code": "6064005"}]}}]}, True),  # no words
+    ],
+)
+def test_the_route_of_an_order_for_diclofenac_says_whether_it_goes_on_the_skin(
+    cds: FlaskClient, ehr: Ehr, extra: dict[str, Any], critical: bool
+) -> None:
+    cards = order_sign(cds, ehr, adult(CARDIOVASCULAR), order("d", **displayed(NOT_LISTED, "Diclofenac 1%"), **extra))
+    assert [c["indicator"] for c in cards["cards"]] == (["critical"] if critical else [])
+
+
+def test_the_form_of_a_contained_medication_says_whether_it_goes_on_the_skin(cds: FlaskClient, ehr: Ehr) -> None:
+    contained = {
+        "resourceType": "Medication",
+        "id": "m",
+        "code": {"coding": [{"system": RXNORM, "code": "3355"}]},
+        "form": {"text": "Medicated plaster"},
+    }
+    draft = order("p", contained=[contained], medicationReference={"reference": "#m"})
+    assert order_sign(cds, ehr, adult(CARDIOVASCULAR), draft)["cards"] == []
+
+
+def test_diclofenac_on_the_skin_is_still_an_nsaid_in_pregnancy(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = order("gel", **displayed(NOT_LISTED, "diclofenac sodium 10 MG/ML Topical Gel"))
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["topical_diclofenac"]
+    assert card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+
+
 def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
     orders = (
         order("a", IBUPROFEN),

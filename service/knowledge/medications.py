@@ -3,7 +3,9 @@
 The order-sign service needs to know which of the knowledge base's drug classes a draft
 order belongs to before the contraindication rules can speak about it. The table is data,
 reviewed like the rules: a class no care item or contraindication rule names, a code mapped
-twice or an alternative for an unknown rule refuses the start.
+twice or an alternative for an unknown rule refuses the start. So are the words of its
+``dose_forms``, which say whether an order goes on the skin (diclofenac gel is no systemic
+diclofenac).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class _MedicationSchema(Schema):
     codes = fields.Nested(_CodesSchema, load_default=dict)
     text = fields.List(fields.String(validate=validate.Length(min=3)), required=True, validate=validate.Length(min=1))
     checked = fields.Boolean(load_default=True)
+    topical = fields.String(load_default=None, validate=validate.Length(min=1))
 
 
 class _AlternativeSchema(Schema):
@@ -59,8 +62,17 @@ class _AlternativeSchema(Schema):
     medication = fields.String(required=True)
 
 
+_form_words = fields.List(fields.String(validate=validate.Regexp(r"^[a-z]{3,}$")), required=True)
+
+
+class _DoseFormsSchema(Schema):
+    topical = _form_words
+    systemic = _form_words
+
+
 class _TableSchema(Schema):
     systems = fields.Dict(keys=fields.String(validate=validate.OneOf(("rxnorm", "atc", "snomed"))), values=fields.Url())
+    dose_forms = fields.Nested(_DoseFormsSchema, required=True)
     medications = fields.List(fields.Nested(_MedicationSchema), required=True, validate=validate.Length(min=1))
     alternatives = fields.List(fields.Nested(_AlternativeSchema), load_default=list)
 
@@ -75,6 +87,7 @@ class Medication:
     # False: recognised, never checked (aspirin: its name cannot tell an antiplatelet from an NSAID
     # dose). Known so that beside a checked medicine it is not read as another name for that one.
     checked: bool = True
+    topical: str | None = None  # the entry it is as an order on the skin says (diclofenac: topical diclofenac)
 
 
 _Found = tuple[re.Match[str], re.Pattern[str], Medication]
@@ -91,21 +104,40 @@ class Identified:
 
 
 @dataclass(frozen=True)
+class DoseForms:
+    """The words of an order that say how it is given (``dose_forms`` in the table)."""
+
+    topical: re.Pattern[str]  # on the skin: a gel, a patch
+    systemic: re.Pattern[str]  # into the body: a tablet, an injection
+
+    def on_the_skin(self, texts: list[str]) -> bool:
+        """Whether ``texts`` say the order goes on the skin, and none says otherwise: an order
+        that says nothing of its route, or both, is taken as systemic (the safe side)."""
+        return any(self.topical.search(t) for t in texts) and not any(self.systemic.search(t) for t in texts)
+
+
+@dataclass(frozen=True)
 class MedicationTable:
     medications: dict[str, Medication]
     alternatives: dict[str, str]  # contraindication rule id -> medication id
     _by_code: dict[tuple[str, str], Medication] = field(repr=False)
     _by_name: tuple[tuple[re.Pattern[str], Medication], ...] = field(repr=False)
+    _forms: DoseForms = field(repr=False)
 
     def by_code(self, system: str | None, code: str | None) -> Medication | None:
         return self._by_code.get((system or "", code or ""))
 
-    def identify(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str]) -> Identified:
+    def identify(
+        self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str], forms: Iterable[str] = ()
+    ) -> Identified:
         """Every medicine an order's ``codings`` (system, code) and ``texts`` name, not only the
         first: a combination of paracetamol and an NSAID is checked for the NSAID too, whether it
         comes as two codings or as one name listing both. A name found in a text that is a word of
         another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
-        topical diclofenac is no systemic diclofenac besides).
+        topical diclofenac is no systemic diclofenac besides). A medicine with a topical entry is
+        that entry when the texts, or ``forms`` (what the order says of its route or dose form
+        beside its medicine's name), say it goes on the skin (:meth:`DoseForms.on_the_skin`):
+        "diclofenac sodium 10 MG/ML Topical Gel" was systemic diclofenac, whatever its code.
 
         ``unchecked``, when some medicine is checked: what the order holds beside it that is not
         (aspirin, coded or named, beside acetaminophen; the parts of a text naming a medicine of
@@ -113,12 +145,16 @@ class MedicationTable:
         pass as checked for them. A text naming none of the table's medicines names nothing
         beside them; it is read as another name for what the codes say, as an unknown coding is.
         """
+        texts = list(texts)
         coded = [m for system, code in codings if (m := self.by_code(system, code))]
         found = [(text, self._names_in(text)) for text in texts]
         spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
         given = list(dict.fromkeys(coded + [m for _, m in spoken]))
         named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
-        everything = dict.fromkeys(coded + named)
+        on_the_skin = self._forms.on_the_skin([*texts, *forms])
+        everything = dict.fromkeys(
+            self.medications[m.topical] if on_the_skin and m.topical else m for m in coded + named
+        )
         medications = tuple(m for m in everything if m.checked)
         unchecked = [m.display for m in everything if not m.checked]
         unchecked += [part for text, names in found if names for part in _unrecognised_parts(text, names)]
@@ -184,6 +220,27 @@ def _medication(entry: dict[str, Any], systems: dict[str, str], classes: set[str
         codings=tuple(codings),
         names=tuple(entry["text"]),
         checked=entry["checked"],
+        topical=entry["topical"],
+    )
+
+
+def _topical_entries(medications: dict[str, Medication]) -> None:
+    """Each medicine's topical entry is a checked medicine with none of its own."""
+    for medication in medications.values():
+        topical = medications.get(medication.topical) if medication.topical else None
+        if medication.topical and (topical is None or not topical.checked or topical.topical):
+            raise KnowledgeBaseError(
+                FILE, medication.id, f"topical '{medication.topical}' is no checked medicine without one"
+            )
+
+
+def _dose_forms(raw: dict[str, list[str]]) -> DoseForms:
+    def any_of(words: list[str]) -> re.Pattern[str]:
+        return re.compile(rf"\b(?:{'|'.join(map(re.escape, words))})\b", re.IGNORECASE)
+
+    return DoseForms(
+        topical=any_of(raw["topical"]),
+        systemic=any_of(raw["systemic"]),
     )
 
 
@@ -206,6 +263,7 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
                 raise KnowledgeBaseError(FILE, entry["id"], f"code {coding[1]} is also mapped to {by_code[coding].id}")
             by_code[coding] = medication
         medications[medication.id] = medication
+    _topical_entries(medications)
     contraindications = {r.id for r in kb.rules_in(Layer.CONTRAINDICATION)}
     alternatives = {}
     for alternative in raw["alternatives"]:
@@ -222,4 +280,5 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
         alternatives=alternatives,
         _by_code=by_code,
         _by_name=tuple((re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE), m) for n, m in names),
+        _forms=_dose_forms(raw["dose_forms"]),
     )
