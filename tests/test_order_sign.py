@@ -430,6 +430,34 @@ def test_diclofenac_on_the_skin_is_still_an_nsaid_in_pregnancy(cds: FlaskClient,
     assert card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
 
 
+# --- brand names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("p", text="Tylenol 500 mg caplets"),
+        order("p", text="Panadol 500mg tablets"),
+        order("p", text="Calpol Infant 120mg/5ml oral suspension"),
+        order("p", **displayed(NOT_LISTED, "Tylenol 325 MG Oral Tablet")),
+    ],
+)
+def test_paracetamol_by_brand_is_checked(cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]) -> None:
+    """Unknown to the table, Tylenol, Panadol and Calpol were each a "Not checked" warning at 30 weeks."""
+    assert order_sign(cds, ehr, pregnant_at(30), draft) == {"cards": []}  # and no order left unmapped
+
+
+def test_an_order_named_only_by_a_brand_the_table_lacks_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """A brand the table does not know (this one is made up) could be an NSAID: never a silent pass."""
+    document = order_sign(cds, ehr, pregnant_at(30), order("b", text="Zolfadol 500 mg tablets"))
+    (card,) = document["cards"]
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Not checked: Zolfadol 500 mg tablets is not a medicine this service checks"
+    assert card["extension"]["not_checked"] is True and "nsaid" in card["extension"]["drug_classes"]
+    assert "medications" not in card["extension"]  # nothing in it was checked
+    assert document["extension"]["unmapped_orders"] == ["MedicationRequest/b: 'Zolfadol 500 mg tablets'"]
+
+
 def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
     orders = (
         order("a", IBUPROFEN),
