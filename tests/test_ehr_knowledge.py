@@ -126,8 +126,10 @@ def test_every_coding_and_every_name_an_order_gives_counts(kb: KnowledgeBase) ->
     # aspirin is known so as to be left unchecked, never read as another name for what it is beside
     assert named(table, codings=((RXNORM, "161"), (RXNORM, "1191"))) == (["paracetamol"], ["Aspirin"])
     assert named(table, "Aspirin 75 mg", codings=((ATC, "B01AC06"),)) == ([], [])  # nothing checked at all
-    # an unknown coding, or a text naming nothing known, beside a known one is another name for it
-    assert named(table, "Tylenol 500 mg", codings=((RXNORM, "161"), (RXNORM, "99999999"))) == (["paracetamol"], [])
+    # an unknown coding beside a known one is another name for it, and so is a text that only says how it is given
+    assert named(table, "500 mg tablets", codings=((RXNORM, "161"), (RXNORM, "99999999"))) == (["paracetamol"], [])
+    # a text naming nothing known with any other word is not: a brand the table lacks (made up here)
+    assert named(table, "Dualfen 500 mg/150 mg", codings=((RXNORM, "161"),)) == (["paracetamol"], ["Dualfen 500 mg"])
 
 
 def test_a_name_that_is_a_word_of_a_coded_medicines_name_is_that_medicine(kb: KnowledgeBase) -> None:

@@ -458,6 +458,57 @@ def test_an_order_named_only_by_a_brand_the_table_lacks_is_not_checked(cds: Flas
     assert document["extension"]["unmapped_orders"] == ["MedicationRequest/b: 'Zolfadol 500 mg tablets'"]
 
 
+# --- words beside a known code that the table does not account for ---------------------------
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("combo", PARACETAMOL, text="Dualfen 500 mg/150 mg tablets"),
+        order("combo", **displayed(PARACETAMOL, "Dualfen 500 mg/150 mg tablets")),
+        order("combo", **displayed(NOT_LISTED, "Dualfen 500 mg/150 mg tablets", text="Paracetamol 500 mg")),
+    ],
+    ids=["text", "display", "beside-a-name"],
+)
+def test_an_unlisted_brand_beside_a_known_code_is_not_checked(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    """A paracetamol and ibuprofen brand the table lacks (made up here), coded or named by its
+    paracetamol only, was read as another name for paracetamol: no card at 30 weeks."""
+    document = order_sign(cds, ehr, pregnant_at(30), draft)
+    (card,) = document["cards"]
+    assert (
+        card["indicator"] == "warning" and card["summary"] == "Not checked: this service does not check Dualfen 500 mg"
+    )
+    extension = card["extension"]
+    assert extension["not_checked"] is True and "nsaid" in extension["drug_classes"]
+    assert extension["medications"] == ["paracetamol"] and extension["unchecked"] == ["Dualfen 500 mg"]
+    assert "Dualfen" in document["extension"]["unmapped_orders"][0]
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("p", **displayed(PARACETAMOL, "acetaminophen 500 MG Oral Tablet")),
+        order("p", PARACETAMOL, text="500 mg film-coated tablets"),
+        order("p", PARACETAMOL, text="Oral Suspension, 160 MG per 5 ML, sugar free"),
+        order("p", **displayed(PARACETAMOL, "Acetaminophen", text="Tylenol Oral Tablet")),
+        order("p", **codings(PARACETAMOL, NOT_LISTED)),  # a product code beside it: codes have no words
+        order("p", **displayed(NOT_LISTED, "acetaminophen 650 MG Extended Release Oral Tablet")),
+    ],
+)
+def test_dose_and_form_words_beside_a_known_code_are_no_unknown_medicine(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    assert order_sign(cds, ehr, pregnant_at(30), draft) == {"cards": []}
+
+
+def test_an_nsaid_coded_and_described_by_its_form_is_carded_without_unchecked_parts(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = order("i", **displayed(IBUPROFEN, "Ibuprofen 200 MG Oral Tablet", text="200 mg oral tablets"))
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and "unchecked" not in card["extension"]
+
+
 def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
     orders = (
         order("a", IBUPROFEN),

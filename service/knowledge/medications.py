@@ -4,8 +4,8 @@ The order-sign service needs to know which of the knowledge base's drug classes 
 order belongs to before the contraindication rules can speak about it. The table is data,
 reviewed like the rules: a class no care item or contraindication rule names, a code mapped
 twice or an alternative for an unknown rule refuses the start. So are the words of its
-``dose_forms``, which say whether an order goes on the skin (diclofenac gel is no systemic
-diclofenac).
+``dose_forms``: which say that an order goes on the skin (diclofenac gel is no systemic
+diclofenac), and which only say how a medicine is given, never what it is.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _UNITS = frozenset(
     {"mcg", "meq", "mmol", "unt", "unit", "units", "actuat", "dose", "doses", "hour", "hours", "day", "days"}
     | {"week", "weeks", "gram", "grams", "milligram", "milligrams", "microgram", "micrograms", "litre", "liter"}
 )
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word that may be a name: units such as "mg" and "ml" are shorter
 _BRACKETS = re.compile(r"[()\[\]{}]")  # a part may hold half a pair: "tramadol) tablets"
 _EDGES = string.whitespace + ",;:.-"
 
@@ -68,6 +69,7 @@ _form_words = fields.List(fields.String(validate=validate.Regexp(r"^[a-z]{3,}$")
 class _DoseFormsSchema(Schema):
     topical = _form_words
     systemic = _form_words
+    other = _form_words
 
 
 class _TableSchema(Schema):
@@ -109,6 +111,7 @@ class DoseForms:
 
     topical: re.Pattern[str]  # on the skin: a gel, a patch
     systemic: re.Pattern[str]  # into the body: a tablet, an injection
+    words: frozenset[str]  # every one of them, and the other forms and the units: words naming no medicine
 
     def on_the_skin(self, texts: list[str]) -> bool:
         """Whether ``texts`` say the order goes on the skin, and none says otherwise: an order
@@ -141,9 +144,10 @@ class MedicationTable:
 
         ``unchecked``, when some medicine is checked: what the order holds beside it that is not
         (aspirin, coded or named, beside acetaminophen; the parts of a text naming a medicine of
-        the table that name an ingredient it cannot map, "Caffeine 65 mg"): the order must not
-        pass as checked for them. A text naming none of the table's medicines names nothing
-        beside them; it is read as another name for what the codes say, as an unknown coding is.
+        the table that name an ingredient it cannot map, "Caffeine 65 mg"; a text naming none of
+        them with a word that says more than how it is given, a brand the table lacks beside
+        paracetamol's code): the order must not pass as checked for them. An unknown coding is
+        read as another name for what the other codes and the texts say: a code has no words.
         """
         texts = list(texts)
         coded = [m for system, code in codings if (m := self.by_code(system, code))]
@@ -157,7 +161,7 @@ class MedicationTable:
         )
         medications = tuple(m for m in everything if m.checked)
         unchecked = [m.display for m in everything if not m.checked]
-        unchecked += [part for text, names in found if names for part in _unrecognised_parts(text, names)]
+        unchecked += [part for text, names in found for part in _unrecognised_parts(text, names, self._forms.words)]
         return Identified(medications, tuple(dict.fromkeys(unchecked)) if medications else ())
 
     def _names_in(self, text: str) -> list[_Found]:
@@ -185,9 +189,14 @@ def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, give
     return any(other.id != medication.id and any(pattern.search(n) for n in other.names) for other in given)
 
 
-def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
-    """The parts of ``text``, cut between ingredients, that name an ingredient but none of
-    ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
+def _unrecognised_parts(text: str, names: list[_Found], how_given: frozenset[str]) -> list[str]:
+    """The parts of ``text``, cut between ingredients, that may name an ingredient but none of
+    ``names``. Beside a name, a part whose first word is no unit or dose form: aspirin and
+    caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg" ("20 MG/ML" is a dose).
+    In a text that names none of the table's medicines, a part with any word that says more
+    than how it is given (``how_given``): "Dualfen 500 mg/150 mg tablets", a paracetamol and
+    ibuprofen brand coded by its paracetamol only, was read as another name for paracetamol;
+    "500 mg film-coated tablets" still is."""
     covered = bytearray(len(text))
     for match, _, _ in names:
         _cover(covered, match)
@@ -195,8 +204,12 @@ def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
     parts = []
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
         part = text[start:end]
-        word = _LEADING_WORD.match(part)
-        if not any(covered[start:end]) and word and word.group(1).lower() not in _UNITS:
+        if names:
+            word = _LEADING_WORD.match(part)
+            words = [word.group(1)] if word and not any(covered[start:end]) else []
+        else:
+            words = _WORD.findall(part)
+        if any(w.lower() not in how_given for w in words):
             parts.append(" ".join(_BRACKETS.sub(" ", part).split()).strip(_EDGES))
     return parts
 
@@ -241,6 +254,7 @@ def _dose_forms(raw: dict[str, list[str]]) -> DoseForms:
     return DoseForms(
         topical=any_of(raw["topical"]),
         systemic=any_of(raw["systemic"]),
+        words=_UNITS | {w for words in raw.values() for w in words},
     )
 
 
