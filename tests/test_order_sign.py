@@ -379,6 +379,8 @@ def test_diclofenac_on_the_skin_is_not_read_as_systemic_diclofenac(
         displayed(NOT_LISTED, "Diclofenac 50 mg"),  # says nothing of its route: systemic, the safe side
         displayed((RXNORM, "3355"), "Diclofenac"),
         displayed(NOT_LISTED, "diclofenac potassium 50 MG Oral Tablet", text="Diclofenac 1% gel"),  # says both
+        displayed(NOT_LISTED, "diclofenac potassium 50 MG Oral Tablet", text="Voltaren Gel"),  # and names both
+        displayed((ATC, "M02AA15"), "Diclofenac 50 mg oral tablets"),  # coded topical, said to be tablets
     ],
 )
 def test_diclofenac_not_said_to_go_on_the_skin_stays_systemic(

@@ -113,10 +113,14 @@ class DoseForms:
     systemic: re.Pattern[str]  # into the body: a tablet, an injection
     words: frozenset[str]  # every one of them, and the other forms and the units: words naming no medicine
 
+    def into_the_body(self, texts: list[str]) -> bool:
+        """Whether one of ``texts`` says the order is taken into the body: a tablet, an injection."""
+        return any(self.systemic.search(t) for t in texts)
+
     def on_the_skin(self, texts: list[str]) -> bool:
         """Whether ``texts`` say the order goes on the skin, and none says otherwise: an order
         that says nothing of its route, or both, is taken as systemic (the safe side)."""
-        return any(self.topical.search(t) for t in texts) and not any(self.systemic.search(t) for t in texts)
+        return any(self.topical.search(t) for t in texts) and not self.into_the_body(texts)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ class MedicationTable:
         first: a combination of paracetamol and an NSAID is checked for the NSAID too, whether it
         comes as two codings or as one name listing both. A name found in a text that is a word of
         another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
-        topical diclofenac is no systemic diclofenac besides). A medicine with a topical entry is
+        topical diclofenac is no systemic diclofenac besides), unless the order says it goes into
+        the body ("Diclofenac 50 mg oral tablets" coded so is). A medicine with a topical entry is
         that entry when the texts, or ``forms`` (what the order says of its route or dose form
         beside its medicine's name), say it goes on the skin (:meth:`DoseForms.on_the_skin`):
         "diclofenac sodium 10 MG/ML Topical Gel" was systemic diclofenac, whatever its code.
@@ -154,8 +159,10 @@ class MedicationTable:
         found = [(text, self._names_in(text)) for text in texts]
         spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
         given = list(dict.fromkeys(coded + [m for _, m in spoken]))
-        named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
-        on_the_skin = self._forms.on_the_skin([*texts, *forms])
+        how = [*texts, *forms]
+        systemic = self._forms.into_the_body(how)
+        named = [m for pattern, m in spoken if systemic or not _word_of_another_name(pattern, m, given)]
+        on_the_skin = self._forms.on_the_skin(how)
         everything = dict.fromkeys(
             self.medications[m.topical] if on_the_skin and m.topical else m for m in coded + named
         )
