@@ -2,11 +2,11 @@
 
 For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
 drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
-text; each ingredient of a combination; diclofenac on the skin, which its text, its dosage's
-route or its Medication's form may say, as topical diclofenac). The patient's record, built from the prefetched
-Patient, Observations and Conditions, goes through the same rule engine as an assessment; the
-contraindication rules it fires are the ones that suppress care in ``POST /v1/assessments`` —
-one source of truth.
+text; each ingredient of a combination; diclofenac that its text, its dosage's route or its
+Medication's form says goes on the skin as topical diclofenac). The patient's record, built
+from the prefetched Patient, Observations and Conditions, goes through the same rule engine as
+an assessment; the contraindication rules it fires are the ones that suppress care in
+``POST /v1/assessments`` — one source of truth.
 An order holding a medicine whose drug class a fired rule suppresses gets a critical card
 proposing to delete it, or to replace it with the alternative the knowledge base names for that
 rule; one a fired rule only cautions against, a warning card with the same suggestions.
