@@ -126,16 +126,38 @@ def test_every_coding_and_every_name_an_order_gives_counts(kb: KnowledgeBase) ->
     # aspirin is known so as to be left unchecked, never read as another name for what it is beside
     assert named(table, codings=((RXNORM, "161"), (RXNORM, "1191"))) == (["paracetamol"], ["Aspirin"])
     assert named(table, "Aspirin 75 mg", codings=((ATC, "B01AC06"),)) == ([], [])  # nothing checked at all
-    # an unknown coding, or a text naming nothing known, beside a known one is another name for it
-    assert named(table, "Tylenol 500 mg", codings=((RXNORM, "161"), (RXNORM, "99999999"))) == (["paracetamol"], [])
+    # an unknown coding beside a known one is another name for it, and so is a text that only says how it is given
+    assert named(table, "500 mg tablets", codings=((RXNORM, "161"), (RXNORM, "99999999"))) == (["paracetamol"], [])
+    # a text naming nothing known with any other word is not: a brand the table lacks (made up here)
+    assert named(table, "Dualfen 500 mg/150 mg", codings=((RXNORM, "161"),)) == (["paracetamol"], ["Dualfen 500 mg"])
 
 
 def test_a_name_that_is_a_word_of_a_coded_medicines_name_is_that_medicine(kb: KnowledgeBase) -> None:
     """Topical diclofenac coded by ATC and named "Diclofenac 1% gel" is no systemic diclofenac too
-    (which the cardiovascular rule would remove), but a systemic coding keeps its class."""
+    (which the cardiovascular rule would remove), but a systemic coding keeps its class unless
+    the order says it goes on the skin."""
     table = load_medications(RULES, kb)
     assert named(table, "Diclofenac 1% gel", codings=((ATC, "M02AA15"),)) == (["topical_diclofenac"], [])
-    assert named(table, "Voltaren gel", codings=((RXNORM, "3355"),))[0] == ["diclofenac", "topical_diclofenac"]
+    assert named(table, "Voltaren 1% gel", codings=((ATC, "M02AA15"),)) == (["topical_diclofenac"], [])
+    assert named(table, "Voltaren 50 mg", codings=((RXNORM, "3355"),))[0] == ["diclofenac"]
+
+
+@pytest.mark.parametrize(
+    ("texts", "forms", "medication"),
+    [
+        (["Diclofenac Sodium 0.01 MG/MG Topical Gel"], [], "topical_diclofenac"),
+        (["Voltaren"], ["Transdermal route"], "topical_diclofenac"),  # the dosage's route says it
+        (["Diclofenac 1%"], ["Gel"], "topical_diclofenac"),  # the contained Medication's form says it
+        (["Diclofenac 1% gel"], ["Oral route"], "diclofenac"),  # says both: the safe side
+        (["Diclofenac 25 mg"], [], "diclofenac"),  # says nothing of its route
+        (["Ibuprofen 5% w/w gel"], [], "ibuprofen"),  # no topical entry: an NSAID wherever it goes
+    ],
+)
+def test_an_order_on_the_skin_is_the_topical_entry(
+    kb: KnowledgeBase, texts: list[str], forms: list[str], medication: str
+) -> None:
+    identified = load_medications(RULES, kb).identify((), texts, forms)
+    assert [m.id for m in identified.medications] == [medication] and identified.unchecked == ()
 
 
 def test_every_drug_class_a_contraindication_names_for_this_issue_is_mapped(kb: KnowledgeBase) -> None:
@@ -161,6 +183,9 @@ def _first(document: dict[str, Any], medication: str) -> dict[str, Any]:
         (lambda d: d["medications"].append(_first(d, "ibuprofen")), "duplicate medication id"),
         (lambda d: _first(d, "aspirin").update(drug_classes=["nsaid"]), "not checked has no drug classes"),
         (lambda d: d["alternatives"][0].update(medication="aspirin"), "'aspirin' is not checked"),
+        (lambda d: _first(d, "diclofenac").update(topical="aspirin"), "topical 'aspirin' is no checked medicine"),
+        (lambda d: _first(d, "ibuprofen").update(topical="diclofenac"), "topical 'diclofenac' is no checked"),
+        (lambda d: d["dose_forms"]["topical"].append("Gel"), "dose_forms"),
     ],
 )
 def test_the_medication_table_is_checked(

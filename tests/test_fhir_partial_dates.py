@@ -258,3 +258,45 @@ def test_an_age_answered_in_the_first_centuries_is_not_used_rather_than_a_500(ap
     intake = read(app, {"questionnaireResponse": response})
     assert "age" not in intake.patient and not intake.candidate_ages
     assert any("age would now be" in line and "not used" in line for line in intake.unmapped), intake.unmapped
+
+
+# --- a gestational age observed over a period: every day of it ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period", "weeks"),
+    [
+        # 20 completed weeks on a day from 1 to 30 April, read on 1 June: as if measured in April
+        ({"start": "2026-04-01", "end": "2026-04-30"}, (24, 25, 26, 27, 28, 29)),
+        ({"start": "2026-04-01T10:00:00Z", "end": "2026-04-30T00:00:00Z"}, (24, 25, 26, 27, 28, 29)),
+        ({"start": "2026-04", "end": "2026-05"}, tuple(range(20, 30))),  # 1 April to 31 May
+        ({"start": "2026-04-01"}, tuple(range(20, 30))),  # no end, ongoing: any day up to the day read
+        ({"end": "2026-04-30"}, tuple(range(24, 45))),  # no start: any day up to its end
+        ({"start": "2026-04-30", "end": "2026-04-01"}, (24, 25, 26, 27, 28, 29)),  # invalid: was dropped
+    ],
+    ids=["days", "instants", "months", "start-only", "end-only", "reversed"],
+)
+def test_a_gestational_age_observed_over_a_period_gives_every_week_it_allows(
+    app: Flask, period: dict[str, str], weeks: tuple[int, ...]
+) -> None:
+    """Read as its end alone (or its start, without one), the period gave its latest day's
+    weeks only: 20 weeks observed over April was 24 or 25 today, never the 29 of its first day."""
+    intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 20, effectivePeriod=period))})
+    assert "gestational_week" not in intake.patient["pregnancy"]
+    assert intake.candidates == {"gestational week": weeks}
+    assert intake.unmapped == [] and intake.differing == []
+
+
+def test_an_nsaid_at_a_gestational_age_observed_over_two_months_may_be_contraindicated(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    """15 weeks over a period that ends today: counted from its end, a caution only; from its
+    start 60 days ago, week 23 or 24 now, where an NSAID is contraindicated."""
+    prefetch = {
+        "patient": patient(birth="1994-03-12"),
+        "conditions": bundle(condition("77386006", "preg")),
+        "observations": bundle(week("g1", 15, effectivePeriod={"start": _days_ago(60), "end": _days_ago(0)})),
+    }
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Record the patient's gestational week")
+    assert "CI-NSAID-FROM-WEEK-20" in card["extension"]["rules_for_some_values"]

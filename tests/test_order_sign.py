@@ -340,6 +340,177 @@ def test_topical_diclofenac_named_by_its_ingredient_keeps_its_code(cds: FlaskCli
     assert order_sign(cds, ehr, adult(CARDIOVASCULAR), draft)["cards"] == []
 
 
+# --- the route an order's text gives: diclofenac on the skin is no systemic diclofenac -------
+
+NOT_LISTED = (RXNORM, "99999001")  # a product code the table does not list: the order is read by its display
+
+
+def displayed(coding: tuple[str, str], display: str, text: str | None = None) -> dict[str, Any]:
+    """A ``medicationCodeableConcept`` whose coding carries a display (an RxNorm clinical drug's name)."""
+    concept: dict[str, Any] = {"coding": [{"system": coding[0], "code": coding[1], "display": display}]}
+    return {"medicationCodeableConcept": concept | ({"text": text} if text else {})}
+
+
+@pytest.mark.parametrize("coding", [NOT_LISTED, (RXNORM, "3355")], ids=["product-code", "ingredient-code"])
+@pytest.mark.parametrize(
+    "display",
+    [
+        "diclofenac sodium 10 MG/ML Topical Gel",
+        "diclofenac epolamine 0.013 MG/MG Transdermal System",
+        "diclofenac sodium 16 MG/ML Topical Solution",
+        "Diclofenac 140mg medicated plasters",
+        "Voltaren 1 % Gel",
+        "Voltarol 12 Hour Emulgel P 2.32% gel",
+    ],
+)
+def test_diclofenac_on_the_skin_is_not_read_as_systemic_diclofenac(
+    cds: FlaskClient, ehr: Ehr, coding: tuple[str, str], display: str
+) -> None:
+    """Matched by its ingredient's name, a diclofenac gel or patch was systemic diclofenac: a false
+    critical card (the cardiovascular rule, which removes systemic diclofenac only)."""
+    assert order_sign(cds, ehr, adult(CARDIOVASCULAR), order("gel", **displayed(coding, display)))["cards"] == []
+
+
+@pytest.mark.parametrize(
+    "medication",
+    [
+        displayed(NOT_LISTED, "diclofenac sodium 75 MG Delayed Release Oral Tablet"),
+        displayed(NOT_LISTED, "diclofenac sodium 25 MG/ML Injectable Solution"),
+        displayed(NOT_LISTED, "Diclofenac 50 mg"),  # says nothing of its route: systemic, the safe side
+        displayed((RXNORM, "3355"), "Diclofenac"),
+        displayed(NOT_LISTED, "diclofenac potassium 50 MG Oral Tablet", text="Diclofenac 1% gel"),  # says both
+        displayed(NOT_LISTED, "diclofenac potassium 50 MG Oral Tablet", text="Voltaren Gel"),  # and names both
+        displayed((ATC, "M02AA15"), "Diclofenac 50 mg oral tablets"),  # coded topical, said to be tablets
+    ],
+)
+def test_diclofenac_not_said_to_go_on_the_skin_stays_systemic(
+    cds: FlaskClient, ehr: Ehr, medication: dict[str, Any]
+) -> None:
+    (card,) = order_sign(cds, ehr, adult(CARDIOVASCULAR), order("d", **medication))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["diclofenac"]
+    assert card["extension"]["rules"] == ["CI-COX2-DICLOFENAC-CARDIOVASCULAR"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "critical"),
+    [
+        (
+            {
+                "dosageInstruction": [
+                    {"route": {"coding": [{"system": SNOMED, "code": "6064005", "display": "Topical"}]}}
+                ]
+            },
+            False,
+        ),
+        ({"dosageInstruction": [{"text": "apply thinly", "route": {"text": "Transdermal"}}]}, False),
+        ({"dosageInstruction": [{"route": {"text": "Oral"}}]}, True),
+        ({"dosageInstruction": [{"route": {"coding": [{"system": SNOMED, "code": "6064005"}]}}]}, True),  # no words
+    ],
+)
+def test_the_route_of_an_order_for_diclofenac_says_whether_it_goes_on_the_skin(
+    cds: FlaskClient, ehr: Ehr, extra: dict[str, Any], critical: bool
+) -> None:
+    cards = order_sign(cds, ehr, adult(CARDIOVASCULAR), order("d", **displayed(NOT_LISTED, "Diclofenac 1%"), **extra))
+    assert [c["indicator"] for c in cards["cards"]] == (["critical"] if critical else [])
+
+
+def test_the_form_of_a_contained_medication_says_whether_it_goes_on_the_skin(cds: FlaskClient, ehr: Ehr) -> None:
+    contained = {
+        "resourceType": "Medication",
+        "id": "m",
+        "code": {"coding": [{"system": RXNORM, "code": "3355"}]},
+        "form": {"text": "Medicated plaster"},
+    }
+    draft = order("p", contained=[contained], medicationReference={"reference": "#m"})
+    assert order_sign(cds, ehr, adult(CARDIOVASCULAR), draft)["cards"] == []
+
+
+def test_diclofenac_on_the_skin_is_still_an_nsaid_in_pregnancy(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = order("gel", **displayed(NOT_LISTED, "diclofenac sodium 10 MG/ML Topical Gel"))
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["topical_diclofenac"]
+    assert card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+
+
+# --- brand names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("p", text="Tylenol 500 mg caplets"),
+        order("p", text="Panadol 500mg tablets"),
+        order("p", text="Calpol Infant 120mg/5ml oral suspension"),
+        order("p", **displayed(NOT_LISTED, "Tylenol 325 MG Oral Tablet")),
+    ],
+)
+def test_paracetamol_by_brand_is_checked(cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]) -> None:
+    """Unknown to the table, Tylenol, Panadol and Calpol were each a "Not checked" warning at 30 weeks."""
+    assert order_sign(cds, ehr, pregnant_at(30), draft) == {"cards": []}  # and no order left unmapped
+
+
+def test_an_order_named_only_by_a_brand_the_table_lacks_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """A brand the table does not know (this one is made up) could be an NSAID: never a silent pass."""
+    document = order_sign(cds, ehr, pregnant_at(30), order("b", text="Zolfadol 500 mg tablets"))
+    (card,) = document["cards"]
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Not checked: Zolfadol 500 mg tablets is not a medicine this service checks"
+    assert card["extension"]["not_checked"] is True and "nsaid" in card["extension"]["drug_classes"]
+    assert "medications" not in card["extension"]  # nothing in it was checked
+    assert document["extension"]["unmapped_orders"] == ["MedicationRequest/b: 'Zolfadol 500 mg tablets'"]
+
+
+# --- words beside a known code that the table does not account for ---------------------------
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("combo", PARACETAMOL, text="Dualfen 500 mg/150 mg tablets"),
+        order("combo", **displayed(PARACETAMOL, "Dualfen 500 mg/150 mg tablets")),
+        order("combo", **displayed(NOT_LISTED, "Dualfen 500 mg/150 mg tablets", text="Paracetamol 500 mg")),
+    ],
+    ids=["text", "display", "beside-a-name"],
+)
+def test_an_unlisted_brand_beside_a_known_code_is_not_checked(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    """A paracetamol and ibuprofen brand the table lacks (made up here), coded or named by its
+    paracetamol only, was read as another name for paracetamol: no card at 30 weeks."""
+    document = order_sign(cds, ehr, pregnant_at(30), draft)
+    (card,) = document["cards"]
+    assert (
+        card["indicator"] == "warning" and card["summary"] == "Not checked: this service does not check Dualfen 500 mg"
+    )
+    extension = card["extension"]
+    assert extension["not_checked"] is True and "nsaid" in extension["drug_classes"]
+    assert extension["medications"] == ["paracetamol"] and extension["unchecked"] == ["Dualfen 500 mg"]
+    assert "Dualfen" in document["extension"]["unmapped_orders"][0]
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        order("p", **displayed(PARACETAMOL, "acetaminophen 500 MG Oral Tablet")),
+        order("p", PARACETAMOL, text="500 mg film-coated tablets"),
+        order("p", PARACETAMOL, text="Oral Suspension, 160 MG per 5 ML, sugar free"),
+        order("p", **displayed(PARACETAMOL, "Acetaminophen", text="Tylenol Oral Tablet")),
+        order("p", **codings(PARACETAMOL, NOT_LISTED)),  # a product code beside it: codes have no words
+        order("p", **displayed(NOT_LISTED, "acetaminophen 650 MG Extended Release Oral Tablet")),
+    ],
+)
+def test_dose_and_form_words_beside_a_known_code_are_no_unknown_medicine(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    assert order_sign(cds, ehr, pregnant_at(30), draft) == {"cards": []}
+
+
+def test_an_nsaid_coded_and_described_by_its_form_is_carded_without_unchecked_parts(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = order("i", **displayed(IBUPROFEN, "Ibuprofen 200 MG Oral Tablet", text="200 mg oral tablets"))
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and "unchecked" not in card["extension"]
+
+
 def test_a_bundle_of_several_orders_gets_one_card_per_contraindicated_order(cds: FlaskClient, ehr: Ehr) -> None:
     orders = (
         order("a", IBUPROFEN),

@@ -3,7 +3,9 @@
 The order-sign service needs to know which of the knowledge base's drug classes a draft
 order belongs to before the contraindication rules can speak about it. The table is data,
 reviewed like the rules: a class no care item or contraindication rule names, a code mapped
-twice or an alternative for an unknown rule refuses the start.
+twice or an alternative for an unknown rule refuses the start. So are the words of its
+``dose_forms``: which say that an order goes on the skin (diclofenac gel is no systemic
+diclofenac), and which only say how a medicine is given, never what it is.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _UNITS = frozenset(
     {"mcg", "meq", "mmol", "unt", "unit", "units", "actuat", "dose", "doses", "hour", "hours", "day", "days"}
     | {"week", "weeks", "gram", "grams", "milligram", "milligrams", "microgram", "micrograms", "litre", "liter"}
 )
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word that may be a name: units such as "mg" and "ml" are shorter
 _BRACKETS = re.compile(r"[()\[\]{}]")  # a part may hold half a pair: "tramadol) tablets"
 _EDGES = string.whitespace + ",;:.-"
 
@@ -52,6 +55,7 @@ class _MedicationSchema(Schema):
     codes = fields.Nested(_CodesSchema, load_default=dict)
     text = fields.List(fields.String(validate=validate.Length(min=3)), required=True, validate=validate.Length(min=1))
     checked = fields.Boolean(load_default=True)
+    topical = fields.String(load_default=None, validate=validate.Length(min=1))
 
 
 class _AlternativeSchema(Schema):
@@ -59,8 +63,18 @@ class _AlternativeSchema(Schema):
     medication = fields.String(required=True)
 
 
+_form_words = fields.List(fields.String(validate=validate.Regexp(r"^[a-z]{3,}$")), required=True)
+
+
+class _DoseFormsSchema(Schema):
+    topical = _form_words
+    systemic = _form_words
+    other = _form_words
+
+
 class _TableSchema(Schema):
     systems = fields.Dict(keys=fields.String(validate=validate.OneOf(("rxnorm", "atc", "snomed"))), values=fields.Url())
+    dose_forms = fields.Nested(_DoseFormsSchema, required=True)
     medications = fields.List(fields.Nested(_MedicationSchema), required=True, validate=validate.Length(min=1))
     alternatives = fields.List(fields.Nested(_AlternativeSchema), load_default=list)
 
@@ -75,6 +89,7 @@ class Medication:
     # False: recognised, never checked (aspirin: its name cannot tell an antiplatelet from an NSAID
     # dose). Known so that beside a checked medicine it is not read as another name for that one.
     checked: bool = True
+    topical: str | None = None  # the entry it is as an order on the skin says (diclofenac: topical diclofenac)
 
 
 _Found = tuple[re.Match[str], re.Pattern[str], Medication]
@@ -91,37 +106,69 @@ class Identified:
 
 
 @dataclass(frozen=True)
+class DoseForms:
+    """The words of an order that say how it is given (``dose_forms`` in the table)."""
+
+    topical: re.Pattern[str]  # on the skin: a gel, a patch
+    systemic: re.Pattern[str]  # into the body: a tablet, an injection
+    words: frozenset[str]  # every one of them, and the other forms and the units: words naming no medicine
+
+    def into_the_body(self, texts: list[str]) -> bool:
+        """Whether one of ``texts`` says the order is taken into the body: a tablet, an injection."""
+        return any(self.systemic.search(t) for t in texts)
+
+    def on_the_skin(self, texts: list[str]) -> bool:
+        """Whether ``texts`` say the order goes on the skin, and none says otherwise: an order
+        that says nothing of its route, or both, is taken as systemic (the safe side)."""
+        return any(self.topical.search(t) for t in texts) and not self.into_the_body(texts)
+
+
+@dataclass(frozen=True)
 class MedicationTable:
     medications: dict[str, Medication]
     alternatives: dict[str, str]  # contraindication rule id -> medication id
     _by_code: dict[tuple[str, str], Medication] = field(repr=False)
     _by_name: tuple[tuple[re.Pattern[str], Medication], ...] = field(repr=False)
+    _forms: DoseForms = field(repr=False)
 
     def by_code(self, system: str | None, code: str | None) -> Medication | None:
         return self._by_code.get((system or "", code or ""))
 
-    def identify(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str]) -> Identified:
+    def identify(
+        self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str], forms: Iterable[str] = ()
+    ) -> Identified:
         """Every medicine an order's ``codings`` (system, code) and ``texts`` name, not only the
         first: a combination of paracetamol and an NSAID is checked for the NSAID too, whether it
         comes as two codings or as one name listing both. A name found in a text that is a word of
         another medicine's name the order gives is that medicine ("Diclofenac 1% gel" coded as
-        topical diclofenac is no systemic diclofenac besides).
+        topical diclofenac is no systemic diclofenac besides), unless the order says it goes into
+        the body ("Diclofenac 50 mg oral tablets" coded so is). A medicine with a topical entry is
+        that entry when the texts, or ``forms`` (what the order says of its route or dose form
+        beside its medicine's name), say it goes on the skin (:meth:`DoseForms.on_the_skin`):
+        "diclofenac sodium 10 MG/ML Topical Gel" was systemic diclofenac, whatever its code.
 
         ``unchecked``, when some medicine is checked: what the order holds beside it that is not
         (aspirin, coded or named, beside acetaminophen; the parts of a text naming a medicine of
-        the table that name an ingredient it cannot map, "Caffeine 65 mg"): the order must not
-        pass as checked for them. A text naming none of the table's medicines names nothing
-        beside them; it is read as another name for what the codes say, as an unknown coding is.
+        the table that name an ingredient it cannot map, "Caffeine 65 mg"; a text naming none of
+        them with a word that says more than how it is given, a brand the table lacks beside
+        paracetamol's code): the order must not pass as checked for them. An unknown coding is
+        read as another name for what the other codes and the texts say: a code has no words.
         """
+        texts = list(texts)
         coded = [m for system, code in codings if (m := self.by_code(system, code))]
         found = [(text, self._names_in(text)) for text in texts]
         spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
         given = list(dict.fromkeys(coded + [m for _, m in spoken]))
-        named = [m for pattern, m in spoken if not _word_of_another_name(pattern, m, given)]
-        everything = dict.fromkeys(coded + named)
+        how = [*texts, *forms]
+        systemic = self._forms.into_the_body(how)
+        named = [m for pattern, m in spoken if systemic or not _word_of_another_name(pattern, m, given)]
+        on_the_skin = self._forms.on_the_skin(how)
+        everything = dict.fromkeys(
+            self.medications[m.topical] if on_the_skin and m.topical else m for m in coded + named
+        )
         medications = tuple(m for m in everything if m.checked)
         unchecked = [m.display for m in everything if not m.checked]
-        unchecked += [part for text, names in found if names for part in _unrecognised_parts(text, names)]
+        unchecked += [part for text, names in found for part in _unrecognised_parts(text, names, self._forms.words)]
         return Identified(medications, tuple(dict.fromkeys(unchecked)) if medications else ())
 
     def _names_in(self, text: str) -> list[_Found]:
@@ -149,9 +196,14 @@ def _word_of_another_name(pattern: re.Pattern[str], medication: Medication, give
     return any(other.id != medication.id and any(pattern.search(n) for n in other.names) for other in given)
 
 
-def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
-    """The parts of ``text``, cut between ingredients, that name an ingredient but none of
-    ``names``: aspirin and caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg"."""
+def _unrecognised_parts(text: str, names: list[_Found], how_given: frozenset[str]) -> list[str]:
+    """The parts of ``text``, cut between ingredients, that may name an ingredient but none of
+    ``names``. Beside a name, a part whose first word is no unit or dose form: aspirin and
+    caffeine in "Aspirin 250 mg / Acetaminophen 250 mg / Caffeine 65 mg" ("20 MG/ML" is a dose).
+    In a text that names none of the table's medicines, a part with any word that says more
+    than how it is given (``how_given``): "Dualfen 500 mg/150 mg tablets", a paracetamol and
+    ibuprofen brand coded by its paracetamol only, was read as another name for paracetamol;
+    "500 mg film-coated tablets" still is."""
     covered = bytearray(len(text))
     for match, _, _ in names:
         _cover(covered, match)
@@ -159,8 +211,12 @@ def _unrecognised_parts(text: str, names: list[_Found]) -> list[str]:
     parts = []
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
         part = text[start:end]
-        word = _LEADING_WORD.match(part)
-        if not any(covered[start:end]) and word and word.group(1).lower() not in _UNITS:
+        if names:
+            word = _LEADING_WORD.match(part)
+            words = [word.group(1)] if word and not any(covered[start:end]) else []
+        else:
+            words = _WORD.findall(part)
+        if any(w.lower() not in how_given for w in words):
             parts.append(" ".join(_BRACKETS.sub(" ", part).split()).strip(_EDGES))
     return parts
 
@@ -184,6 +240,28 @@ def _medication(entry: dict[str, Any], systems: dict[str, str], classes: set[str
         codings=tuple(codings),
         names=tuple(entry["text"]),
         checked=entry["checked"],
+        topical=entry["topical"],
+    )
+
+
+def _topical_entries(medications: dict[str, Medication]) -> None:
+    """Each medicine's topical entry is a checked medicine with none of its own."""
+    for medication in medications.values():
+        topical = medications.get(medication.topical) if medication.topical else None
+        if medication.topical and (topical is None or not topical.checked or topical.topical):
+            raise KnowledgeBaseError(
+                FILE, medication.id, f"topical '{medication.topical}' is no checked medicine without one"
+            )
+
+
+def _dose_forms(raw: dict[str, list[str]]) -> DoseForms:
+    def any_of(words: list[str]) -> re.Pattern[str]:
+        return re.compile(rf"\b(?:{'|'.join(map(re.escape, words))})\b", re.IGNORECASE)
+
+    return DoseForms(
+        topical=any_of(raw["topical"]),
+        systemic=any_of(raw["systemic"]),
+        words=_UNITS | {w for words in raw.values() for w in words},
     )
 
 
@@ -206,6 +284,7 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
                 raise KnowledgeBaseError(FILE, entry["id"], f"code {coding[1]} is also mapped to {by_code[coding].id}")
             by_code[coding] = medication
         medications[medication.id] = medication
+    _topical_entries(medications)
     contraindications = {r.id for r in kb.rules_in(Layer.CONTRAINDICATION)}
     alternatives = {}
     for alternative in raw["alternatives"]:
@@ -222,4 +301,5 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
         alternatives=alternatives,
         _by_code=by_code,
         _by_name=tuple((re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE), m) for n, m in names),
+        _forms=_dose_forms(raw["dose_forms"]),
     )

@@ -49,7 +49,7 @@ def _not_recorded(bracketed: Bracket) -> str:
     parts = [f"gives the {name} only as {told(values)}" for name, values in narrowed.items()]
     if none := tuple(name for name in bracketed.missing if name not in narrowed):
         parts.insert(0, f"has no {listed(none)}")
-    why = " (a date given only to the month or the year, or records that disagree)" if narrowed else ""
+    why = " (a date given only to the month or the year or as a period, or records that disagree)" if narrowed else ""
     return f"The record {' and '.join(parts)}{why}."
 
 

@@ -2,10 +2,11 @@
 
 For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
 drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
-text; each ingredient of a combination). The patient's record, built from the prefetched
-Patient, Observations and Conditions, goes through the same rule engine as an assessment; the
-contraindication rules it fires are the ones that suppress care in ``POST /v1/assessments`` —
-one source of truth.
+text; each ingredient of a combination; diclofenac that its text, its dosage's route or its
+Medication's form says goes on the skin as topical diclofenac). The patient's record, built
+from the prefetched Patient, Observations and Conditions, goes through the same rule engine as
+an assessment; the contraindication rules it fires are the ones that suppress care in
+``POST /v1/assessments`` — one source of truth.
 An order holding a medicine whose drug class a fired rule suppresses gets a critical card
 proposing to delete it, or to replace it with the alternative the knowledge base names for that
 rule; one a fired rule only cautions against, a warning card with the same suggestions.
@@ -68,12 +69,16 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     request = parse(MedicationRequest, resource, "a draft MedicationRequest")
     if not request.id:
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
-    concept = request.medicationCodeableConcept or _contained_medication_code(request)
+    contained = _contained_medication(request)
+    concept = request.medicationCodeableConcept or (contained.code if contained is not None else None)
     codings = list((concept.coding if concept else None) or ())
     # a reference's display names the medication too (Medication/123 on the EHR's server)
     named = request.medicationReference.display if request.medicationReference else None
     texts = [t for t in (concept.text if concept else None, *(c.display for c in codings), named) if t]
-    identified = table.identify(((c.system, c.code) for c in codings), texts)
+    # how it is given, in words: a route or a form coded without a display says nothing here
+    given = [d.route for d in request.dosageInstruction or ()] + [contained.form if contained is not None else None]
+    forms = [t for c in given if c is not None for t in (c.text, *(d.display for d in c.coding or ())) if t]
+    identified = table.identify(((c.system, c.code) for c in codings), texts, forms)
     codes = [f"{c.system}|{c.code}" for c in codings]
     described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
     return DraftOrder(
@@ -85,14 +90,13 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     )
 
 
-def _contained_medication_code(request: MedicationRequest) -> Any:
-    """The code of a contained Medication the order references (``#id``), if any."""
+def _contained_medication(request: MedicationRequest) -> FhirMedication | None:
+    """The contained Medication the order references (``#id``), if any."""
     reference = request.medicationReference.reference if request.medicationReference else None
     if not reference or not reference.startswith("#"):
         return None
     contained = {r.id: r for r in request.contained or () if isinstance(r, FhirMedication)}
-    medication = contained.get(reference[1:])
-    return medication.code if medication is not None else None
+    return contained.get(reference[1:])
 
 
 def contraindication_rules(assessor: Assessor, record: Record) -> list[Rule]:

@@ -583,7 +583,7 @@ def _apply(
         )
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed)
+        week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed, intake.today)
         if week is None:
             return True
         weeks, limits = _counted_on(week, recorded, intake.today, _weeks_now), vocab.GESTATIONAL_WEEK_RANGE
@@ -740,15 +740,34 @@ def told(values: range | set[int] | tuple[int, ...]) -> str:
     return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-def _observed_at(observation: Any) -> Span | None:
+def _observed_at(observation: Any, today: dt.date | None) -> Span | None:
     """When an Observation was made (effective[x]), or else issued; None if it does not say."""
     period = observation.effectivePeriod
-    return recorded_span(
-        observation.effectiveDateTime
-        or observation.effectiveInstant
-        or (period.end or period.start if period is not None else None)
-        or observation.issued
-    )
+    if period is not None and (period.start or period.end):
+        return _period_span(period.start, period.end, today)
+    return recorded_span(observation.effectiveDateTime or observation.effectiveInstant or observation.issued)
+
+
+def _period_span(start: Any, end: Any, today: dt.date | None) -> Span:
+    """The span of an effectivePeriod: the value may have been observed on any of its days, so
+    counting it on gives every value they allow (:func:`_counted_on`), as for a partial date.
+    Read as its end alone, 15 weeks over a period that began 60 days ago stayed a caution for
+    an NSAID, never the contraindication of week 23. With no start (FHIR: not known), it may
+    have begun on any day before its end; with no end (FHIR: ongoing), it runs to ``today``.
+    A period whose end comes before its start (invalid FHIR) is read from the earlier to the
+    later: read as given, it allowed no week at all and the gestational age was dropped."""
+    spans = [span_of(day) for day in (start, end) if day]
+    first = min(s[0] for s in spans) if start else dt.datetime.min.replace(tzinfo=dt.UTC)
+    after = max(_through(s) for s in spans)
+    if not end and today is not None:
+        after = max(after, _after(lambda: dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)))
+    return first, after
+
+
+def _through(span: Span) -> dt.datetime:
+    """The moment after ``span``: an instant's own (a span that ends on it holds it too)."""
+    start, after = span
+    return after if after > start else _after(lambda: start + dt.timedelta(microseconds=1))
 
 
 def _number(observation: Any) -> Decimal | int | None:
