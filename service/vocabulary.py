@@ -23,3 +23,7 @@ SEVERITY_RANGE = (0, 10)
 # the complaint's locations, which are tested apart).
 CHOICE_FIELDS: dict[str, tuple[str, ...]] = {"sex": SEXES, "side": SIDES, "onset": ONSETS, "course": COURSES}
 RANGE_FIELDS = ("age", "gestational_week", "severity", "duration_days")
+# Durations are compared to the thousandth of a day (86.4 s), rounded down, so that a bound the
+# rules write to three decimals is exact: "under 84 days" is max 83.999, and no duration between
+# 83.999 and 84 is left on neither side of it.
+DURATION_STEP_PER_DAY = 1000

@@ -88,7 +88,7 @@ def test_typical_mild_presentations_need_at_most_24_questions_at_the_median(inte
     typical = [len(interviews[p["name"]].asked) for p in PATIENTS if p["expect"].get("typical")]
     assert len(typical) >= 6
     assert statistics.median(typical) <= 24, typical
-    assert max(typical) <= 30, typical
+    assert max(typical) <= 31, typical
 
 
 def test_an_emergency_ends_the_interview_and_says_why(interviews, kb) -> None:

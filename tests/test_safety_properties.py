@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.knowledge.model import Layer
-from service.vocabulary import URGENCY_LEVELS
+from service.vocabulary import GESTATIONAL_WEEK_RANGE, URGENCY_LEVELS
 from tests.strategies import records
 
 SETTINGS = settings(
@@ -24,6 +24,9 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+EMERGENCY, ROUTINE = (len(URGENCY_LEVELS) - URGENCY_LEVELS.index(level) for level in ("emergency", "routine"))
 
 
 def severity(result: dict[str, Any]) -> int:
@@ -46,6 +49,38 @@ def test_adding_a_finding_never_lowers_urgency(kb, assess) -> None:
         before = assess(record)
         after = assess(with_present(record, finding))
         assert severity(after) >= severity(before)
+
+    check()
+
+
+def test_recording_a_pregnancy_never_lowers_an_emergency_nor_below_a_visit(kb, assess) -> None:
+    """A woman of reproductive age without a recorded pregnancy may be pregnant (the possible
+    pregnancy rules). Recording her pregnancy, at any week, never lowers an emergency, and
+    never lowers anything below a planned visit (POLICY-KNOWN-PREGNANCY-FLOOR: once the
+    pregnancy is known to be in the womb, what only an ectopic pregnancy made urgent may wait
+    days). The findings the possible-pregnancy rules read are drawn often, so the rare
+    combinations they need come up."""
+    possible = sorted(
+        {f for r in kb.rules.values() if "pregnancy_possible" in r.when.present for f in r.when.present}
+        & set(kb.input_findings)
+    )
+
+    @SETTINGS
+    @given(
+        record=records(kb),
+        age=st.integers(12, 55),
+        extra=st.lists(st.sampled_from(possible), unique=True),
+        week=st.integers(*GESTATIONAL_WEEK_RANGE),
+    )
+    def check(record: dict[str, Any], age: int, extra: list[str], week: int) -> None:
+        record["patient"] = {"age": age, "sex": "female"}
+        for finding in extra:
+            record = with_present(record, finding)
+        pregnant = copy.deepcopy(record)
+        pregnant["patient"]["pregnancy"] = {"gestational_week": week}
+        before, after = severity(assess(record)), severity(assess(pregnant))
+        floor = before if before == EMERGENCY else min(before, ROUTINE)
+        assert after >= floor, (before, after)
 
     check()
 

@@ -53,13 +53,19 @@ def quiet_rules(directory: Path) -> Path:
     Since knowledge base 2026.11.11 every age has a context rule (from 45, CTX-AGE-45-PLUS), so
     no valid record of the shipped rules reaches a session without an action. The engine must
     survive one all the same (another knowledge base, a stock durable_rules build): this copy
-    starts that rule at 50 again, which leaves a man of 45 to 49 with nothing to fire."""
+    starts that rule at 50 again, which leaves a man of 45 to 49 with nothing to fire (and moves
+    the low back's location rule to the thigh, see below)."""
     copy = directory / "rules"
     shutil.copytree(ROOT / "rules", copy)
     derived = copy / "derived.yaml"
     rule = "when: {patient: {age: {min: 45}}}\n    then: {derive: age_45_plus}"
     assert rule in derived.read_text(), "CTX-AGE-45-PLUS changed: find another way to a quiet record"
-    derived.write_text(derived.read_text().replace(rule, rule.replace("min: 45", "min: 50")))
+    text = derived.read_text().replace(rule, rule.replace("min: 45", "min: 50"))
+    # since 2026.11.17 every location fires a context rule too (CTX-LOCATION-LOW-BACK): in the
+    # copy that rule reads the thigh, so pain in the low back alone fires nothing
+    location = "when: {complaint: {locations: [low_back]}}\n    then: {derive: location_low_back}"
+    assert location in text, "CTX-LOCATION-LOW-BACK changed: find another way to a quiet record"
+    derived.write_text(text.replace(location, location.replace("[low_back]", "[thigh]")))
     return copy
 
 

@@ -17,6 +17,7 @@ def check_knowledge_base(kb: KnowledgeBase) -> None:
     for rule in kb.rules.values():
         _check_rule_can_fire(kb, rule)
         _check_layer_contract(kb, rule)
+        _check_duration_steps(rule)
     _check_reachable(kb)
     _check_no_cycles(kb)
     _check_nothing_dead(kb)
@@ -70,6 +71,15 @@ def _check_references(kb: KnowledgeBase) -> None:
                 raise KnowledgeBaseError(rule.file, rule.id, f"'{rule.derive}' is not a derived finding")
     for level in kb.levels.values():
         known("urgency.yaml", level.id, tuple(level.advice_when), kb.findings, "finding")
+
+
+def _check_duration_steps(rule: Rule) -> None:
+    """A duration bound is a whole number of the steps durations are floored to
+    (``vocab.DURATION_STEP_PER_DAY``), else a sliver of durations would fall on neither side."""
+    bound = rule.when.duration_days
+    for value in (bound.min, bound.max) if bound else ():
+        if value is not None and round(value * vocab.DURATION_STEP_PER_DAY, 6) % 1:
+            raise KnowledgeBaseError(rule.file, rule.id, f"duration bound {value} is finer than a thousandth of a day")
 
 
 def _check_age_in_pregnancy(kb: KnowledgeBase) -> None:

@@ -49,7 +49,18 @@ def record_context(record: Record) -> dict[str, Any]:
     pregnancy = patient.get("pregnancy") or {}
     given = {**complaint, **patient, **pregnancy}
     fields = (*vocab.CHOICE_FIELDS, *vocab.RANGE_FIELDS)
-    return {"pregnant": bool(pregnancy), **{f: given[f] for f in fields if given.get(f) is not None}}
+    context = {"pregnant": bool(pregnancy), **{f: given[f] for f in fields if given.get(f) is not None}}
+    if "duration_days" in context:
+        context["duration_days"] = _in_duration_steps(context["duration_days"])
+    return context
+
+
+def _in_duration_steps(days: float) -> float:
+    """``days`` rounded down to ``vocab.DURATION_STEP_PER_DAY`` (see there why); a duration too
+    long for the step to matter (beyond every bound) is kept as it is."""
+    if days >= 1e9:
+        return days
+    return math.floor(days * vocab.DURATION_STEP_PER_DAY) / vocab.DURATION_STEP_PER_DAY
 
 
 class ComposedChecks(fields.Field):
