@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from service.settings import Settings
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "kubernetes"
@@ -120,18 +122,9 @@ def test_manifests_validate_strictly_offline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("PORT", "eighty", "PORT='eighty': must be a whole number"),
-        ("WORKERS", "0", "WORKERS='0': must be from 1 to 64"),
-        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of"),
-        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES='-1'"),
-        ("MAX_BODY_BYTES", "12", "MAX_BODY_BYTES='12': must be from 1024"),
-    ],
-)
-def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, message: str) -> None:
-    result = subprocess.run(
+def check_config(**env: str) -> subprocess.CompletedProcess[str]:
+    """gunicorn's start with the production config, up to loading the app, and nothing more."""
+    return subprocess.run(
         [
             str(BIN / "gunicorn"),
             "--config",
@@ -143,15 +136,62 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, messa
         text=True,
         timeout=60,
         check=False,
-        env={
-            "PATH": str(BIN),
-            name: value,
-        },
+        env={"PATH": str(BIN), **env},
         cwd=ROOT,
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT='eighty': must be a whole number"),
+        ("WORKERS", "0", "WORKERS='0': must be from 1 to 64"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of"),
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES='-1'"),
+        ("MAX_BODY_BYTES", "12", "MAX_BODY_BYTES='12': must be from 1024"),
+        ("REQUIRE_REPLAY_STORE", "true", "REQUIRE_REPLAY_STORE=true but REPLAY_STORE is empty"),
+    ],
+)
+def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, message: str) -> None:
+    result = check_config(**{name: value})
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def replay_warnings(stdout: str) -> list[dict]:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["level"] == "WARNING" and "REPLAY_STORE" in line["message"]]
+
+
+@pytest.mark.parametrize(
+    ("env", "warned"),
+    [
+        ({"WORKERS": "2"}, "WORKERS=2 and no REPLAY_STORE: a CDS Hooks token can be accepted once per worker"),
+        ({"WORKERS": "1", "KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "can be accepted once per pod"),
+        ({"WORKERS": "1"}, None),  # `make run` on one core, or WORKERS=1 on a laptop: one memory, no gap
+        ({"WORKERS": "2", "REPLAY_STORE": "redis://127.0.0.1:6379/0"}, None),  # not connected at start
+    ],
+)
+def test_a_start_that_could_accept_a_token_twice_warns_once(env: dict[str, str], warned: str | None) -> None:
+    result = check_config(**env)
+    assert result.returncode == 0, result.stderr
+    warnings = replay_warnings(result.stdout)
+    if warned is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert warning["logger"] == "service.wsgi" and warned in warning["message"]
+
+
+@pytest.mark.gateway
+def test_the_replay_warning_is_the_master_s_not_each_worker_s(tmp_path: Path) -> None:
+    with gunicorn(tmp_path, WORKERS="2") as service:
+        for _ in range(4):  # the workers are up and serving
+            with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/readyz", timeout=30) as response:
+                assert response.status == 200
+        assert len(service.worker_pids()) == 2
+        assert len(replay_warnings(service.log.read_text())) == 1
 
 
 def locked() -> dict[str, list[str]]:
