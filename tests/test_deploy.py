@@ -10,6 +10,7 @@ import sys
 import tomllib
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -85,14 +86,72 @@ def test_shutdown_grace_outlasts_the_prestop_delay_and_gunicorn_graceful_timeout
     assert grace > int(command[1]) + graceful
 
 
-def test_the_replay_store_option_matches_its_manifest() -> None:
-    documents = list(yaml.safe_load_all((K8S / "replay-store" / "redis.yaml").read_text()))
-    service = next(d for d in documents if d["kind"] == "Service")
-    commented = re.search(r"^  # REPLAY_STORE: \"(.+)\"$", (K8S / "configmap.yaml").read_text(), re.M).group(1)
-    url = Settings.from_env({"REPLAY_STORE": commented}).replay_store
-    assert url == f"redis://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/0"
-    egress = next(d for d in documents if d["metadata"]["name"] == "buttock-pain-cds-to-replay-store")
-    assert egress["spec"]["egress"][0]["ports"][0]["port"] == service["spec"]["ports"][0]["port"]
+def replay_store() -> dict[str, dict]:
+    """deploy/kubernetes/replay-store/redis.yaml by kind (and the two NetworkPolicies by name)."""
+    documents = yaml.safe_load_all((K8S / "replay-store" / "redis.yaml").read_text())
+    return {d["metadata"]["name"] if d["kind"] == "NetworkPolicy" else d["kind"]: d for d in documents}
+
+
+def test_the_shipped_deployment_shares_one_replay_store() -> None:
+    """Several pods (the HPA adds more) of several workers: every one remembers token ids in the
+    store the kustomization deploys, and a pod without one refuses to start."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "replay-store/redis.yaml" in kustomization["resources"]
+    service = replay_store()["Service"]
+    port = service["spec"]["ports"][0]["port"]
+    settings = Settings.from_env(manifests()["configmap"]["data"])
+    assert settings.replay_store == f"redis://{service['metadata']['name']}:{port}/0"
+    assert settings.require_replay_store
+    assert settings.replay_gap({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}) == ""
+    egress = replay_store()["buttock-pain-cds-to-replay-store"]["spec"]
+    assert egress["podSelector"] == manifests()["deployment"]["spec"]["selector"]
+    assert egress["egress"][0]["ports"][0]["port"] == port
+
+
+def test_the_replay_store_is_locked_down_probed_and_keeps_nothing_on_disk() -> None:
+    deployment = replay_store()["Deployment"]["spec"]
+    pod = deployment["template"]["spec"]
+    (redis,) = pod["containers"]
+    assert deployment["replicas"] == 1 and deployment["strategy"]["type"] == "Recreate"  # never two stores at once
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    assert pod["automountServiceAccountToken"] is False
+    assert redis["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert {"cpu", "memory"} <= set(redis["resources"]["limits"]) and redis["resources"]["requests"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert redis[probe]["exec"]["command"] == ["redis-cli", "ping"]
+    args = redis["args"]
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"  # full: refuse (503), never forget an id
+    assert "volumes" not in pod
+    assert replay_store()["Service"]["spec"]["selector"] == deployment["template"]["metadata"]["labels"]
+
+
+def test_only_the_service_pods_reach_the_replay_store() -> None:
+    policy = replay_store()["buttock-pain-cds-replay-store"]["spec"]
+    assert policy["podSelector"] == replay_store()["Deployment"]["spec"]["selector"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["egress"] == []
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [{"podSelector": manifests()["deployment"]["spec"]["selector"]}]
+    assert [p["port"] for p in rule["ports"]] == ["redis"]
+
+
+def test_compose_shares_a_replay_store_only_its_workers_reach() -> None:
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    environment = services["cds"]["environment"]
+    settings = Settings.from_env({k: str(v) for k, v in environment.items()})
+    assert settings.workers > 1 and settings.require_replay_store and settings.replay_gap({}) == ""
+    store = services["replay-store"]
+    assert store["network_mode"] == "service:cds" and "ports" not in store  # the service's loopback only
+    command = store["command"]
+    url = urlsplit(settings.replay_store)
+    assert (url.hostname, url.port) == (command[command.index("--bind") + 1], int(command[command.index("--port") + 1]))
+    assert command[command.index("--save") + 1] == "" and command[command.index("--appendonly") + 1] == "no"
+    assert store["read_only"] is True and store["cap_drop"] == ["ALL"] and store["user"] != "0"
+    assert store["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
 
 
 def test_dockerfile_passes_hadolint() -> None:
