@@ -103,6 +103,31 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call; empty: none
     replay_store: str = ""  # redis:// URL for seen JWT ids across workers and pods; empty: per process
     cds_silent_rollout: bool = False  # CDS Hooks cards computed and counted, but not shown
+    require_replay_store: bool = False  # refuse to start without REPLAY_STORE (several workers or pods)
+
+    def __post_init__(self) -> None:
+        if self.require_replay_store and not self.replay_store:
+            raise SettingsError(
+                "REQUIRE_REPLAY_STORE=true but REPLAY_STORE is empty: name the shared Redis that remembers "
+                "CDS Hooks token ids, or a token can be accepted once per worker and pod"
+            )
+
+    def replay_gap(self, environ: Mapping[str, str] | None = None) -> str:
+        """Why a CDS Hooks token could be accepted more than once here, or "" if it cannot.
+
+        Without ``REPLAY_STORE`` each process remembers the ids it has seen, and only those: one
+        gunicorn worker cannot tell that another already accepted a token. A pod in Kubernetes
+        (which sets ``KUBERNETES_SERVICE_HOST`` in every container) has the same gap with its
+        sibling pods, whatever its number of workers, since a Deployment may run several.
+        """
+        environ = os.environ if environ is None else environ
+        if self.replay_store:
+            return ""
+        if self.workers > 1:
+            return f"WORKERS={self.workers} and no REPLAY_STORE: a CDS Hooks token can be accepted once per worker"
+        if environ.get("KUBERNETES_SERVICE_HOST"):
+            return "running in Kubernetes with no REPLAY_STORE: a CDS Hooks token can be accepted once per pod"
+        return ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,4 +159,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "cors_origins": _origins,
     "replay_store": _replay_store,
     "cds_silent_rollout": _boolean,
+    "require_replay_store": _boolean,
 }

@@ -8,12 +8,15 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from service.settings import Settings
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "kubernetes"
@@ -83,14 +86,72 @@ def test_shutdown_grace_outlasts_the_prestop_delay_and_gunicorn_graceful_timeout
     assert grace > int(command[1]) + graceful
 
 
-def test_the_replay_store_option_matches_its_manifest() -> None:
-    documents = list(yaml.safe_load_all((K8S / "replay-store" / "redis.yaml").read_text()))
-    service = next(d for d in documents if d["kind"] == "Service")
-    commented = re.search(r"^  # REPLAY_STORE: \"(.+)\"$", (K8S / "configmap.yaml").read_text(), re.M).group(1)
-    url = Settings.from_env({"REPLAY_STORE": commented}).replay_store
-    assert url == f"redis://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/0"
-    egress = next(d for d in documents if d["metadata"]["name"] == "buttock-pain-cds-to-replay-store")
-    assert egress["spec"]["egress"][0]["ports"][0]["port"] == service["spec"]["ports"][0]["port"]
+def replay_store() -> dict[str, dict]:
+    """deploy/kubernetes/replay-store/redis.yaml by kind (and the two NetworkPolicies by name)."""
+    documents = yaml.safe_load_all((K8S / "replay-store" / "redis.yaml").read_text())
+    return {d["metadata"]["name"] if d["kind"] == "NetworkPolicy" else d["kind"]: d for d in documents}
+
+
+def test_the_shipped_deployment_shares_one_replay_store() -> None:
+    """Several pods (the HPA adds more) of several workers: every one remembers token ids in the
+    store the kustomization deploys, and a pod without one refuses to start."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "replay-store/redis.yaml" in kustomization["resources"]
+    service = replay_store()["Service"]
+    port = service["spec"]["ports"][0]["port"]
+    settings = Settings.from_env(manifests()["configmap"]["data"])
+    assert settings.replay_store == f"redis://{service['metadata']['name']}:{port}/0"
+    assert settings.require_replay_store
+    assert settings.replay_gap({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}) == ""
+    egress = replay_store()["buttock-pain-cds-to-replay-store"]["spec"]
+    assert egress["podSelector"] == manifests()["deployment"]["spec"]["selector"]
+    assert egress["egress"][0]["ports"][0]["port"] == port
+
+
+def test_the_replay_store_is_locked_down_probed_and_keeps_nothing_on_disk() -> None:
+    deployment = replay_store()["Deployment"]["spec"]
+    pod = deployment["template"]["spec"]
+    (redis,) = pod["containers"]
+    assert deployment["replicas"] == 1 and deployment["strategy"]["type"] == "Recreate"  # never two stores at once
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    assert pod["automountServiceAccountToken"] is False
+    assert redis["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert {"cpu", "memory"} <= set(redis["resources"]["limits"]) and redis["resources"]["requests"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert redis[probe]["exec"]["command"] == ["redis-cli", "ping"]
+    args = redis["args"]
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"  # full: refuse (503), never forget an id
+    assert "volumes" not in pod
+    assert replay_store()["Service"]["spec"]["selector"] == deployment["template"]["metadata"]["labels"]
+
+
+def test_only_the_service_pods_reach_the_replay_store() -> None:
+    policy = replay_store()["buttock-pain-cds-replay-store"]["spec"]
+    assert policy["podSelector"] == replay_store()["Deployment"]["spec"]["selector"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["egress"] == []
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [{"podSelector": manifests()["deployment"]["spec"]["selector"]}]
+    assert [p["port"] for p in rule["ports"]] == ["redis"]
+
+
+def test_compose_shares_a_replay_store_only_its_workers_reach() -> None:
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    environment = services["cds"]["environment"]
+    settings = Settings.from_env({k: str(v) for k, v in environment.items()})
+    assert settings.workers > 1 and settings.require_replay_store and settings.replay_gap({}) == ""
+    store = services["replay-store"]
+    assert store["network_mode"] == "service:cds" and "ports" not in store  # the service's loopback only
+    command = store["command"]
+    url = urlsplit(settings.replay_store)
+    assert (url.hostname, url.port) == (command[command.index("--bind") + 1], int(command[command.index("--port") + 1]))
+    assert command[command.index("--save") + 1] == "" and command[command.index("--appendonly") + 1] == "no"
+    assert store["read_only"] is True and store["cap_drop"] == ["ALL"] and store["user"] != "0"
+    assert store["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
 
 
 def test_dockerfile_passes_hadolint() -> None:
@@ -120,18 +181,9 @@ def test_manifests_validate_strictly_offline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("PORT", "eighty", "PORT='eighty': must be a whole number"),
-        ("WORKERS", "0", "WORKERS='0': must be from 1 to 64"),
-        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of"),
-        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES='-1'"),
-        ("MAX_BODY_BYTES", "12", "MAX_BODY_BYTES='12': must be from 1024"),
-    ],
-)
-def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, message: str) -> None:
-    result = subprocess.run(
+def check_config(**env: str) -> subprocess.CompletedProcess[str]:
+    """gunicorn's start with the production config, up to loading the app, and nothing more."""
+    return subprocess.run(
         [
             str(BIN / "gunicorn"),
             "--config",
@@ -143,15 +195,62 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, messa
         text=True,
         timeout=60,
         check=False,
-        env={
-            "PATH": str(BIN),
-            name: value,
-        },
+        env={"PATH": str(BIN), **env},
         cwd=ROOT,
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT='eighty': must be a whole number"),
+        ("WORKERS", "0", "WORKERS='0': must be from 1 to 64"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of"),
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES='-1'"),
+        ("MAX_BODY_BYTES", "12", "MAX_BODY_BYTES='12': must be from 1024"),
+        ("REQUIRE_REPLAY_STORE", "true", "REQUIRE_REPLAY_STORE=true but REPLAY_STORE is empty"),
+    ],
+)
+def test_gunicorn_refuses_to_start_on_a_bad_setting(name: str, value: str, message: str) -> None:
+    result = check_config(**{name: value})
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def replay_warnings(stdout: str) -> list[dict]:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["level"] == "WARNING" and "REPLAY_STORE" in line["message"]]
+
+
+@pytest.mark.parametrize(
+    ("env", "warned"),
+    [
+        ({"WORKERS": "2"}, "WORKERS=2 and no REPLAY_STORE: a CDS Hooks token can be accepted once per worker"),
+        ({"WORKERS": "1", "KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "can be accepted once per pod"),
+        ({"WORKERS": "1"}, None),  # `make run` on one core, or WORKERS=1 on a laptop: one memory, no gap
+        ({"WORKERS": "2", "REPLAY_STORE": "redis://127.0.0.1:6379/0"}, None),  # not connected at start
+    ],
+)
+def test_a_start_that_could_accept_a_token_twice_warns_once(env: dict[str, str], warned: str | None) -> None:
+    result = check_config(**env)
+    assert result.returncode == 0, result.stderr
+    warnings = replay_warnings(result.stdout)
+    if warned is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert warning["logger"] == "service.wsgi" and warned in warning["message"]
+
+
+@pytest.mark.gateway
+def test_the_replay_warning_is_the_master_s_not_each_worker_s(tmp_path: Path) -> None:
+    with gunicorn(tmp_path, WORKERS="2") as service:
+        for _ in range(4):  # the workers are up and serving
+            with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/readyz", timeout=30) as response:
+                assert response.status == 200
+        assert len(service.worker_pids()) == 2
+        assert len(replay_warnings(service.log.read_text())) == 1
 
 
 def locked() -> dict[str, list[str]]:
