@@ -702,3 +702,29 @@ def test_an_unknown_ingredient_beside_paracetamol_is_not_checked(cds: FlaskClien
     )
     (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
     assert card["indicator"] == "warning" and card["extension"]["unchecked"] == ["Caffeine 65 mg"]
+
+
+# --- ATC codes for combinations (level 5, "<ingredient>, combinations") ------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "medication"),
+    [("M01AE51", "ibuprofen"), ("M01AE52", "naproxen"), ("M01AB55", "diclofenac"), ("M01AB51", "indometacin")],
+)
+def test_an_atc_code_for_an_nsaid_combination_is_checked_for_the_nsaid(
+    cds: FlaskClient, ehr: Ehr, code: str, medication: str
+) -> None:
+    """ "Ibuprofen, combinations" (M01AE51), diclofenac with misoprostol (M01AB55)…: a warning
+    "Not checked" at 30 weeks, where the plain ingredient's code is critical."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("c", (ATC, code)))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == [medication]
+    assert card["extension"]["unchecked"] == [f"the other ingredients of {code}"]
+    assert f"the other ingredients of {code}" in card["detail"]
+
+
+def test_the_rest_of_a_combination_code_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """Paracetamol, combinations (N02BE51): nothing bars paracetamol, but the rest may be anything."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("c", (ATC, "N02BE51")))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
+    assert card["extension"]["medications"] == ["paracetamol"]
+    assert card["extension"]["unchecked"] == ["the other ingredients of N02BE51"]
