@@ -118,7 +118,11 @@ def test_the_questionnaire_is_valid_r4_and_covers_the_whole_contract(cds: FlaskC
     assert findings["fever"].code[0].system == SNOMED and findings["fever"].code[0].code == "386661006"
     assert findings["saddle_anesthesia"].code[0].system == LOCAL
     assert top["gestational_week"].enableWhen[0].question == "pregnant"
-    assert findings["vaginal_bleeding"].enableWhen[0].answerBoolean is True
+    assert findings["reduced_fetal_movements"].enableWhen[0].question == "pregnant"
+    # asked of everyone who is not male: the possible-pregnancy red flags need it from a woman
+    # not known to be pregnant
+    assert findings["vaginal_bleeding"].enableBehavior == "any"
+    assert {w.question for w in findings["vaginal_bleeding"].enableWhen} == {"sex"}
     code_system = CodeSystem.model_validate(cds.get("/fhir/CodeSystem/buttock-pain").get_json())
     assert {"saddle_anesthesia", "buttock_bone"} <= {c.code for c in code_system.concept}
 

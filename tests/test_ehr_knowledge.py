@@ -176,6 +176,14 @@ def _first(document: dict[str, Any], medication: str) -> dict[str, Any]:
         (lambda d: _first(d, "ibuprofen").update(drug_classes=["nsaids"]), "drug class 'nsaids' is named by no"),
         (lambda d: _first(d, "naproxen")["codes"].update(rxnorm=["5640"]), "code 5640 is also mapped to ibuprofen"),
         (
+            lambda d: _first(d, "naproxen").update(combinations={"atc": ["M01AE51"]}),
+            "code M01AE51 is also mapped to ibuprofen",
+        ),
+        (
+            lambda d: _first(d, "naproxen").update(combinations={"atc": ["M01AE02"]}),
+            "code M01AE02 is also mapped to naproxen",
+        ),
+        (
             lambda d: d["alternatives"].append({"rule": "CI-NOPE", "medication": "paracetamol"}),
             "unknown contraindication",
         ),

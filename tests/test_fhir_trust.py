@@ -891,3 +891,96 @@ def test_a_yes_in_an_older_response_not_used_is_named_on_a_warning_card(
         in (not_used["detail"])
     )
     assert found[0]["detail"].startswith("**On the data this service could read only")  # not a bare "no red flags"
+
+
+# --- a pregnancy recorded long ago ----------------------------------------------------------
+
+PREGNANCY_STATUS = (LOINC, "82810-3")
+SAYS_PREGNANT = {"coding": [{"system": SNOMED, "code": "77386006"}]}
+ACTIVE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}
+
+
+def pregnancy_status(ident: str, **when: Any) -> dict[str, Any]:
+    return observation(*PREGNANCY_STATUS, ident, valueCodeableConcept=SAYS_PREGNANT, **when)
+
+
+def pregnancy_condition(ident: str, **when: Any) -> dict[str, Any]:
+    return {**condition("77386006", ident), "clinicalStatus": ACTIVE, **when}
+
+
+READ_ON = dt.date(2026, 6, 1)  # the day read() reads on
+# at week 1 at the earliest when recorded, a pregnancy recorded 44 weeks ago is past week 44 now
+ENDED, CURRENT = (READ_ON - dt.timedelta(weeks=44)).isoformat(), (READ_ON - dt.timedelta(weeks=44, days=-1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("resource", "key"),
+    [
+        (pregnancy_status("ps", effectiveDateTime="2024-03-01"), "observations"),
+        (pregnancy_status("ps", issued="2024-03-01T09:00:00Z"), "observations"),
+        (pregnancy_status("ps", effectiveDateTime=ENDED), "observations"),
+        (observation(SNOMED, "77386006", "ps", valueBoolean=True, effectiveDateTime="2024-03-01"), "observations"),
+        (pregnancy_condition("ps", onsetDateTime="2022-01-10", recordedDate="2022-01-10"), "conditions"),
+        (pregnancy_condition("ps", recordedDate="2022-01-10"), "conditions"),
+        (pregnancy_condition("ps", onsetPeriod={"start": "2022-01-10", "end": "2022-02-01"}), "conditions"),
+        (pregnancy_condition("ps", onsetDateTime=ENDED), "conditions"),
+    ],
+)
+def test_a_pregnancy_recorded_longer_ago_than_a_pregnancy_lasts_is_not_a_pregnancy_now(
+    app: Flask, resource: dict[str, Any], key: str
+) -> None:
+    """Recorded two years ago, or left active on the problem list since 2022, it was read as a
+    pregnancy now, while its gestational age was already dropped as "ended"."""
+    intake = read(app, {"patient": patient(), key: bundle(resource)})
+    assert "pregnancy" not in intake.patient
+    kind = resource["resourceType"]
+    assert intake.unmapped == [f"{kind}/ps: a pregnancy recorded so long ago it would now be past week 44, not used"]
+    assert not intake.unread  # nothing it says is lost: the record's own date tells it is over
+
+
+@pytest.mark.parametrize(
+    ("resource", "key"),
+    [
+        (pregnancy_status("ps", effectiveDateTime=CURRENT), "observations"),
+        (pregnancy_status("ps", effectiveDateTime="2026-05-02"), "observations"),
+        (pregnancy_status("ps", effectivePeriod={"start": "2025-01-01", "end": "2026-05-01"}), "observations"),
+        (pregnancy_status("ps"), "observations"),  # undated: counted, as before
+        (pregnancy_condition("ps", onsetDateTime=CURRENT, recordedDate="2026-05-01"), "conditions"),
+        (pregnancy_condition("ps", recordedDate="2026-05-01"), "conditions"),
+        (pregnancy_condition("ps"), "conditions"),
+        # a period with no end runs to today (FHIR: ongoing), so the onset may have been lately
+        (pregnancy_condition("ps", onsetPeriod={"start": "2022-01-10"}), "conditions"),
+    ],
+)
+def test_a_pregnancy_recorded_within_44_weeks_or_undated_is_a_pregnancy_now(
+    app: Flask, resource: dict[str, Any], key: str
+) -> None:
+    intake = read(app, {"patient": patient(), key: bundle(resource)})
+    assert "pregnancy" in intake.patient and not intake.unmapped
+
+
+def test_a_pregnancy_status_whose_gestational_age_has_ended_leaves_no_pregnancy(app: Flask) -> None:
+    """The status and its gestational age from 2024: both are over, and both are listed."""
+    observations = bundle(
+        pregnancy_status("ps", effectiveDateTime="2024-03-01"), week("g1", 10, effectiveDateTime="2024-03-01")
+    )
+    intake = read(app, {"patient": patient(), "observations": observations})
+    assert "pregnancy" not in intake.patient
+    assert [line.split(":")[0] for line in intake.unmapped] == ["Observation/ps", "Observation/g1"]
+
+
+def test_a_stale_pregnancy_does_not_hide_a_possible_ruptured_ectopic(cds: FlaskClient, ehr: Ehr) -> None:
+    """One-sided lower abdominal pain with fainting in a woman of 31 is an emergency (a possible
+    ectopic pregnancy); a pregnancy-status Observation from two years ago made it "Self care"."""
+    two_years_ago = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=730)).isoformat()
+    answers = {**INTAKE, "onset": [{"valueCoding": {"system": LOCAL, "code": "sudden"}}]}
+    response = questionnaire_response(answers, {"one_sided_lower_abdominal_pain": True, "fainting_or_dizziness": True})
+    for stale in (
+        {"observations": bundle(pregnancy_status("ps", effectiveDateTime=two_years_ago))},
+        {"conditions": bundle(pregnancy_condition("ps", onsetDateTime=two_years_ago))},
+    ):
+        found = cards(cds, ehr, {"patient": patient(birth="1995-06-01"), "questionnaireResponse": response, **stale})
+        assert found[0]["indicator"] == "critical", found[0]["summary"]
+        assert "ESC-POSSIBLE-PREGNANCY-ONE-SIDED-PAIN-FAINTING" in found[0]["extension"]["red_flags"]
+        (not_used,) = [card for card in found if "not used" in card["summary"]]
+        assert "past week 44, not used" in not_used["detail"] and two_years_ago not in not_used["detail"]

@@ -17,6 +17,7 @@ import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from flask.testing import FlaskClient
 
+from tests.sdc_renderer import shown
 from tests.test_interview_simulation import MAX_TURNS, PATIENTS, interview
 
 NEXT = "/fhir/Questionnaire/$next-question"
@@ -482,3 +483,83 @@ def test_an_interview_ended_on_dont_know_does_not_say_everything_was_answered(cl
         interview = ask(findings)["interview"]
         stop = "unanswered" if key == "not_known" else "answered"
         assert interview["complete"] and interview["asked_enough_reason"] == kb.interview.stop_reasons[stop]
+
+
+def _about(sex: str | None, pregnant: bool | None, local: str) -> list[dict[str, Any]]:
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": 30}]},
+        {"linkId": "locations", "answer": [{"valueCoding": {"system": local, "code": "groin"}}]},
+        {"linkId": "side", "answer": [{"valueCoding": {"system": local, "code": "left"}}]},
+        {"linkId": "onset", "answer": [{"valueCoding": {"system": local, "code": "sudden"}}]},
+        {"linkId": "severity", "answer": [{"valueInteger": 8}]},
+    ]
+    if sex is not None:
+        items.append({"linkId": "sex", "answer": [{"valueCoding": {"system": GENDER, "code": sex}}]})
+    if pregnant is not None:
+        items.append({"linkId": "pregnant", "answer": [{"valueBoolean": pregnant}]})
+    return items
+
+
+def _intake_findings(client: FlaskClient) -> dict[str, dict[str, Any]]:
+    questionnaire = client.get("/fhir/Questionnaire/buttock-pain-intake").get_json()
+    group = next(i for i in questionnaire["item"] if i["linkId"] == "findings")
+    return {item["linkId"]: item for item in group["item"]}
+
+
+@pytest.mark.parametrize("literal", [True, False], ids=["not-equal-holds-unanswered", "not-equal-needs-an-answer"])
+@pytest.mark.parametrize(
+    ("sex", "pregnant"),
+    [
+        ("female", False),
+        ("female", None),
+        (None, False),
+        ("unknown", False),
+        ("other", None),
+        ("female", True),
+        ("male", False),
+    ],
+)
+def test_the_ectopic_questions_are_shown_to_everyone_who_is_not_male(
+    client: FlaskClient, local: str, sex: str | None, pregnant: bool | None, literal: bool
+) -> None:
+    """They were enabled only when ``pregnant`` = true, yet the possible-pregnancy red flags
+    need them from a woman *not* known to be pregnant: an SDC renderer hid them from her."""
+    items, given = _intake_findings(client), _about(sex, pregnant, local)
+    for finding in ("one_sided_lower_abdominal_pain", "vaginal_bleeding"):
+        assert shown(items[finding], given, literal=literal) is (sex != "male"), finding
+    assert shown(items["reduced_fetal_movements"], given, literal=literal) is (pregnant is True)
+
+
+def test_every_finding_a_possible_pregnancy_red_flag_needs_is_shown_to_a_woman_not_pregnant(
+    client: FlaskClient, local: str, kb
+) -> None:
+    items = _intake_findings(client)
+    needed = {
+        f
+        for rule in kb.rules.values()
+        if "pregnancy_possible" in rule.when.present
+        for f in rule.when.present
+        if f in items
+    }
+    assert {"one_sided_lower_abdominal_pain", "vaginal_bleeding"} <= needed
+    for literal in (True, False):
+        assert all(shown(items[f], _about("female", False, local), literal=literal) for f in needed)
+
+
+def test_a_renderer_that_hides_disabled_items_lets_a_woman_not_known_pregnant_reach_the_emergency(
+    client: FlaskClient, local: str
+) -> None:
+    """A woman of 30 answering ``pregnant`` no, whose truth is one-sided lower-tummy pain,
+    bleeding and fainting, answering only the items a conformant renderer shows: the form
+    completed at routine, where her answers mean emergency."""
+    truth = {"one_sided_lower_abdominal_pain", "vaginal_bleeding", "fainting_or_dizziness"}
+    answer = post(client, {**post(client, START), "item": _about("female", False, local)})
+    for _ in range(60):
+        if answer["status"] == "completed":
+            break
+        item = answer["contained"][0]["item"][-1]
+        if shown(item, answer["item"], literal=False):
+            answer["item"].append(yes_no(item["linkId"], item["linkId"] in truth))
+        answer = post(client, answer)
+    assert answer["status"] == "completed"
+    assert extension(answer)["urgency"][0]["valueCode"] == "emergency"

@@ -640,3 +640,91 @@ def test_the_silent_rollout_setting_is_a_checked_boolean() -> None:
     assert Settings.from_env({}).cds_silent_rollout is False
     with pytest.raises(SettingsError, match="CDS_SILENT_ROLLOUT"):
         Settings.from_env({"CDS_SILENT_ROLLOUT": "yes please"})
+
+
+# --- Medication.ingredient (a compounded or combination product) -------------------------------
+
+
+def ingredient(coding: tuple[str, str], text: str) -> dict[str, Any]:
+    return {
+        "itemCodeableConcept": {"coding": [{"system": coding[0], "code": coding[1], "display": text}], "text": text}
+    }
+
+
+def with_medication(ident: str, **medication: Any) -> dict[str, Any]:
+    contained = {"resourceType": "Medication", "id": "m", **medication}
+    return order(ident, contained=[contained], medicationReference={"reference": "#m"})
+
+
+@pytest.mark.parametrize(
+    ("draft", "medications"),
+    [
+        (with_medication("o1", code={"coding": [{"system": RXNORM, "code": "5640"}]}), ["ibuprofen"]),
+        (with_medication("o2", ingredient=[ingredient(IBUPROFEN, "Ibuprofen")]), ["ibuprofen"]),
+        (
+            with_medication(
+                "o3", ingredient=[ingredient(PARACETAMOL, "Acetaminophen"), ingredient(IBUPROFEN, "Ibuprofen")]
+            ),
+            ["ibuprofen"],
+        ),
+        (
+            with_medication(
+                "o4",
+                code={"text": "Acetaminophen"},
+                ingredient=[ingredient(PARACETAMOL, "Acetaminophen"), ingredient(IBUPROFEN, "Ibuprofen")],
+            ),
+            ["ibuprofen"],
+        ),
+        (with_medication("o5", ingredient=[{"itemReference": {"display": "Naproxen 250 mg"}}]), ["naproxen"]),
+        (with_medication("o6", ingredient=[{"itemCodeableConcept": {"text": "ibuprofen 200 mg"}}]), ["ibuprofen"]),
+    ],
+    ids=["code", "ingredient", "two-ingredients", "paracetamol-named-with-ibuprofen-ingredient", "reference", "text"],
+)
+def test_the_ingredients_of_a_contained_medication_are_checked(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any], medications: list[str]
+) -> None:
+    """FHIR R4 lists a compounded or combination product's parts in ``Medication.ingredient``:
+    read only by its ``code``, ibuprofen as an ingredient was "not checked" at 30 weeks, and a
+    product named paracetamol with an ibuprofen ingredient got no card at all."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+    assert card["extension"]["medications"] == medications
+
+
+def test_a_paracetamol_ingredient_alone_gets_no_card(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = with_medication("p", ingredient=[ingredient(PARACETAMOL, "Acetaminophen")])
+    assert order_sign(cds, ehr, pregnant_at(30), draft)["cards"] == []
+
+
+def test_an_unknown_ingredient_beside_paracetamol_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    draft = with_medication(
+        "p", ingredient=[ingredient(PARACETAMOL, "Acetaminophen"), {"itemReference": {"display": "Caffeine 65 mg"}}]
+    )
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "warning" and card["extension"]["unchecked"] == ["Caffeine 65 mg"]
+
+
+# --- ATC codes for combinations (level 5, "<ingredient>, combinations") ------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "medication"),
+    [("M01AE51", "ibuprofen"), ("M01AE52", "naproxen"), ("M01AB55", "diclofenac"), ("M01AB51", "indometacin")],
+)
+def test_an_atc_code_for_an_nsaid_combination_is_checked_for_the_nsaid(
+    cds: FlaskClient, ehr: Ehr, code: str, medication: str
+) -> None:
+    """ "Ibuprofen, combinations" (M01AE51), diclofenac with misoprostol (M01AB55)…: a warning
+    "Not checked" at 30 weeks, where the plain ingredient's code is critical."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("c", (ATC, code)))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == [medication]
+    assert card["extension"]["unchecked"] == [f"the other ingredients of {code}"]
+    assert f"the other ingredients of {code}" in card["detail"]
+
+
+def test_the_rest_of_a_combination_code_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """Paracetamol, combinations (N02BE51): nothing bars paracetamol, but the rest may be anything."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("c", (ATC, "N02BE51")))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
+    assert card["extension"]["medications"] == ["paracetamol"]
+    assert card["extension"]["unchecked"] == ["the other ingredients of N02BE51"]

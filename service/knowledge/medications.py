@@ -53,6 +53,7 @@ class _MedicationSchema(Schema):
     display = fields.String(required=True, validate=validate.Length(min=1))
     drug_classes = fields.List(fields.String(), required=True)
     codes = fields.Nested(_CodesSchema, load_default=dict)
+    combinations = fields.Nested(_CodesSchema, load_default=dict)
     text = fields.List(fields.String(validate=validate.Length(min=3)), required=True, validate=validate.Length(min=1))
     checked = fields.Boolean(load_default=True)
     topical = fields.String(load_default=None, validate=validate.Length(min=1))
@@ -90,6 +91,8 @@ class Medication:
     # dose). Known so that beside a checked medicine it is not read as another name for that one.
     checked: bool = True
     topical: str | None = None  # the entry it is as an order on the skin says (diclofenac: topical diclofenac)
+    # codes of products holding it with other ingredients not named (ATC "ibuprofen, combinations")
+    combinations: tuple[tuple[str, str], ...] = ()
 
 
 _Found = tuple[re.Match[str], re.Pattern[str], Medication]
@@ -128,6 +131,7 @@ class MedicationTable:
     medications: dict[str, Medication]
     alternatives: dict[str, str]  # contraindication rule id -> medication id
     _by_code: dict[tuple[str, str], Medication] = field(repr=False)
+    _by_combination_code: dict[tuple[str, str], Medication] = field(repr=False)
     _by_name: tuple[tuple[re.Pattern[str], Medication], ...] = field(repr=False)
     _forms: DoseForms = field(repr=False)
 
@@ -153,9 +157,12 @@ class MedicationTable:
         them with a word that says more than how it is given, a brand the table lacks beside
         paracetamol's code): the order must not pass as checked for them. An unknown coding is
         read as another name for what the other codes and the texts say: a code has no words.
+        A code for a combination (ATC ``M01AE51``, "ibuprofen, combinations") names its
+        medicine, and the other ingredients it does not name are not checked.
         """
-        texts = list(texts)
-        coded = [m for system, code in codings if (m := self.by_code(system, code))]
+        texts, codes = list(texts), [(system or "", code or "") for system, code in codings]
+        combined = [(code, m) for system, code in codes if (m := self._by_combination_code.get((system, code)))]
+        coded = [m for system, code in codes if (m := self.by_code(system, code))] + [m for _, m in combined]
         found = [(text, self._names_in(text)) for text in texts]
         spoken = dict.fromkeys((pattern, m) for _, names in found for _, pattern, m in names)  # each name once
         given = list(dict.fromkeys(coded + [m for _, m in spoken]))
@@ -168,6 +175,7 @@ class MedicationTable:
         )
         medications = tuple(m for m in everything if m.checked)
         unchecked = [m.display for m in everything if not m.checked]
+        unchecked += [f"the other ingredients of {code}" for code, _ in combined]
         unchecked += [part for text, names in found for part in _unrecognised_parts(text, names, self._forms.words)]
         return Identified(medications, tuple(dict.fromkeys(unchecked)) if medications else ())
 
@@ -228,16 +236,21 @@ def _medication(entry: dict[str, Any], systems: dict[str, str], classes: set[str
             raise KnowledgeBaseError(FILE, entry["id"], f"drug class '{drug_class}' is named by no care item or rule")
     if entry["drug_classes"] and not entry["checked"]:
         raise KnowledgeBaseError(FILE, entry["id"], "a medication that is not checked has no drug classes")
-    codings = []
-    for kind, codes in entry["codes"].items():
-        if codes and kind not in systems:
-            raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
-        codings += [(systems[kind], code) for code in codes]
+
+    def coded(codes_by_kind: dict[str, list[str]]) -> tuple[tuple[str, str], ...]:
+        codings = []
+        for kind, codes in codes_by_kind.items():
+            if codes and kind not in systems:
+                raise KnowledgeBaseError(FILE, entry["id"], f"no system URI for '{kind}' codes")
+            codings += [(systems[kind], code) for code in codes]
+        return tuple(codings)
+
     return Medication(
         id=entry["id"],
         display=entry["display"],
         drug_classes=tuple(entry["drug_classes"]),
-        codings=tuple(codings),
+        codings=coded(entry["codes"]),
+        combinations=coded(entry["combinations"]),
         names=tuple(entry["text"]),
         checked=entry["checked"],
         topical=entry["topical"],
@@ -279,7 +292,7 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
         if entry["id"] in medications:
             raise KnowledgeBaseError(FILE, entry["id"], "duplicate medication id")
         medication = _medication(entry, systems, classes)
-        for coding in medication.codings:
+        for coding in (*medication.codings, *medication.combinations):
             if coding in by_code:
                 raise KnowledgeBaseError(FILE, entry["id"], f"code {coding[1]} is also mapped to {by_code[coding].id}")
             by_code[coding] = medication
@@ -299,7 +312,8 @@ def load_medications(directory: Path, kb: KnowledgeBase) -> MedicationTable:
     return MedicationTable(
         medications=medications,
         alternatives=alternatives,
-        _by_code=by_code,
+        _by_code={c: m for c, m in by_code.items() if c in m.codings},
+        _by_combination_code={c: m for m in medications.values() for c in m.combinations},
         _by_name=tuple((re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE), m) for n, m in names),
         _forms=_dose_forms(raw["dose_forms"]),
     )

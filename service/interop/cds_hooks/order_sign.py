@@ -2,8 +2,9 @@
 
 For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
 drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
-text; each ingredient of a combination; diclofenac that its text, its dosage's route or its
-Medication's form says goes on the skin as topical diclofenac). The patient's record, built
+text; each ingredient of a combination, and each of its contained Medication's
+``ingredient``; diclofenac that its text, its dosage's route or its Medication's form says
+goes on the skin as topical diclofenac). The patient's record, built
 from the prefetched Patient, Observations and Conditions, goes through the same rule engine as
 an assessment; the contraindication rules it fires are the ones that suppress care in
 ``POST /v1/assessments`` — one source of truth.
@@ -71,10 +72,16 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
     contained = _contained_medication(request)
     concept = request.medicationCodeableConcept or (contained.code if contained is not None else None)
-    codings = list((concept.coding if concept else None) or ())
+    # a compounded or combination product lists its parts as the Medication's ingredients, each
+    # a concept or a reference: read like the order's own codes and names (ibuprofen as an
+    # ingredient was "not checked"; beside a code naming paracetamol it passed with no card)
+    parts = (contained.ingredient if contained is not None else None) or ()
+    concepts = [c for c in (concept, *(part.itemCodeableConcept for part in parts)) if c is not None]
+    codings = [coding for c in concepts for coding in c.coding or ()]
     # a reference's display names the medication too (Medication/123 on the EHR's server)
-    named = request.medicationReference.display if request.medicationReference else None
-    texts = [t for t in (concept.text if concept else None, *(c.display for c in codings), named) if t]
+    references = [request.medicationReference, *(part.itemReference for part in parts)]
+    named = [r.display for r in references if r is not None]
+    texts = [t for t in (*(c.text for c in concepts), *(c.display for c in codings), *named) if t]
     # how it is given, in words: a route or a form coded without a display says nothing here
     given = [d.route for d in request.dosageInstruction or ()] + [contained.form if contained is not None else None]
     forms = [t for c in given if c is not None for t in (c.text, *(d.display for d in c.coding or ())) if t]

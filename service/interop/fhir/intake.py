@@ -587,7 +587,7 @@ def _apply(
         if week is None:
             return True
         weeks, limits = _counted_on(week, recorded, intake.today, _weeks_now), vocab.GESTATIONAL_WEEK_RANGE
-        if weeks.start > limits[1]:  # the pregnancy it was measured in has ended
+        if _ended(weeks):  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
         elif weeks := _within(intake, label, "gestational age", weeks, limits):
             _week(intake, weeks, Source(label, recorded))
@@ -619,8 +619,38 @@ def _pregnancy(*, status: bool, parsed: Any, kind: str, label: str, terms: Termi
         if pregnant is None:
             intake.unmapped.append(f"{label}: pregnancy status answer not read, not used")
             intake.unread.append(label)
-    if pregnant:
-        intake.patient.setdefault("pregnancy", {})
+    if not pregnant:
+        return
+    if _ended(
+        _counted_on(vocab.GESTATIONAL_WEEK_RANGE[0], _dated(parsed, kind, intake.today), intake.today, _weeks_now)
+    ):
+        last = vocab.GESTATIONAL_WEEK_RANGE[1]
+        intake.unmapped.append(f"{label}: a pregnancy recorded so long ago it would now be past week {last}, not used")
+        return
+    intake.patient.setdefault("pregnancy", {})
+
+
+def _ended(weeks: range) -> bool:
+    """Whether a pregnancy whose gestational weeks are counted on to ``weeks`` today has ended:
+    every week they allow is past the last the contract holds (week 44, past any pregnancy)."""
+    return weeks.start > vocab.GESTATIONAL_WEEK_RANGE[1]
+
+
+def _dated(parsed: Any, kind: str, today: dt.date | None) -> Span | None:
+    """When a pregnancy record says the pregnancy was under way: an Observation's effective[x]
+    (or else issued); a Condition's onset (a date or a period), or else its recordedDate. None
+    if it does not say (an undated record is counted, as it always was: nothing tells it is over).
+
+    Counted on from week 1 (the earliest a record can have been made in), a pregnancy recorded
+    44 weeks ago or more has ended: one left ``active`` on the problem list since 2022, or a
+    pregnancy status from two years ago, was read as a pregnancy now, and the least urgent
+    week the triage assessed hid a possible ectopic pregnancy (emergency) as self care."""
+    if kind == "Observation":
+        return _observed_at(parsed, today)
+    period = parsed.onsetPeriod
+    if period is not None and (period.start or period.end):
+        return _period_span(period.start, period.end, today)
+    return recorded_span(parsed.onsetDateTime or parsed.recordedDate)
 
 
 _KEPT = {

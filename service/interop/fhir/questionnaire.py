@@ -96,6 +96,25 @@ def answer_options(terms: Terminology, say: _Wording) -> list[dict[str, Any]]:
     ]
 
 
+def _enabled_when(finding: str, terms: Terminology) -> dict[str, Any]:
+    """The ``enableWhen`` of a finding's item: on ``pregnant`` for the findings that matter only
+    in pregnancy; on ``sex`` for those a woman may need to answer whether or not she is known
+    to be pregnant (shown unless the sex is answered male: R4 leaves open whether ``!=``
+    holds for an unanswered question, so "not answered" is said as well)."""
+    if finding in terms.pregnancy_only:
+        return {"enableWhen": [PREGNANT]}
+    if finding in terms.not_male_only:
+        male = {"system": terms.systems["gender"], "code": "male"}
+        return {
+            "enableWhen": [
+                {"question": "sex", "operator": "exists", "answerBoolean": False},
+                {"question": "sex", "operator": "!=", "answerCoding": male},
+            ],
+            "enableBehavior": "any",
+        }
+    return {}
+
+
 def build_questionnaire(
     kb: KnowledgeBase, terms: Terminology, texts: Catalogue, others: Sequence[Catalogue]
 ) -> dict[str, Any]:
@@ -109,7 +128,7 @@ def build_questionnaire(
             type="choice",
             answerOption=answer_options(terms, say),
             code=[terms.findings[f]],
-            **({"enableWhen": [PREGNANT]} if f in terms.pregnancy_only else {}),
+            **_enabled_when(f, terms),
         )
         for f in kb.input_findings
     ]

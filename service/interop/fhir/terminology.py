@@ -21,6 +21,7 @@ class Terminology:
     fields: dict[str, Coding]
     findings: dict[str, Coding]  # every input finding: SNOMED CT where known, else local
     pregnancy_only: tuple[str, ...]
+    not_male_only: tuple[str, ...]  # findings asked unless the patient is male
     history: frozenset[str]  # findings a resolved Condition still makes present
     questionnaire: str = ""  # canonical URL of the intake Questionnaire answers must name
     also: dict[tuple[str, str], str] = field(default_factory=dict)  # other codings of a finding
@@ -88,9 +89,11 @@ def load_terminology(rules_dir: Path, kb: KnowledgeBase) -> Terminology:
             "display": entry["display"],
         }
 
-    for finding in [*raw["findings"], *raw["pregnancy_only"], *raw["history"]]:
+    for finding in [*raw["findings"], *raw["pregnancy_only"], *raw["not_male_only"], *raw["history"]]:
         if finding not in kb.input_findings:
             raise KnowledgeBaseError("fhir.yaml", finding, "unknown input finding")
+    for finding in set(raw["pregnancy_only"]) & set(raw["not_male_only"]):
+        raise KnowledgeBaseError("fhir.yaml", finding, "listed both as pregnancy_only and as not_male_only")
     findings = {
         f: coding(raw["findings"][f], f)
         if f in raw["findings"]
@@ -119,6 +122,7 @@ def load_terminology(rules_dir: Path, kb: KnowledgeBase) -> Terminology:
         fields={name: coding(entry, name) for name, entry in raw["fields"].items()},
         findings=findings,
         pregnancy_only=tuple(raw["pregnancy_only"]),
+        not_male_only=tuple(raw["not_male_only"]),
         history=frozenset(raw["history"]),
         also=also,
         pregnancy_status=(status_code["system"], status_code["code"]),
