@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.request
 from pathlib import Path
@@ -246,10 +247,13 @@ def test_a_start_that_could_accept_a_token_twice_warns_once(env: dict[str, str],
 @pytest.mark.gateway
 def test_the_replay_warning_is_the_master_s_not_each_worker_s(tmp_path: Path) -> None:
     with gunicorn(tmp_path, WORKERS="2") as service:
+        deadline = time.monotonic() + 60  # the second worker may fork late on a loaded machine
+        while len(service.worker_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(service.worker_pids()) == 2
         for _ in range(4):  # the workers are up and serving
             with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/readyz", timeout=30) as response:
                 assert response.status == 200
-        assert len(service.worker_pids()) == 2
         assert len(replay_warnings(service.log.read_text())) == 1
 
 
