@@ -250,7 +250,7 @@ class CardWriter:
         fields = assessment.interview.record_fields
         names = listed(tuple(f.field.removeprefix("complaint.") for f in fields))
         lines = [
-            f"The record does not give the pain's {names}, and the rules read it as its harmless value: the "
+            f"The record does not give the pain's {names}, and the rules read each as its harmless value: the "
             "summary assumes that. Assessed with every value the rules tell apart, recording it could raise "
             "the triage:",
             "",
