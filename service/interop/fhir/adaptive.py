@@ -114,7 +114,7 @@ def next_response(
     record["findings"]["not_known"] = sorted(f for f in form.asked if f in bank and f not in answered)
     # an item about the pain put again and still not answered: not put a third time
     again = {item["linkId"] for item in form.questionnaire.get("item", ()) if _asked_again(item, fhir_base)}
-    record["complaint"]["not_known"] = [name for name in unknown_fields(record) if name in again]
+    record["complaint"] = {**record["complaint"], "not_known": [n for n in unknown_fields(record) if n in again]}
     try:
         assessment = assess(record)
     except InvalidInputError as error:
