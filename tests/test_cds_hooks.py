@@ -542,3 +542,30 @@ def test_a_partial_birth_date_is_assessed_not_a_500(cds: FlaskClient, ehr: Ehr) 
     )
     summary = call(cds, ehr, body).get_json()["cards"][0]
     assert summary["extension"]["urgency"] == "emergency"  # a child with fever
+
+
+def test_an_onset_not_recorded_that_could_make_it_an_emergency_has_a_card(cds: FlaskClient, ehr: Ehr) -> None:
+    """An 80-year-old who cannot bear weight, the onset not recorded: urgent, as the rules read
+    the onset as not sudden; a card says recording it could make it an emergency (sudden: a hip
+    fracture), without any of the patient's data. Recorded sudden, it is an emergency."""
+    answers = {
+        "locations": [{"valueCoding": {"system": LOCAL, "code": "hip"}}],
+        "course": [{"valueCoding": {"system": LOCAL, "code": "worsening"}}],
+    }
+
+    def cards() -> list[dict[str, Any]]:
+        prefetch = {
+            "patient": patient(birth="1946-05-01", gender="male"),
+            "questionnaireResponse": questionnaire_response(answers, {"cannot_bear_weight": True}),
+        }
+        return call(cds, ehr, hook_request(prefetch)).get_json()["cards"]
+
+    summary, record_fields, *_ = cards()
+    assert summary["extension"]["urgency"] == "urgent"  # not raised for the onset not known
+    assert record_fields["indicator"] == "warning"
+    assert record_fields["summary"] == "Record the pain's onset — could be emergency"
+    assert "- onset (read as not sudden): could be **Emergency" in record_fields["detail"]
+    assert "1946" not in json.dumps(record_fields) and "80" not in record_fields["detail"]
+    answers["onset"] = [{"valueCoding": {"system": LOCAL, "code": "sudden"}}]
+    (summary,) = cards()
+    assert summary["extension"]["urgency"] == "emergency"

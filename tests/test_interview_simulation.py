@@ -2,7 +2,9 @@
 
 Each patient in ``tests/interviews/patients.yaml`` has a hidden truth. The app sends what it
 knows, answers the first of ``questions`` from the truth (present if the finding is in it,
-absent otherwise), and sends again, until ``interview.complete``. The clinical expectations:
+absent otherwise), and sends again, until ``interview.complete``; a field of the complaint the
+interview asks for (``interview.record_fields``) is one the app did not know, so the patient
+cannot say it either (``complaint.not_known``). The clinical expectations:
 the right final urgency, an emergency that one answer reveals found within a few questions,
 a mild presentation done within about 20-30 questions (median at most 24, none over 30: every
 red flag one answer could reveal is asked, the whole cauda equina set among them), no question
@@ -60,6 +62,13 @@ def interview(client: FlaskClient, patient: dict[str, Any]) -> Interview:
             assert answer["interview"]["asked_enough_reason"]
             return Interview(tuple(asked), tuple(levels), answer)
         assert answer["interview"]["asked_enough_reason"] is None
+        if not answer["questions"]:  # the record's own fields come once no finding question is left
+            fields = [f["field"].removeprefix("complaint.") for f in answer["interview"]["record_fields"]]
+            assert fields, "an interview not complete asks something"
+            assert not set(fields) & set(record["complaint"].get("not_known", ())), "a field asked twice"
+            # the app sent all it knows of the complaint: the patient cannot say more
+            record["complaint"]["not_known"] = [*record["complaint"].get("not_known", ()), *fields]
+            continue
         finding = answer["questions"][0]["finding"]
         assert finding not in asked, f"asked {finding} twice"
         asked.append(finding)

@@ -23,6 +23,7 @@ from tests.test_interview_simulation import MAX_TURNS, PATIENTS, interview
 NEXT = "/fhir/Questionnaire/$next-question"
 GENDER = "http://hl7.org/fhir/administrative-gender"
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+ABOUT_THE_PAIN = ("side", "onset", "severity", "course")  # items put again while unknown
 START: dict[str, Any] = {
     "resourceType": "QuestionnaireResponse",
     "status": "in-progress",
@@ -375,7 +376,8 @@ def test_without_her_week_she_is_asked_what_every_stretch_of_pregnancy_needs(cli
     answer, asked = walk(
         client,
         post(client, {**post(client, START), "item": pregnant_without_a_week(local)}),
-        lambda f: yes_no(f, False),
+        # "no" to every finding; an item about the pain put again (its severity) left blank again
+        lambda f: {"linkId": f} if f in ABOUT_THE_PAIN else yes_no(f, False),
     )
     assert answer["status"] == "completed"
     assert "reduced_fetal_movements" in asked and "one_sided_lower_abdominal_pain" in asked
@@ -471,7 +473,10 @@ def test_a_dont_know_to_leg_weakness_still_asks_whether_it_is_getting_worse(clie
 def test_an_interview_ended_on_dont_know_does_not_say_everything_was_answered(client: FlaskClient, kb) -> None:
     """Answering "don't know" to every question ended with "All the questions that matter ...
     have been answered", though nothing was ruled out (fifth attack round)."""
-    record = {"patient": {"age": 40, "sex": "male"}, "complaint": {"locations": ["low_back"]}}
+    record = {
+        "patient": {"age": 40, "sex": "male"},
+        "complaint": {"locations": ["low_back"], "onset": "gradual", "severity": 3, "course": "stable", "side": "left"},
+    }  # the complaint in full: a field left out would be asked too (interview.record_fields)
 
     def ask(findings: dict[str, list[str]]) -> dict:
         return client.post("/v1/assessments", json={**record, "findings": findings}).get_json()
@@ -563,3 +568,44 @@ def test_a_renderer_that_hides_disabled_items_lets_a_woman_not_known_pregnant_re
         answer = post(client, answer)
     assert answer["status"] == "completed"
     assert extension(answer)["urgency"][0]["valueCode"] == "emergency"
+
+
+def test_an_onset_left_unknown_that_could_raise_the_urgency_is_put_again_once(client: FlaskClient, local: str) -> None:
+    """An 80-year-old who cannot bear weight answers the onset "unknown": once no finding
+    question is left the onset item is put again (sudden would make it an emergency); a
+    "sudden" then gives the emergency, a second "unknown" completes the form at urgent."""
+    record = {
+        "patient": {"age": 80, "sex": "male"},
+        "complaint": {"locations": ["hip"], "onset": "unknown", "course": "worsening"},
+        "findings": {},
+    }
+    again = post(client, {**copy.deepcopy(START), "item": answers(record, local)})
+    asked = []
+    for _ in range(MAX_TURNS):
+        assert again["status"] == "in-progress"
+        finding = again["contained"][0]["item"][-1]["linkId"]
+        if finding == "onset":
+            break
+        asked.append(finding)
+        again = post(client, {**again, "item": [*again["item"], yes_no(finding, finding == "cannot_bear_weight")]})
+    assert "cannot_bear_weight" in asked  # the findings first, then the onset
+    onset = again["contained"][0]["item"][-1]
+    assert onset["type"] == "choice"
+    assert {"url": "http://localhost/fhir/StructureDefinition/asked-again", "valueBoolean": True} in onset["extension"]
+    assert [i["linkId"] for i in again["contained"][0]["item"]].count("onset") == 1  # a link id is once in a form
+    assert "onset" not in {i["linkId"] for i in again["item"]}  # the "unknown" taken out: a new question
+
+    def answered(code: str) -> dict[str, Any]:
+        item = {"linkId": "onset", "answer": [{"valueCoding": {"system": local, "code": code}}]}
+        return post(client, {**again, "item": [*again["item"], item]})
+
+    sudden = answered("sudden")
+    assert sudden["status"] == "completed"
+    assert extension(sudden)["urgency"][0]["valueCode"] == "emergency"
+    unknown = answered("unknown")
+    assert unknown["status"] == "completed"
+    parts = extension(unknown)
+    assert parts["urgency"][0]["valueCode"] == "urgent"
+    assert parts["askedEnoughReason"][0]["valueString"].startswith("There are no more questions to ask, but some")
+    blank = post(client, again)  # left blank the second time: the same
+    assert blank["status"] == "completed" and extension(blank)["urgency"][0]["valueCode"] == "urgent"

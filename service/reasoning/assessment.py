@@ -81,13 +81,22 @@ class Question(NamedTuple):
     rules: tuple[str, ...]  # the first rule says why the question is asked
 
 
+class RecordField(NamedTuple):
+    """A field of the record left unknown whose value could raise the urgency: ask it."""
+
+    field: str  # its path in the record: complaint.onset
+    could_be: str  # the most urgent level a value of it could give
+
+
 class InterviewState(NamedTuple):
     """Where an interview stands: complete when no unanswered question could change the
-    urgency or the leading cause (then ``questions`` is empty and the reason says why)."""
+    urgency or the leading cause, and no field the record left unknown could raise the
+    urgency (then ``questions`` and ``record_fields`` are empty and the reason says why)."""
 
     complete: bool
     stop_reason: str | None  # why it is complete: a stop reason id of rules/interview.yaml (worded per language)
     screens: tuple[str, ...]  # the interview screens that apply to this patient, in priority order
+    record_fields: tuple[RecordField, ...] = ()  # most urgent first (service.reasoning.record_fields)
 
 
 class FiredRule(NamedTuple):

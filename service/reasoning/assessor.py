@@ -32,6 +32,7 @@ from service.reasoning.finding_sets import FindingSets
 from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import CauseRanking
 from service.reasoning.record import Record, missing_values
+from service.reasoning.record_fields import FieldProbe
 from service.validation import validated
 
 RECORD_MISMATCH = "The symptom record does not match the contract."  # a 422's detail
@@ -70,6 +71,8 @@ class Assessor:
         sets = FindingSets(kb)
         self._follow_up = FollowUp(kb, sets)
         self._rank_causes = CauseRanking(kb, sets)
+        # the complaint's unknown fields whose value could raise the urgency: the doors ask it
+        self.record_fields = FieldProbe(kb)
         # Which contraindication rules take each care item out, or keep it with a caution,
         # depends only on the knowledge base: worked out once here, looked up per record.
         contraindications = kb.rules_in(Layer.CONTRAINDICATION)  # file order
@@ -161,6 +164,9 @@ class Assessor:
             causes=causes,
             evidence=by_layer[Layer.EVIDENCE],
         )
+        if interview.stop_reason == "answered" and record["complaint"].get("not_known"):
+            # the onset or the like was asked and not known: "all answered" would hide it
+            interview = interview._replace(stop_reason="unanswered")
         return Assessment(
             knowledge_base_version=kb.version,
             knowledge_base_sha256=kb.sha256,

@@ -21,6 +21,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from service import vocabulary as vocab
 from service.validation import shortened
 
+# the complaint's fields a patient may be asked again (:mod:`service.reasoning.record_fields`)
+ASKABLE_FIELDS = ("onset", "severity", "course", "side")
+
 Record = dict[str, Any]
 """A record as the record schema loads it: every default filled, ids unique, values checked."""
 
@@ -224,6 +227,22 @@ class ComplaintSchema(Schema):
         metadata={"description": "0-10 numeric rating scale."},
     )
     course = _choice(vocab.COURSES, load_default="unknown")
+    not_known = CappedList(
+        _choice(ASKABLE_FIELDS),
+        max_items=len(ASKABLE_FIELDS),
+        load_default=list,
+        metadata={
+            "description": "Of onset, severity, course and side, those the patient was asked and could not "
+            "say: still unknown to the rules, but not asked again (`interview.record_fields` no longer lists "
+            "them). Each must be left out or `unknown`."
+        },
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _not_known_is_unknown(self, data: dict, **_: Any) -> None:
+        given = [name for name in data.get("not_known") or () if data.get(name, "unknown") not in (None, "unknown")]
+        if given:
+            raise ValidationError(f"Fields given cannot also be not known: {given}.", "not_known")
 
 
 def build_record_schema(finding_ids: Iterable[str]) -> type[Schema]:

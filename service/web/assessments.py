@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -14,6 +15,7 @@ from service.reasoning.unrecorded import (
     Candidates,
     asking_every_question,
     bracket,
+    completions,
     without_care_any_value_contraindicates,
 )
 from service.validation import InvalidInputError
@@ -43,6 +45,8 @@ def create_assessment() -> Response:
         assessment, bracketed = assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)
     else:
         assessment = assess(record)
+    if assessment.interview.complete:  # no finding question left: the record's own fields next
+        assessment = asking_record_fields(record, assessment, for_most_care=True)
     document = assessment_document(assessment, texts=texts, explain=_EXPLAIN[explain], bracketed=bracketed)
     return in_language(jsonify(document), texts)
 
@@ -76,3 +80,28 @@ def assess_unrecorded(
     shown = without_care_any_value_contraindicates(bracketed, asking_every_question(assessor.kb, bracketed, chosen))
     note_urgency(shown.urgency.level)
     return shown, bracketed
+
+
+def asking_record_fields(
+    record: dict[str, Any],
+    shown: Assessment,
+    *,
+    for_most_care: bool,
+    candidates: Candidates | None = None,
+    detail: str = RECORD_MISMATCH,
+) -> Assessment:
+    """``shown`` with the complaint's fields ``record`` leaves unknown whose value could raise
+    its urgency (:mod:`service.reasoning.record_fields`), assessed as the door assessed
+    ``record``: a validated record as it is, one lacking a value for every value it could have
+    (``for_most_care`` and ``candidates`` as for :func:`assess_unrecorded`). The probes are
+    not noted in the log and the metrics: they are not answers."""
+    assessor = components().assessor
+
+    def levels(probed: dict[str, Any]) -> Iterator[str]:
+        if missing_values(probed):
+            for completed in completions(assessor.kb, probed, candidates):
+                yield assessor.assess(assessor.record(completed, detail)).urgency.level
+        else:
+            yield assessor.assess(probed).urgency.level
+
+    return assessor.record_fields(record, shown, levels, for_most_care=for_most_care)

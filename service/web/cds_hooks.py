@@ -32,7 +32,7 @@ from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema,
 from service.reasoning.record import missing_values
 from service.reasoning.unrecorded import completions, settled
 from service.validation import InvalidInputError, shortened, validated
-from service.web.assessments import assess, assess_unrecorded
+from service.web.assessments import asking_record_fields, assess, assess_unrecorded
 from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
@@ -94,9 +94,12 @@ def triage() -> Response:
     raw, candidates = settled(components().assessor.kb, intake.record(), intake.candidates)
     if missing_values(raw):  # no age, sex, week or location: what holds whatever it is
         shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, candidates=candidates)
+        # an onset or the like not recorded, whose value would raise the triage: a card names it
+        shown = asking_record_fields(raw, shown, for_most_care=False, candidates=candidates, detail=_MAPPED)
         return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id, bracketed))
     record = components().assessor.record(raw, _MAPPED)
-    return _answer(SERVICE_ID, writer.cards(assess(record), intake, patient_id))
+    shown = asking_record_fields(record, assess(record), for_most_care=False)
+    return _answer(SERVICE_ID, writer.cards(shown, intake, patient_id))
 
 
 @bp.post(f"/cds-services/{MEDICATION_SERVICE_ID}")

@@ -82,6 +82,7 @@ def assessment_document(
             "complete": a.interview.complete,
             "asked_enough_reason": texts.stop_reason(a.interview.stop_reason) if a.interview.stop_reason else None,
             "screens": list(a.interview.screens),
+            "record_fields": [{"field": f.field, "could_be": f.could_be} for f in a.interview.record_fields],
         },
         "disclaimer": texts.disclaimer,
         "trace": [{"rule": step.rule, "layer": str(step.layer)} for step in a.trace] if explain else [],

@@ -14,7 +14,7 @@ from service.interop.fhir.resources import PublishedFhir
 from service.reasoning.assessment import Assessment
 from service.reasoning.assessor import RECORD_MISMATCH
 from service.reasoning.record import missing_values
-from service.web.assessments import assess, assess_unrecorded
+from service.web.assessments import asking_record_fields, assess, assess_unrecorded
 from service.web.base_url import public_base_url
 from service.web.components import components
 from service.web.json_body import read_json_body
@@ -61,8 +61,14 @@ def next_question() -> Response:
             # answered for the value that calls for the most care (bleeding is an emergency from
             # week 24), and asked what each value needs. Where it hurts the patient is there to
             # say: left unanswered, the record is refused (422), as by POST /v1/assessments.
-            return assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)[0]
-        return assess(components().assessor.record(record))
+            shown = assess_unrecorded(record, RECORD_MISMATCH, for_most_care=True)[0]
+            probed = record
+        else:
+            probed = components().assessor.record(record)
+            shown = assess(probed)
+        if shown.interview.complete:  # no finding question left: the pain's own unknown fields next
+            return asking_record_fields(probed, shown, for_most_care=True)
+        return shown
 
     texts = requested_texts()
     questionnaire = published.questionnaires[texts.language]

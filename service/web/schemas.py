@@ -96,6 +96,18 @@ class QuestionSchema(Schema):
     rules = fields.List(fields.String(), required=True)
 
 
+class RecordFieldSchema(Schema):
+    field = fields.String(
+        required=True,
+        metadata={"description": "The field left out or `unknown`, as a path into the record (`complaint.onset`)."},
+    )
+    could_be = _choice(
+        vocab.URGENCY_LEVELS,
+        required=True,
+        metadata={"description": "The most urgent level a value of it could give, with the rest of the record."},
+    )
+
+
 class InterviewSchema(Schema):
     """Where the interview stands, for apps that ask the questions one at a time."""
 
@@ -103,9 +115,9 @@ class InterviewSchema(Schema):
         required=True,
         metadata={
             "description": "True when no red flag is left that answers could still reveal (findings in "
-            "`not_known` are not asked again), and no question the interview screens that fit this patient "
-            "list could change the urgency or the leading cause (or the urgency already calls for emergency "
-            "care); `questions` is then empty."
+            "`not_known` are not asked again), no question the interview screens that fit this patient "
+            "list could change the urgency or the leading cause, and no field in `record_fields` is left (or "
+            "the urgency already calls for emergency care); `questions` and `record_fields` are then empty."
         },
     )
     asked_enough_reason = fields.String(
@@ -119,6 +131,20 @@ class InterviewSchema(Schema):
         metadata={
             "description": "The interview screens (rules/interview.yaml) that apply to this patient, "
             "in the priority order that ordered `questions`."
+        },
+    )
+    record_fields = fields.List(
+        fields.Nested(RecordFieldSchema),
+        required=True,
+        metadata={
+            "description": "The complaint's fields (onset, severity, course, side) the record leaves out or "
+            "`unknown` whose value could raise the urgency, the most urgent first: ask them, put the answer in "
+            "`complaint` (or, when the patient cannot say, the field's name in `complaint.not_known`) and send "
+            "again. The urgency is not raised for them (the rules read an unknown onset as not sudden, an "
+            "unknown severity as not severe, an unknown course as not getting worse, an unknown "
+            "side as not one-sided); while one is listed the interview is not complete. Filled once no finding "
+            "question is left (each is worked out by assessing the record with every value the rules tell "
+            "apart); empty until then."
         },
     )
 

@@ -31,6 +31,8 @@ SUMMARY_MAX = 140  # CDS Hooks 2.0: a card summary SHOULD be under 140 character
 SNOMED = "http://snomed.info/sct"
 REFERRAL = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
 PRIORITY = {"emergency": "stat", "urgent": "urgent"}  # ServiceRequest.priority; otherwise routine
+# how the rules read each of the complaint's fields a record leaves unknown
+_READ_AS = {"onset": "not sudden", "severity": "not severe", "course": "not getting worse", "side": "not one-sided"}
 
 
 def _words(identifier: str) -> str:
@@ -114,6 +116,8 @@ class CardWriter:
         cards = [self.summary(assessment, patient_id, unrecorded, len(intake.unread), narrowed=narrowed)]
         if bracketed:
             cards.append(self.unrecorded(bracketed))
+        if assessment.interview.record_fields:
+            cards.append(self.record_fields(assessment))
         if intake.conflicts:
             cards.append(self.conflicts(intake))
         if intake.differing:
@@ -236,6 +240,30 @@ class CardWriter:
         higher = f" — could be {_words(most.level)}" if most.level != least.level else ""
         return self.card(
             f"Record the patient's {names}{higher}", "warning", "\n".join(lines), links=[self._intake_link()]
+        )
+
+    def record_fields(self, assessment: Assessment) -> Card:
+        """The pain's onset, severity, course or side the record does not give, where a value
+        would raise the triage: the rules read each as its harmless value (not sudden, not
+        severe, not getting worse, not one-sided), so the summary assumes it; this names what
+        recording it could show (:mod:`service.reasoning.record_fields`)."""
+        fields = assessment.interview.record_fields
+        names = listed(tuple(f.field.removeprefix("complaint.") for f in fields))
+        lines = [
+            f"The record does not give the pain's {names}, and the rules read each as its harmless value: the "
+            "summary assumes that. Assessed with every value the rules tell apart, recording it could raise "
+            "the triage:",
+            "",
+        ]
+        for f in fields:
+            name = f.field.removeprefix("complaint.")
+            lines.append(f"- {name} (read as {_READ_AS[name]}): could be **{self.clinician.level(f.could_be)}**")
+        lines += ["", f"Record the {names} (or complete the intake questionnaire) and call again."]
+        return self.card(
+            f"Record the pain's {names} — could be {_words(fields[0].could_be)}",
+            "warning",
+            "\n".join(lines),
+            links=[self._intake_link()],
         )
 
     def conflicts(self, intake: Intake) -> Card:

@@ -11,7 +11,12 @@ and the record goes through the same validation and assessment as ``POST /v1/ass
 1. until age, sex and pain location are answered, the items about the patient and the pain;
 2. then the first of the assessment's ``questions`` not yet asked (an answer "unknown"
    counts as asked, so a question is never put twice);
-3. complete when the interview is (``interview.complete``), or when every question left has
+3. then, once no finding question is left, an item about the pain left blank or "unknown"
+   whose answer could raise the urgency (``interview.record_fields``: the onset of an
+   80-year-old who cannot bear weight): put again, once, at the end of the form, marked with
+   the extension :func:`asked_again_url` and without the app's "unknown" answer. Left unknown
+   again, it is ``complaint.not_known``, as a finding answered "unknown" is ``not_known``;
+4. complete when the interview is (``interview.complete``), or when every question left has
    already been asked.
 """
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -30,6 +35,7 @@ from service.interop.fhir.questionnaire import TRANSLATION
 from service.interop.fhir.terminology import Terminology
 from service.knowledge.translations import Catalogue
 from service.reasoning.assessment import Assessment
+from service.reasoning.record_fields import unknown_fields
 from service.validation import InvalidInputError
 
 ADAPTIVE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
@@ -41,6 +47,11 @@ _FINDINGS_GROUP = "findings"
 def assessment_extension_url(fhir_base: str) -> str:
     """The extension carrying the assessment on a completed response."""
     return f"{fhir_base}/StructureDefinition/assessment"
+
+
+def asked_again_url(fhir_base: str) -> str:
+    """The extension marking an item about the pain put again (``valueBoolean`` true)."""
+    return f"{fhir_base}/StructureDefinition/asked-again"
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,9 @@ def next_response(
     answered = {*record["findings"]["present"], *record["findings"]["absent"]}
     # asked and answered "don't know" (or left blank): not asked again, so what else could tell is
     record["findings"]["not_known"] = sorted(f for f in form.asked if f in bank and f not in answered)
+    # an item about the pain put again and still not answered: not put a third time
+    again = {item["linkId"] for item in form.questionnaire.get("item", ()) if _asked_again(item, fhir_base)}
+    record["complaint"] = {**record["complaint"], "not_known": [n for n in unknown_fields(record) if n in again]}
     try:
         assessment = assess(record)
     except InvalidInputError as error:
@@ -111,6 +125,9 @@ def next_response(
     following = next((q.finding for q in assessment.questions if q.finding not in form.asked), None)
     if following is not None:
         return _validated(_with(form, [bank[following]], intake_questionnaire))
+    if assessment.interview.record_fields:
+        field = assessment.interview.record_fields[0].field.removeprefix("complaint.")
+        return _validated(_asking_again(form, field, intake_questionnaire, fhir_base))
     completed = _with(form, [], intake_questionnaire)
     completed["status"] = "completed"
     completed["extension"] = [
@@ -180,6 +197,29 @@ def _with(form: AdaptiveForm, items: list[dict[str, Any]], intake_questionnaire:
     response["questionnaire"] = f"#{questionnaire['id']}"
     response["status"] = "in-progress"
     return response
+
+
+def _asked_again(item: dict[str, Any], fhir_base: str) -> bool:
+    return any(e.get("url") == asked_again_url(fhir_base) for e in item.get("extension", ()))
+
+
+def _asking_again(
+    form: AdaptiveForm, link_id: str, intake_questionnaire: dict[str, Any], fhir_base: str
+) -> dict[str, Any]:
+    """The app's response with the item ``link_id`` put again: moved to the end of the form
+    (a link id is once in a Questionnaire), marked, and its "unknown" answer taken out, so that
+    a renderer shows it as a new question."""
+    item = next(i for i in intake_questionnaire["item"] if i["linkId"] == link_id)
+    marked = {
+        **item,
+        "extension": [*item.get("extension", ()), {"url": asked_again_url(fhir_base), "valueBoolean": True}],
+    }
+    questionnaire = {
+        **form.questionnaire,
+        "item": [i for i in form.questionnaire.get("item", ()) if i["linkId"] != link_id],
+    }
+    response = {**form.response, "item": [i for i in form.response.get("item", ()) if i["linkId"] != link_id]}
+    return _with(replace(form, questionnaire=questionnaire, response=response), [marked], intake_questionnaire)
 
 
 def _monolingual(value: Any) -> Any:

@@ -1,0 +1,152 @@
+"""The complaint's fields a record leaves unknown that could raise the urgency: ask them.
+
+A record may leave the pain's onset, severity, course or side out (or ``unknown``). The rules
+then read it as the harmless value: not sudden, not severe, not getting worse, not one-sided.
+Answering for the value that calls for the most care instead (as for an unknown age,
+:mod:`service.reasoning.unrecorded`) was measured on the validation vignettes: it over-triaged
+and fixed none, so the urgency shown stays the one the record gives. What changes is that the
+service says what is missing and asks it: each such field is assessed alone with each value
+the rules tell apart (the others left as they are), and a field whose value could raise the
+urgency is named with the most urgent level it could reveal. While one is left, the interview
+is not complete: "all the questions that matter have been answered" would be untrue.
+
+A field the patient was asked and could not answer (``complaint.not_known``) is not probed:
+it is not asked again, as a finding in ``findings.not_known`` is not, and the interview says
+some answers were "don't know".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from service import vocabulary as vocab
+from service.knowledge.model import KnowledgeBase, Rule
+from service.reasoning.assessment import Assessment, RecordField
+from service.reasoning.record import ASKABLE_FIELDS
+from service.reasoning.unrecorded import band_starts
+
+FIELDS = ASKABLE_FIELDS  # in the order they are asked
+_CHOICES = {"onset": vocab.ONSETS, "course": vocab.COURSES, "side": vocab.SIDES}
+UNKNOWN = "unknown"
+
+Levels = Callable[[dict[str, Any]], Iterable[str]]
+"""The urgency levels a door gives a record: one, or one per value of what it lacks (an age)."""
+
+
+def unknown_fields(record: dict[str, Any]) -> tuple[str, ...]:
+    """The fields of :data:`FIELDS` ``record`` leaves unknown and does not list as not known."""
+    complaint = record.get("complaint", {})
+    not_known = set(complaint.get("not_known", ()))
+    return tuple(
+        name
+        for name in FIELDS
+        if name not in not_known and complaint.get(name, None if name == "severity" else UNKNOWN) in (None, UNKNOWN)
+    )
+
+
+class FieldProbe:
+    """For one knowledge base, the values each field is probed with; call per record."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._rank = {level: urgency.rank for level, urgency in kb.levels.items()}
+        context = [r for r in kb.rules.values() if r.when.is_context]
+        self.values: dict[str, tuple[Any, ...]] = {
+            name: _told_apart(name, _candidates(kb, name), context) for name in FIELDS
+        }
+
+    def __call__(self, record: dict[str, Any], shown: Assessment, levels: Levels, *, for_most_care: bool) -> Assessment:
+        """``shown`` with the fields ``record`` leaves unknown whose value could raise its
+        urgency (most urgent first), its interview then not complete.
+
+        ``levels`` gives the levels the door would give a record (one, or one per value of a
+        value it lacks); ``for_most_care``: the door shows the most urgent of those (a
+        patient's door), else the least (a clinician's). Each probe is an assessment (one per
+        value of what the record lacks): the interview doors probe only once no finding
+        question is left, the clinician's door on every call.
+        """
+        interview = shown.interview
+        current = self._rank[shown.urgency.level]
+        if current == 0:  # nothing is more urgent
+            return shown
+        found: list[tuple[int, int, RecordField]] = []
+        for place, name in enumerate(unknown_fields(record)):
+            reached = current
+            for value in self.values[name]:
+                probed = copy.deepcopy(record)
+                probed["complaint"][name] = value
+                reached = min(reached, self._level(levels(probed), current, for_most_care))
+            if reached < current:
+                found.append((reached, place, RecordField(f"complaint.{name}", _level_at(self._rank, reached))))
+        if not found:
+            return shown
+        fields = tuple(field for *_, field in sorted(found))
+        return shown._replace(interview=interview._replace(complete=False, stop_reason=None, record_fields=fields))
+
+    def _level(self, levels: Iterable[str], current: int, for_most_care: bool) -> int:
+        """The rank a door shows for these levels: the most urgent (stopping at the top), or
+        the least (stopping once one is no more urgent than ``current``: it cannot raise)."""
+        ranks = (self._rank[level] for level in levels)
+        if for_most_care:
+            best = current
+            for rank in ranks:
+                best = min(best, rank)
+                if best == 0:
+                    break
+            return best
+        least = 0
+        for rank in ranks:
+            least = max(least, rank)
+            if least >= current:
+                break
+        return least
+
+
+def _candidates(kb: KnowledgeBase, name: str) -> tuple[Any, ...]:
+    """Every value of ``name`` a record could give: the choices but ``unknown``; for the
+    severity, the first of each band the rules' bounds draw on the scale."""
+    if name == "severity":
+        return tuple(float(v) for v in band_starts(kb, "severity", vocab.SEVERITY_RANGE))
+    return tuple(value for value in _CHOICES[name] if value != UNKNOWN)
+
+
+def _told_apart(name: str, candidates: tuple[Any, ...], context: list[Rule]) -> tuple[Any, ...]:
+    """Of ``candidates``, the first of each set of values the context rules tell apart, less
+    those they do not tell from not known (left and right fire the same rules; so may a
+    severity of 0 and none): the others would be assessed to the same answer."""
+    seen = {_accepted_by(name, None, context)}
+    kept = []
+    for value in candidates:
+        accepted = _accepted_by(name, value, context)
+        if accepted not in seen:
+            seen.add(accepted)
+            kept.append(value)
+    return tuple(kept)
+
+
+def _accepted_by(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
+    """The context rules whose condition on ``name`` the value meets (``None``: not known)."""
+    accepted = set()
+    for rule in context:
+        condition = getattr(rule.when, name)
+        if name == "severity":
+            if condition is None:
+                continue
+            if value is None:
+                meets = condition.unknown
+            else:
+                meets = (condition.min is None or value >= condition.min) and (
+                    condition.max is None or value <= condition.max
+                )
+        elif not condition:
+            continue
+        else:
+            meets = (UNKNOWN if value is None else value) in condition
+        if meets:
+            accepted.add(rule.id)
+    return frozenset(accepted)
+
+
+def _level_at(rank: dict[str, int], wanted: int) -> str:
+    return next(level for level, r in rank.items() if r == wanted)
