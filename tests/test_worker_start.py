@@ -54,7 +54,7 @@ def quiet_rules(directory: Path) -> Path:
     no valid record of the shipped rules reaches a session without an action. The engine must
     survive one all the same (another knowledge base, a stock durable_rules build): this copy
     starts that rule at 50 again, which leaves a man of 45 to 49 with nothing to fire (and moves
-    the low back's location rule to the thigh, see below)."""
+    the low back's location rule to the thigh and the unknown onset's rule off, see below)."""
     copy = directory / "rules"
     shutil.copytree(ROOT / "rules", copy)
     derived = copy / "derived.yaml"
@@ -65,7 +65,12 @@ def quiet_rules(directory: Path) -> Path:
     # copy that rule reads the thigh, so pain in the low back alone fires nothing
     location = "when: {complaint: {locations: [low_back]}}\n    then: {derive: location_low_back}"
     assert location in text, "CTX-LOCATION-LOW-BACK changed: find another way to a quiet record"
-    derived.write_text(text.replace(location, location.replace("[low_back]", "[thigh]")))
+    text = text.replace(location, location.replace("[low_back]", "[thigh]"))
+    # and every onset fires one too (CTX-ONSET-NOT-SUDDEN reads an unknown onset): in the copy
+    # it reads a gradual one only, so the record's unknown onset fires nothing
+    onset = "when: {complaint: {onset: [gradual, unknown]}}\n    then: {derive: onset_not_sudden}"
+    assert onset in text, "CTX-ONSET-NOT-SUDDEN changed: find another way to a quiet record"
+    derived.write_text(text.replace(onset, onset.replace("[gradual, unknown]", "[gradual]")))
     return copy
 
 
