@@ -152,6 +152,7 @@ class Assessor:
             absent=frozenset(record["findings"]["absent"]).union(record["findings"]["not_known"]),
             locations=frozenset(record["complaint"]["locations"]),
             not_known=frozenset(record["findings"]["not_known"]),
+            fields_not_known=frozenset(record["complaint"].get("not_known", ())),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]
@@ -164,9 +165,6 @@ class Assessor:
             causes=causes,
             evidence=by_layer[Layer.EVIDENCE],
         )
-        if interview.stop_reason == "answered" and record["complaint"].get("not_known"):
-            # the onset or the like was asked and not known: "all answered" would hide it
-            interview = interview._replace(stop_reason="unanswered")
         return Assessment(
             knowledge_base_version=kb.version,
             knowledge_base_sha256=kb.sha256,

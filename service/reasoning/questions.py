@@ -43,6 +43,7 @@ class KnownFindings:
     absent: frozenset[str]  # input absent, and not known (asked, and the patient could not say)
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
     not_known: frozenset[str] = frozenset()  # of ``absent``, those the patient could not say
+    fields_not_known: frozenset[str] = frozenset()  # complaint.not_known: onset and the like, asked, not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,8 @@ class FollowUp:
                 continue
             added += _ask(questions, finding, rule.id)
         if not questions:  # "answered" would tell a patient who said "don't know" that nothing is left open
-            return (), InterviewState(True, "unanswered" if known.not_known else "answered", screen_ids)
+            unanswered = known.not_known or known.fields_not_known
+            return (), InterviewState(True, "unanswered" if unanswered else "answered", screen_ids)
         return (
             tuple(Question(f, tuple(rules)) for f, rules in questions.items()),
             InterviewState(False, None, screen_ids),

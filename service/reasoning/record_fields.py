@@ -28,7 +28,6 @@ from service.reasoning.record import ASKABLE_FIELDS
 from service.reasoning.unrecorded import band_starts
 
 FIELDS = ASKABLE_FIELDS  # in the order they are asked
-_CHOICES = {"onset": vocab.ONSETS, "course": vocab.COURSES, "side": vocab.SIDES}
 UNKNOWN = "unknown"
 
 Levels = Callable[[dict[str, Any]], Iterable[str]]
@@ -108,7 +107,7 @@ def _candidates(kb: KnowledgeBase, name: str) -> tuple[Any, ...]:
     severity, the first of each band the rules' bounds draw on the scale."""
     if name == "severity":
         return tuple(float(v) for v in band_starts(kb, "severity", vocab.SEVERITY_RANGE))
-    return tuple(value for value in _CHOICES[name] if value != UNKNOWN)
+    return tuple(value for value in vocab.CHOICE_FIELDS[name] if value != UNKNOWN)
 
 
 def _told_apart(name: str, candidates: tuple[Any, ...], context: list[Rule]) -> tuple[Any, ...]:
