@@ -108,6 +108,17 @@ def linger(client: socket.socket, limit: int = 256 * 1024, seconds: float = 1.0)
 class Worker(GeventWorker):
     """``worker_class = "service.worker.Worker"`` (deploy/gunicorn.conf.py)."""
 
+    _quitting = False
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """Quick shutdown (SIGINT, SIGQUIT), once. Ctrl-C in a terminal sends SIGINT to the
+        workers as well as the master, which then sends them SIGQUIT: the second quit raised
+        SystemExit in a greenlet while the first was already exiting, and gevent printed its
+        traceback for every worker."""
+        if not self._quitting:
+            self._quitting = True
+            super().handle_quit(sig, frame)
+
     def timeout_ctx(self) -> gevent.Timeout:
         # Called before reading a request head; with one request per connection (below) that
         # is once per connection, from its start.

@@ -1,8 +1,9 @@
 """The production server (deploy/gunicorn.conf.py, service/worker.py) on loopback.
 
 Proves: gunicorn's own refusals are problem details and their log lines echo at most 64
-characters; SIGTERM under load leaves no connected request unanswered; each instance has
-its own metrics directory, removed when it stops; a killed worker's live gauges go with it.
+characters; SIGTERM under load leaves no connected request unanswered; Ctrl-C stops it
+without a traceback; each instance has its own metrics directory, removed when it stops; a
+killed worker's live gauges go with it.
 """
 
 from __future__ import annotations
@@ -134,6 +135,20 @@ def test_sigterm_under_load_answers_every_connected_request(tmp_path: Path) -> N
         assert running.process.wait(timeout=30) == 0
     statuses = [parse(answer)[0] if answer else 0 for answer in answers]
     assert statuses == [200] * 64
+
+
+def test_ctrl_c_stops_the_server_without_a_traceback(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the master and every worker; the master then sends the
+    workers SIGQUIT too. Each worker used to print a SystemExit traceback for the second quit."""
+    with gunicorn(tmp_path) as running:
+        for pid in running.worker_pids():  # as they come in a terminal: at once, then the master's
+            os.kill(pid, signal.SIGINT)
+            os.kill(pid, signal.SIGQUIT)
+        os.kill(running.process.pid, signal.SIGINT)
+        assert running.process.wait(timeout=30) == 0
+    log = running.log.read_text()
+    assert log.count("Worker exiting") == 2
+    assert "Traceback" not in log and "SystemExit" not in log
 
 
 def test_two_instances_keep_their_own_metrics_and_remove_them_on_exit(tmp_path: Path) -> None:
