@@ -728,3 +728,10 @@ def test_the_rest_of_a_combination_code_is_not_checked(cds: FlaskClient, ehr: Eh
     assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
     assert card["extension"]["medications"] == ["paracetamol"]
     assert card["extension"]["unchecked"] == ["the other ingredients of N02BE51"]
+
+
+def test_the_atc_code_m01ae09_is_flurbiprofen_not_loxoprofen(cds: FlaskClient, ehr: Ehr) -> None:
+    """The table once gave flurbiprofen's ATC code to loxoprofen: the card named the wrong
+    medicine (docs/terminology-review.md)."""
+    (card,) = order_sign(cds, ehr, pregnant_at(30), order("f", (ATC, "M01AE09")))["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["flurbiprofen"]
