@@ -39,7 +39,8 @@ from service.web.components import components
 HERE = Path(__file__).resolve().parent
 VIGNETTES = HERE / "vignettes.yaml"
 SETS = (
-    ("held-out", HERE / "heldout11.yaml"),
+    ("held-out", HERE / "heldout12.yaml"),
+    ("twelfth development", HERE / "heldout11.yaml"),
     ("eleventh development", HERE / "heldout10.yaml"),
     ("tenth development", HERE / "heldout9.yaml"),
     ("ninth development", HERE / "heldout8.yaml"),
