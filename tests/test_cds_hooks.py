@@ -413,14 +413,16 @@ def test_feedback_is_accepted_and_counted(cds: FlaskClient, ehr: Ehr) -> None:
     assert 'cds_hooks_feedback_total{outcome="accepted"}' in cds.get("/metrics").get_data(as_text=True)
 
 
-def forged(alg: str, payload: dict[str, Any]) -> str:
+def forged(alg: Any, payload: dict[str, Any]) -> str:
     def part(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
     return f"{part({'alg': alg, 'typ': 'JWT'})}.{part(payload)}."
 
 
-@pytest.mark.parametrize("case", ["missing", "none", "hmac", "audience", "expired", "no_jti", "issuer", "tampered"])
+@pytest.mark.parametrize(
+    "case", ["missing", "none", "hmac", "alg_list", "alg_object", "audience", "expired", "no_jti", "issuer", "tampered"]
+)
 def test_calls_that_fail_authentication_are_401(cds: FlaskClient, ehr: Ehr, case: str) -> None:
     now = int(time.time())
     claims = {"iss": "https://ehr.example.invalid", "aud": TRIAGE, "exp": now + 60, "iat": now, "jti": "j"}
@@ -428,6 +430,9 @@ def test_calls_that_fail_authentication_are_401(cds: FlaskClient, ehr: Ehr, case
         "missing": {},
         "none": {"Authorization": f"Bearer {forged('none', claims)}"},
         "hmac": {"Authorization": f"Bearer {jwt.encode(claims, 'secret' * 8, algorithm='HS384')}"},
+        # an unhashable alg was an anonymous 500 on every hook route (seventh attack round)
+        "alg_list": {"Authorization": f"Bearer {forged(['RS384'], claims)}AAAA"},
+        "alg_object": {"Authorization": f"Bearer {forged({'a': 1}, claims)}AAAA"},
         "audience": ehr.header(audience="https://elsewhere.example/cds-services/x"),
         "expired": ehr.header(exp=now - 3600, iat=now - 7200),
         "no_jti": ehr.header(jti=None),

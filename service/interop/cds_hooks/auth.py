@@ -107,7 +107,7 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthError("malformed token") from None
         alg = header.get("alg")
-        if alg not in KEY_TYPES:
+        if not isinstance(alg, str) or alg not in KEY_TYPES:  # a list or object is unhashable
             raise AuthError("token algorithm must be RS384 or ES384")
         iss = unverified.get("iss")
         client = self._clients.get(iss) if isinstance(iss, str) else None
