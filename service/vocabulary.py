@@ -17,6 +17,7 @@ CARE_KINDS = ("self_care", "medication", "therapy", "referral", "monitoring")
 AGE_RANGE = (0, 120)
 GESTATIONAL_WEEK_RANGE = (1, 44)
 SEVERITY_RANGE = (0, 10)
+DURATION_RANGE = (0, 36500)  # days: the bands a rule draws lie within a lifetime
 
 # The record's fields a context rule may test, declared once: the compiled patterns, the
 # engine's record fact and the reference chainer all iterate these (with ``pregnant`` and

@@ -549,6 +549,26 @@ def test_a_partial_birth_date_is_assessed_not_a_500(cds: FlaskClient, ehr: Ehr) 
     assert summary["extension"]["urgency"] == "emergency"  # a child with fever
 
 
+def test_a_duration_not_recorded_that_could_call_for_a_visit_has_a_card(cds: FlaskClient, ehr: Ehr) -> None:
+    """Moderate pain whose duration is not recorded is read as new (self-care); lasting two weeks
+    it would be examined (seventh attack round: the duration was never asked)."""
+    answers = {
+        "locations": [{"valueCoding": {"system": LOCAL, "code": "buttock"}}],
+        "side": [{"valueCoding": {"system": LOCAL, "code": "left"}}],
+        "onset": [{"valueCoding": {"system": LOCAL, "code": "gradual"}}],
+        "course": [{"valueCoding": {"system": LOCAL, "code": "stable"}}],
+        "severity": [{"valueInteger": 5}],
+    }
+    prefetch = {
+        "patient": patient(birth="1960-05-01", gender="male"),
+        "questionnaireResponse": questionnaire_response(answers, {}),
+    }
+    summary, record_fields, *_ = call(cds, ehr, hook_request(prefetch)).get_json()["cards"]
+    assert summary["extension"]["urgency"] == "self_care"
+    assert record_fields["summary"] == "Record the pain's duration — could be routine"
+    assert "- duration (read as new, under 12 weeks): could be **Routine" in record_fields["detail"]
+
+
 def test_an_onset_not_recorded_that_could_make_it_an_emergency_has_a_card(cds: FlaskClient, ehr: Ehr) -> None:
     """An 80-year-old who cannot bear weight, the onset not recorded: urgent, as the rules read
     the onset as not sudden; a card says recording it could make it an emergency (sudden: a hip

@@ -23,7 +23,7 @@ from tests.test_interview_simulation import MAX_TURNS, PATIENTS, interview
 NEXT = "/fhir/Questionnaire/$next-question"
 GENDER = "http://hl7.org/fhir/administrative-gender"
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
-ABOUT_THE_PAIN = ("side", "onset", "severity", "course")  # items put again while unknown
+ABOUT_THE_PAIN = ("side", "onset", "duration_days", "severity", "course")  # items put again while unknown
 START: dict[str, Any] = {
     "resourceType": "QuestionnaireResponse",
     "status": "in-progress",

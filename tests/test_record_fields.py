@@ -1,10 +1,12 @@
-"""An onset, severity, course or side left out is read by the rules as the harmless value; the
-interview must then ask it while a value could raise the urgency, without raising the urgency
-shown (service/reasoning/record_fields.py; attack round 6, finding 4)."""
+"""An onset, severity, course, side or duration left out is read by the rules as the harmless
+value; the interview must then ask it while a value could raise the urgency, alone or with
+another, without raising the urgency shown, and must ask the findings a red flag needs with
+it meanwhile (service/reasoning/record_fields.py and questions.py; attack rounds 6 and 7)."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import pytest
@@ -78,6 +80,58 @@ def _level(client: FlaskClient, record: dict[str, Any], **complaint: Any) -> str
             "emergency",
             id="vascular-disease-sudden-severity-not-given",
         ),
+        # The red flag needs the field and a finding: the finding is asked while the field is
+        # unknown, then the field (seventh attack round: fainting was never asked, the
+        # interview ended "complete" at routine)
+        pytest.param(
+            {
+                "patient": {"age": 53, "sex": "male"},
+                "complaint": {"locations": ["buttock"], "side": "left", "severity": 8, "course": "worsening"},
+                "findings": {"present": ["fainting_or_dizziness"]},
+            },
+            "onset",
+            "sudden",
+            "routine",
+            "emergency",
+            id="fainting-onset-not-given",
+        ),
+        pytest.param(
+            {
+                "patient": {"age": 40, "sex": "female"},
+                "complaint": {
+                    "locations": ["hip"],
+                    "side": "right",
+                    "severity": 5,
+                    "course": "stable",
+                    "duration_days": 1,
+                },
+                "findings": {"present": ["long_term_corticosteroids"]},
+            },
+            "onset",
+            "sudden",
+            "self_care",
+            "urgent",
+            id="steroids-onset-not-given",
+        ),
+        # a duration left out is read as new; long-standing pain is examined (ESC-PERSISTENT)
+        pytest.param(
+            {
+                "patient": {"age": 40, "sex": "female"},
+                "complaint": {
+                    "locations": ["buttock"],
+                    "side": "left",
+                    "onset": "gradual",
+                    "severity": 5,
+                    "course": "stable",
+                },
+                "findings": {"present": []},
+            },
+            "duration_days",
+            20,
+            "self_care",
+            "routine",
+            id="moderate-pain-duration-not-given",
+        ),
     ],
 )
 def test_an_unknown_field_that_could_raise_the_urgency_keeps_the_interview_open(
@@ -97,6 +151,25 @@ def test_an_unknown_field_that_could_raise_the_urgency_keeps_the_interview_open(
     assert answer["interview"]["complete"] is True
     assert answer["interview"]["record_fields"] == []
     assert answer["interview"]["asked_enough_reason"].startswith("There are no more questions to ask, but some")
+
+
+def test_two_unknown_fields_a_red_flag_needs_together_are_both_named(client: FlaskClient) -> None:
+    """A sudden onset and severe pain with vascular disease is an aneurysm; neither alone
+    raises anything, so each field probed alone named nothing (seventh attack round)."""
+    record = {
+        "patient": {"age": 62, "sex": "male"},
+        "complaint": {"locations": ["hip"], "side": "left", "course": "recurrent", "duration_days": 2},
+        "findings": {"present": ["cardiovascular_disease"]},
+    }
+    answered, answer = _answered(client, record)
+    assert answer["urgency"]["level"] == "routine"
+    assert _level(client, answered, onset="sudden") == _level(client, answered, severity=9) == "routine"
+    assert _level(client, answered, onset="sudden", severity=9) == "emergency"
+    assert answer["interview"]["complete"] is False
+    assert answer["interview"]["record_fields"] == [
+        {"field": "complaint.onset", "could_be": "emergency"},
+        {"field": "complaint.severity", "could_be": "emergency"},
+    ]
 
 
 def test_an_unknown_field_that_could_raise_nothing_leaves_the_interview_complete(client: FlaskClient) -> None:
@@ -154,25 +227,34 @@ _ORDER = ("emergency", "urgent", "routine", "self_care")
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_record_fields_name_exactly_the_fields_whose_values_raise_the_urgency(kb, assessor, data) -> None:
-    """A field is listed with the most urgent level one of its values gives, and only if that is
-    above the urgency shown, which stays as it is."""
+def test_record_fields_name_the_most_urgent_level_any_values_of_the_fields_give(kb, assessor, data) -> None:
+    """Whatever values the unknown fields turn out to have, together or alone, the most urgent
+    level they give is the one ``record_fields`` names first, and nothing is named when none
+    raises the urgency, which stays as it is. A field whose own values raise it is named with
+    at least that level."""
     record = assessor.record(data.draw(records(kb)))
     shown = assessor.assess(record)
     asked = assessor.record_fields(
         record, shown, lambda probed: [assessor.assess(probed).urgency.level], for_most_care=True
     )
     listed = {f.field: f.could_be for f in asked.interview.record_fields}
-    for name in unknown_fields(record):
-        values = assessor.record_fields.values[name]
-        levels = []
-        for value in values:
-            probed = copy.deepcopy(record)
-            probed["complaint"][name] = value
-            levels.append(assessor.assess(probed).urgency.level)
-        most = min(levels, key=_ORDER.index, default=shown.urgency.level)
-        raises = _ORDER.index(most) < _ORDER.index(shown.urgency.level)
-        assert listed.get(f"complaint.{name}") == (most if raises else None)
+    unknown = unknown_fields(record)
+    options = [(None, *assessor.record_fields.values[name]) for name in unknown]  # None: left unknown
+    levels = {}
+    for values in itertools.product(*options):
+        probed = copy.deepcopy(record)
+        probed["complaint"].update({n: v for n, v in zip(unknown, values, strict=True) if v is not None})
+        levels[values] = assessor.assess(probed).urgency.level
+    most = min(levels.values(), key=_ORDER.index)
+    if _ORDER.index(most) < _ORDER.index(shown.urgency.level):
+        assert asked.interview.record_fields[0].could_be == most
+    else:
+        assert not listed
+    for k, name in enumerate(unknown):
+        alone = [level for values, level in levels.items() if sum(v is not None for v in values) == 1 and values[k]]
+        best = min(alone, key=_ORDER.index, default=shown.urgency.level)
+        if _ORDER.index(best) < _ORDER.index(shown.urgency.level):
+            assert _ORDER.index(listed[f"complaint.{name}"]) <= _ORDER.index(best)
     assert set(listed) <= {f"complaint.{name}" for name in FIELDS}
     assert asked.urgency == shown.urgency
     if listed:

@@ -32,7 +32,7 @@ from service.reasoning.finding_sets import FindingSets
 from service.reasoning.questions import FollowUp, KnownFindings
 from service.reasoning.ranking import CauseRanking
 from service.reasoning.record import Record, missing_values
-from service.reasoning.record_fields import FieldProbe
+from service.reasoning.record_fields import FieldProbe, unknown_fields
 from service.validation import validated
 
 RECORD_MISMATCH = "The symptom record does not match the contract."  # a 422's detail
@@ -153,6 +153,7 @@ class Assessor:
             locations=frozenset(record["complaint"]["locations"]),
             not_known=frozenset(record["findings"]["not_known"]),
             fields_not_known=frozenset(record["complaint"].get("not_known", ())),
+            fields_unknown=frozenset(unknown_fields(record)),
         )
         urgency = self._urgency(by_layer[Layer.ESCALATION], known.present)
         red_flags = [r for r in by_layer[Layer.ESCALATION] if r.red_flag]

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
+from service.knowledge.model import KnowledgeBase, Layer, Range, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
+from service.reasoning.record_fields import FIELDS, UNKNOWN
 
 _NEVER = None
 _PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept (a bound on memory)
@@ -44,6 +45,7 @@ class KnownFindings:
     locations: frozenset[str] = frozenset()  # complaint.locations (screens may apply by location)
     not_known: frozenset[str] = frozenset()  # of ``absent``, those the patient could not say
     fields_not_known: frozenset[str] = frozenset()  # complaint.not_known: onset and the like, asked, not known
+    fields_unknown: frozenset[str] = frozenset()  # onset and the like, neither given nor asked and not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,13 @@ class FollowUp:
         self._stop_rank = self._rank[kb.interview.stop_at_level]
         self._asked_after_yes = kb.interview.asked_after_yes
         self._not_asked_when = {f: frozenset(whens) for f, whens in kb.interview.not_asked_when.items()}
+        # per complaint field, the context findings some value of it concludes that its
+        # unknown value does not (sudden onset, severe pain, ...): while the field is unknown
+        # they may yet hold, so the red flags that need them stay open (see __call__)
+        self._field_may_conclude = {
+            name: sets.of({r.derive for r in kb.rules.values() if r.derive and _tests_beyond_unknown(r, name)})
+            for name in FIELDS
+        }
 
     def __call__(
         self,
@@ -202,7 +211,16 @@ class FollowUp:
         gaps = _Gaps(self._kb, self._needs, present, absent, self._derived_unanswered)
         asked: dict[str, list[str]] = {}  # finding -> rule ids, the first says why it is asked
         priority: dict[str, tuple[int, int]] = {}
-        open_rules = self._open_rules(level, fired, gaps, present | absent)
+        # A red flag that needs a sudden onset and fainting, with the onset unknown: fainting is
+        # asked as if the onset could be sudden, and the onset itself once no question is left
+        # (record_fields). Waiting for the onset first left each half waiting for the other.
+        may_hold = 0
+        for name in known.fields_unknown:
+            may_hold |= self._field_may_conclude[name]
+        screening = gaps
+        if may_hold:
+            screening = _Gaps(self._kb, self._needs, present | may_hold, absent, self._derived_unanswered)
+        open_rules = self._open_rules(level, fired, screening, present | absent | may_hold)
         # a pattern whose part alone already reaches its urgency adds nothing to ask about
         reaches: dict[int, int] = {}
         for _, rank, missing, _ in open_rules:
@@ -345,6 +363,17 @@ class FollowUp:
                     found.append((*order, finding, rule))
         found.sort(key=lambda c: c[:3])  # ties in file order
         return [(finding, rule) for *_, finding, rule in found]
+
+
+def _tests_beyond_unknown(rule: Rule, name: str) -> bool:
+    """Whether a context rule tests the complaint field ``name`` with a condition its unknown
+    value does not meet: it may conclude its finding once the field is known."""
+    if not rule.when.is_context:
+        return False
+    condition = getattr(rule.when, name)
+    if isinstance(condition, Range):
+        return not condition.unknown
+    return bool(condition) and UNKNOWN not in condition
 
 
 def _dominated(missing: int, rank: int, reaches: dict[int, int]) -> bool:

@@ -22,7 +22,7 @@ from service import vocabulary as vocab
 from service.validation import shortened
 
 # the complaint's fields a patient may be asked again (:mod:`service.reasoning.record_fields`)
-ASKABLE_FIELDS = ("onset", "severity", "course", "side")
+ASKABLE_FIELDS = ("onset", "severity", "course", "side", "duration_days")
 
 Record = dict[str, Any]
 """A record as the record schema loads it: every default filled, ids unique, values checked."""
@@ -232,9 +232,9 @@ class ComplaintSchema(Schema):
         max_items=len(ASKABLE_FIELDS),
         load_default=list,
         metadata={
-            "description": "Of onset, severity, course and side, those the patient was asked and could not "
-            "say: still unknown to the rules, but not asked again (`interview.record_fields` no longer lists "
-            "them). Each must be left out or `unknown`."
+            "description": "Of onset, severity, course, side and duration_days, those the patient was asked "
+            "and could not say: still unknown to the rules, but not asked again (`interview.record_fields` no "
+            "longer lists them). Each must be left out or `unknown`."
         },
     )
 

@@ -1,7 +1,8 @@
 """The complaint's fields a record leaves unknown that could raise the urgency: ask them.
 
-A record may leave the pain's onset, severity, course or side out (or ``unknown``). The rules
-then read it as the harmless value: not sudden, not severe, not getting worse, not one-sided.
+A record may leave the pain's onset, severity, course, side or duration out (or ``unknown``). The
+rules then read it as the harmless value: not sudden, not severe, not getting worse, not
+one-sided, new (a duration not given is not taken as long-standing).
 Answering for the value that calls for the most care instead (as for an unknown age,
 :mod:`service.reasoning.unrecorded`) was measured on the validation vignettes: it over-triaged
 and fixed none, so the urgency shown stays the one the record gives. What changes is that the
@@ -18,6 +19,7 @@ some answers were "don't know".
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +31,9 @@ from service.reasoning.unrecorded import band_starts
 
 FIELDS = ASKABLE_FIELDS  # in the order they are asked
 UNKNOWN = "unknown"
+# the numeric fields, left out when unknown, with the scale whose bands are tried: a duration
+# as long as the longest the rules tell apart
+_NUMBERS = {"severity": vocab.SEVERITY_RANGE, "duration_days": vocab.DURATION_RANGE}
 
 Levels = Callable[[dict[str, Any]], Iterable[str]]
 """The urgency levels a door gives a record: one, or one per value of what it lacks (an age)."""
@@ -41,7 +46,7 @@ def unknown_fields(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(
         name
         for name in FIELDS
-        if name not in not_known and complaint.get(name, None if name == "severity" else UNKNOWN) in (None, UNKNOWN)
+        if name not in not_known and complaint.get(name, None if name in _NUMBERS else UNKNOWN) in (None, UNKNOWN)
     )
 
 
@@ -54,33 +59,63 @@ class FieldProbe:
         self.values: dict[str, tuple[Any, ...]] = {
             name: _told_apart(name, _candidates(kb, name), context) for name in FIELDS
         }
+        # of those, the values that conclude something the field's unknown value does not: the
+        # others can only take conclusions away, so trying them in combination reveals nothing
+        self.concluding: dict[str, tuple[Any, ...]] = {
+            name: tuple(v for v in values if _accepted_by(name, v, context) - _accepted_by(name, None, context))
+            for name, values in self.values.items()
+        }
 
-    def __call__(self, record: dict[str, Any], shown: Assessment, levels: Levels, *, for_most_care: bool) -> Assessment:
+    def __call__(
+        self, record: dict[str, Any], shown: Assessment, levels: Levels, *, for_most_care: bool, jointly: bool = True
+    ) -> Assessment:
         """``shown`` with the fields ``record`` leaves unknown whose value could raise its
         urgency (most urgent first), its interview then not complete.
 
         ``levels`` gives the levels the door would give a record (one, or one per value of a
         value it lacks); ``for_most_care``: the door shows the most urgent of those (a
-        patient's door), else the least (a clinician's). Each probe is an assessment (one per
-        value of what the record lacks): the interview doors probe only once no finding
-        question is left, the clinician's door on every call.
+        patient's door), else the least (a clinician's). ``jointly``: the fields are tried
+        together too; a door leaves it out for a record lacking its age, sex, week or
+        location, whose every combination would be assessed for every value of those (a
+        pregnancy recorded with nothing else took 12 s), and which asks for them first.
+        Each probe is an assessment (one per value of what the record lacks): the interview
+        doors probe only once no finding question is left, the clinician's door on every call.
         """
         interview = shown.interview
         current = self._rank[shown.urgency.level]
         if current == 0:  # nothing is more urgent
             return shown
-        found: list[tuple[int, int, RecordField]] = []
-        for place, name in enumerate(unknown_fields(record)):
-            reached = current
-            for value in self.values[name]:
-                probed = copy.deepcopy(record)
-                probed["complaint"][name] = value
-                reached = min(reached, self._level(levels(probed), current, for_most_care))
-            if reached < current:
-                found.append((reached, place, RecordField(f"complaint.{name}", _level_at(self._rank, reached))))
+        unknown = unknown_fields(record)
+
+        def reach(values: dict[str, Any]) -> int:
+            probed = copy.deepcopy(record)
+            probed["complaint"].update(values)
+            return self._level(levels(probed), current, for_most_care)
+
+        reached = {name: min((reach({name: v}) for v in self.values[name]), default=current) for name in unknown}
+        # Together: a red flag may need two of them at once (a sudden onset and severe pain),
+        # which no field tried alone reveals. Each combination of the values that conclude
+        # something is tried; the fields the most urgent one needs are named with its level.
+        if jointly and len(unknown) > 1:
+            best, needed = current, dict[str, Any]()
+            for combination in itertools.product(*(self.concluding[name] for name in unknown)):
+                values = dict(zip(unknown, combination, strict=True))
+                if (rank := reach(values)) < best:
+                    best, needed = rank, values
+            if best < min(reached.values()):
+                for name in list(needed):  # leave out what it does not need, in the order asked
+                    if reach({n: v for n, v in needed.items() if n != name}) <= best:
+                        del needed[name]
+                for name in needed:
+                    reached[name] = min(reached[name], best)
+        found = sorted(
+            (rank, place, RecordField(f"complaint.{name}", _level_at(self._rank, rank)))
+            for place, (name, rank) in enumerate(reached.items())
+            if rank < current
+        )
         if not found:
             return shown
-        fields = tuple(field for *_, field in sorted(found))
+        fields = tuple(field for *_, field in found)
         return shown._replace(interview=interview._replace(complete=False, stop_reason=None, record_fields=fields))
 
     def _level(self, levels: Iterable[str], current: int, for_most_care: bool) -> int:
@@ -103,10 +138,10 @@ class FieldProbe:
 
 
 def _candidates(kb: KnowledgeBase, name: str) -> tuple[Any, ...]:
-    """Every value of ``name`` a record could give: the choices but ``unknown``; for the
-    severity, the first of each band the rules' bounds draw on the scale."""
-    if name == "severity":
-        return tuple(float(v) for v in band_starts(kb, "severity", vocab.SEVERITY_RANGE))
+    """Every value of ``name`` a record could give: the choices but ``unknown``; for a number,
+    the first of each band the rules' bounds draw on its scale."""
+    if name in _NUMBERS:
+        return tuple(float(v) for v in band_starts(kb, name, _NUMBERS[name]))
     return tuple(value for value in vocab.CHOICE_FIELDS[name] if value != UNKNOWN)
 
 
@@ -129,7 +164,7 @@ def _accepted_by(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
     accepted = set()
     for rule in context:
         condition = getattr(rule.when, name)
-        if name == "severity":
+        if name in _NUMBERS:
             if condition is None:
                 continue
             if value is None:

@@ -104,4 +104,6 @@ def asking_record_fields(
         else:
             yield assessor.assess(probed).urgency.level
 
-    return assessor.record_fields(record, shown, levels, for_most_care=for_most_care)
+    return assessor.record_fields(
+        record, shown, levels, for_most_care=for_most_care, jointly=not missing_values(record)
+    )

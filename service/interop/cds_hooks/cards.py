@@ -32,7 +32,18 @@ SNOMED = "http://snomed.info/sct"
 REFERRAL = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
 PRIORITY = {"emergency": "stat", "urgent": "urgent"}  # ServiceRequest.priority; otherwise routine
 # how the rules read each of the complaint's fields a record leaves unknown
-_READ_AS = {"onset": "not sudden", "severity": "not severe", "course": "not getting worse", "side": "not one-sided"}
+_READ_AS = {
+    "onset": "not sudden",
+    "severity": "not severe",
+    "course": "not getting worse",
+    "side": "not one-sided",
+    "duration": "new, under 12 weeks",
+}
+
+
+def _field_name(path: str) -> str:
+    """A complaint field as a card names it: ``complaint.duration_days`` is the duration."""
+    return path.removeprefix("complaint.").removesuffix("_days")
 
 
 def _words(identifier: str) -> str:
@@ -243,12 +254,12 @@ class CardWriter:
         )
 
     def record_fields(self, assessment: Assessment) -> Card:
-        """The pain's onset, severity, course or side the record does not give, where a value
-        would raise the triage: the rules read each as its harmless value (not sudden, not
-        severe, not getting worse, not one-sided), so the summary assumes it; this names what
+        """The pain's onset, severity, course, side or duration the record does not give, where
+        a value would raise the triage: the rules read each as its harmless value (not sudden,
+        not severe, not getting worse, not one-sided, new), so the summary assumes it; this names what
         recording it could show (:mod:`service.reasoning.record_fields`)."""
         fields = assessment.interview.record_fields
-        names = listed(tuple(f.field.removeprefix("complaint.") for f in fields))
+        names = listed(tuple(_field_name(f.field) for f in fields))
         lines = [
             f"The record does not give the pain's {names}, and the rules read each as its harmless value: the "
             "summary assumes that. Assessed with every value the rules tell apart, recording it could raise "
@@ -256,7 +267,7 @@ class CardWriter:
             "",
         ]
         for f in fields:
-            name = f.field.removeprefix("complaint.")
+            name = _field_name(f.field)
             lines.append(f"- {name} (read as {_READ_AS[name]}): could be **{self.clinician.level(f.could_be)}**")
         lines += ["", f"Record the {names} (or complete the intake questionnaire) and call again."]
         return self.card(
