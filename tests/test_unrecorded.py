@@ -14,7 +14,7 @@ from service import vocabulary as vocab
 from service.knowledge.model import Layer
 from service.reasoning.assessor import IncompleteRecordError
 from service.reasoning.record import missing_values
-from service.reasoning.unrecorded import band_starts, bracket, completions
+from service.reasoning.unrecorded import PATHS, band_starts, bracket, completions, settled, undecided
 from tests.conftest import make_record
 from tests.reference import fired_rules
 from tests.strategies import records
@@ -248,3 +248,26 @@ def test_no_care_offered_without_a_value_is_contraindicated_for_any_value(client
             assert not offered & {s.id for s in answer.suppressed_care if s.deferred_at is None}
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "assessed"),
+    [
+        ("pain side", ("both", "left", "right"), {"both", "left"}),  # left and right fire the same rules
+        ("sex", ("female", "male", "other"), {"female", "male"}),  # so do female and other
+        ("pain course", ("recurrent", "stable"), {"recurrent", "stable"}),
+        ("pain severity", (7, 8, 9, 10), {7}),  # one band: settled, no bracket
+    ],
+)
+def test_codes_the_records_give_are_assessed_once_per_set_of_rules_they_meet(
+    kb, name: str, given: tuple, assessed: set
+) -> None:
+    """Values the records disagree on (or a bound allows) are assessed as candidates, as weeks
+    are: only values some record gives, and one of each set that meets the same context rules."""
+    raw = make_record(patient={"age": 40, "sex": "female"})
+    field = PATHS[name][-1]
+    raw[PATHS[name][0]].pop(field, None)
+    filled, left = settled(kb, raw, {name: given})
+    values = {completed[PATHS[name][0]][field] for completed in completions(kb, filled, left)}
+    assert values == assessed
+    assert (name in undecided(filled, left)) == (len(assessed) > 1)

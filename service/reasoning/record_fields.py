@@ -18,17 +18,16 @@ some answers were "don't know".
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import KnowledgeBase, Rule
 from service.reasoning.assessment import Assessment, RecordField
 from service.reasoning.record import ASKABLE_FIELDS
-from service.reasoning.unrecorded import band_starts
+from service.reasoning.unrecorded import UNKNOWN, band_starts, rules_met
 
 FIELDS = ASKABLE_FIELDS  # in the order they are asked
-UNKNOWN = "unknown"
 
 Levels = Callable[[dict[str, Any]], Iterable[str]]
 """The urgency levels a door gives a record: one, or one per value of what it lacks (an age)."""
@@ -55,9 +54,19 @@ class FieldProbe:
             name: _told_apart(name, _candidates(kb, name), context) for name in FIELDS
         }
 
-    def __call__(self, record: dict[str, Any], shown: Assessment, levels: Levels, *, for_most_care: bool) -> Assessment:
+    def __call__(
+        self,
+        record: dict[str, Any],
+        shown: Assessment,
+        levels: Levels,
+        *,
+        for_most_care: bool,
+        assessed_each: Collection[str] = (),
+    ) -> Assessment:
         """``shown`` with the fields ``record`` leaves unknown whose value could raise its
-        urgency (most urgent first), its interview then not complete.
+        urgency (most urgent first), its interview then not complete. ``assessed_each``: the
+        fields ``record`` leaves out because the records give several values (a side answered
+        left and both), which the door assesses at each of them: not unknown, not probed.
 
         ``levels`` gives the levels the door would give a record (one, or one per value of a
         value it lacks); ``for_most_care``: the door shows the most urgent of those (a
@@ -70,7 +79,7 @@ class FieldProbe:
         if current == 0:  # nothing is more urgent
             return shown
         found: list[tuple[int, int, RecordField]] = []
-        for place, name in enumerate(unknown_fields(record)):
+        for place, name in enumerate(f for f in unknown_fields(record) if f not in assessed_each):
             reached = current
             for value in self.values[name]:
                 probed = copy.deepcopy(record)
@@ -114,37 +123,14 @@ def _told_apart(name: str, candidates: tuple[Any, ...], context: list[Rule]) -> 
     """Of ``candidates``, the first of each set of values the context rules tell apart, less
     those they do not tell from not known (left and right fire the same rules; so may a
     severity of 0 and none): the others would be assessed to the same answer."""
-    seen = {_accepted_by(name, None, context)}
+    seen = {rules_met(name, None, context)}
     kept = []
     for value in candidates:
-        accepted = _accepted_by(name, value, context)
+        accepted = rules_met(name, value, context)
         if accepted not in seen:
             seen.add(accepted)
             kept.append(value)
     return tuple(kept)
-
-
-def _accepted_by(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
-    """The context rules whose condition on ``name`` the value meets (``None``: not known)."""
-    accepted = set()
-    for rule in context:
-        condition = getattr(rule.when, name)
-        if name == "severity":
-            if condition is None:
-                continue
-            if value is None:
-                meets = condition.unknown
-            else:
-                meets = (condition.min is None or value >= condition.min) and (
-                    condition.max is None or value <= condition.max
-                )
-        elif not condition:
-            continue
-        else:
-            meets = (UNKNOWN if value is None else value) in condition
-        if meets:
-            accepted.add(rule.id)
-    return frozenset(accepted)
 
 
 def _level_at(rank: dict[str, int], wanted: int) -> str:
