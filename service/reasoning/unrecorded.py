@@ -241,7 +241,8 @@ def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[Any, ...]) -> tupl
 def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ...]:
     if name == "sex":  # a pregnancy rules out male (the contract refuses the pair)
         pregnant = "pregnancy" in raw.get("patient", {})
-        return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
+        # female, other and unknown meet the same rules: one stands for them (a third of the cost)
+        return _one_per_band(kb, name, tuple(s for s in vocab.SEXES if not (pregnant and s == "male")))
     if name == "pain location":  # one location at a time: no rule needs two at once
         return tuple([location] for location in vocab.LOCATIONS)
     if name == "age" and "pregnancy" in raw.get("patient", {}):  # not a toddler, nor a frail elder
