@@ -5,7 +5,8 @@ record would hide the red flags that do not depend on the missing value (cauda e
 signs, bleeding in pregnancy), so instead the record is assessed once for every value the
 knowledge base tells apart: one age from each band its rules draw (for a stated pregnancy,
 only within the ages ``rules/meta.yaml`` gives one), one week from each stretch of
-pregnancy, each sex the contract names, each single pain location. Rules compare these
+pregnancy, each sex the contract names that the rules tell apart (female, other and unknown
+meet the same rules), each single pain location. Rules compare these
 values only with the bounds in ``rules/``, so any two values inside one band fire the same
 rules, and these few assessments cover every possible value. Rules test a location only
 as "any of these", and the knowledge base refuses a rule that needs two locations at once
@@ -18,10 +19,14 @@ among equals). The most urgent says how far the missing value could raise it. Bo
 returned: a clinician's door (CDS Hooks) shows the first, a patient's (the REST API,
 ``$next-question``) the second, and each reports the other. Where the records narrow the
 value down (two gestational ages whose dates cannot tell which is current; a birth date, or
-a gestational age measured on a date, given only to the month or the year), only those
-candidates are assessed. An interview goes on with the questions of every answer
-(:func:`asking_every_question`): one week band's questions alone would never ask about the
-baby's movements of a woman who does not know she is past 24 weeks.
+a gestational age measured on a date, given only to the month or the year; a value given only
+as a bound), only those candidates are assessed; so are values the records give differently
+with nothing to pick one (a sex, an onset, a course or a side; ages with none in common), a
+value a record gives being left out of it for them (:func:`undecided`). Candidates that meet
+the same context rules (left and right; ages in one band) are assessed once. An interview
+goes on with the questions of every answer (:func:`asking_every_question`): one week band's
+questions alone would never ask about the baby's movements of a woman who does not know she
+is past 24 weeks.
 """
 
 from __future__ import annotations
