@@ -84,11 +84,12 @@ def test_a_birth_year_of_a_patient_who_may_be_50_shows_the_aneurysm(cds: FlaskCl
     [
         ("1976", 50, 50, []),  # the birth year allows 49 or 50; the answer says which
         ("1976", 49, 49, []),
-        ("1976", 70, 70, [f"{BIRTH_AGE}: age differs from {QR_AGE}'s, not used (the older is assessed)"]),
-        ("1976", 30, (49, 50), [f"{QR_AGE}: age differs from {BIRTH_AGE}'s, not used (the older is assessed)"]),
+        # none in common: each is assessed (the older alone lost the red flags of childhood)
+        ("1976", 70, (49, 50, 70), [f"{BIRTH_AGE}: age 49 or 50 differs from {QR_AGE}'s 70: each is assessed"]),
+        ("1976", 30, (30, 49, 50), [f"{BIRTH_AGE}: age 49 or 50 differs from {QR_AGE}'s 30: each is assessed"]),
     ],
 )
-def test_a_birth_year_and_an_answered_age_narrow_each_other_down_or_the_older_is_assessed(
+def test_a_birth_year_and_an_answered_age_narrow_each_other_down_or_each_is_assessed(
     app: Flask, born: str, answered: int, age: int | tuple[int, ...], differing: list[str]
 ) -> None:
     response = {**questionnaire_response({**INTAKE, "age": [{"valueInteger": answered}]}, {}), "id": "q1"}

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service import vocabulary as vocab
 from service.interop.cds_hooks.prefetch import read_prefetch
-from service.interop.fhir.intake import OUTWEIGHS, SAME_RULES, Intake
+from service.interop.fhir.intake import Intake
+from service.reasoning.unrecorded import completions, rules_met, settled
 from service.web.components import components
 from tests.cds_tokens import BASE, Ehr
 from tests.test_cds_hooks import (
@@ -557,6 +560,82 @@ def test_two_late_gestational_ages_the_dates_cannot_order_still_make_bleeding_an
     assert summary["extension"]["urgency"] == "emergency", summary["summary"]
 
 
+@pytest.mark.parametrize(
+    ("quantity", "weeks"),
+    [
+        ({"value": 23, "comparator": ">"}, range(23, 45)),  # 23 weeks and a day or more
+        ({"value": 24, "comparator": ">="}, range(24, 45)),
+        ({"value": 20, "comparator": "<"}, range(1, 20)),
+        ({"value": 20, "comparator": "<="}, range(1, 21)),
+        ({"value": 140, "comparator": "<", "code": "d"}, range(1, 20)),  # 139 completed days at most
+        ({"value": 23, "comparator": "ad"}, range(23, 24)),  # not a bound
+    ],
+)
+def test_a_gestational_age_given_as_a_bound_gives_every_week_it_allows(
+    app: Flask, quantity: dict[str, Any], weeks: range
+) -> None:
+    """Attack 7 finding 4: "> 23 wk" was read as 23, and bleeding (at 24 weeks or more an
+    antepartum haemorrhage, an emergency) stayed on the early pregnancy pathway."""
+    measured = observation(*GESTATIONAL_AGE, "g1", valueQuantity={"unit": "wk", **quantity})
+    intake = read(app, {"patient": patient(), "observations": bundle(measured)})
+    given = intake.candidate_weeks or {intake.patient["pregnancy"]["gestational_week"]}
+    assert sorted(given) == list(weeks)
+    bound = [d for d in intake.differing if "given only as a bound" in d]
+    assert len(bound) == (quantity["comparator"] != "ad")
+
+
+def test_bleeding_beside_a_gestational_age_over_23_weeks_asks_for_the_week(cds: FlaskClient, ehr: Ehr) -> None:
+    """Over 23 weeks may be 23 weeks and a day (the early pregnancy pathway) or 24 and more (an
+    antepartum haemorrhage, an emergency): the card asking for the week names the emergency."""
+    measured = observation(*GESTATIONAL_AGE, "g1", valueQuantity={"value": 23, "comparator": ">", "unit": "wk"})
+    response = questionnaire_response(INTAKE, {"vaginal_bleeding": True})
+    found = cards(cds, ehr, {"questionnaireResponse": response, "observations": bundle(measured)})
+    (asked,) = [card for card in found if card["summary"].startswith("Record the patient's gestational week")]
+    assert asked["summary"].endswith("could be emergency")
+    (differing,) = [card for card in found if "recorded differently" in card["summary"]]
+    assert "gestational age given only as a bound ('> 23 wk')" in differing["detail"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "severities"),
+    [
+        ({"value": 6, "comparator": ">"}, (7, 8, 9, 10)),
+        ({"value": 6.5, "comparator": ">="}, (7, 8, 9, 10)),
+        ({"value": 3, "comparator": "<"}, (0, 1, 2)),
+        ({"value": 3, "comparator": "<="}, (0, 1, 2, 3)),
+    ],
+)
+def test_a_severity_given_as_a_bound_gives_every_severity_it_allows(
+    app: Flask, quantity: dict[str, Any], severities: tuple[int, ...]
+) -> None:
+    measured = observation(*SEVERITY, "s1", valueQuantity=quantity)
+    intake = read(app, {"patient": patient(), "observations": bundle(measured)})
+    assert "severity" not in intake.complaint and intake.candidates == {"pain severity": severities}
+
+
+@pytest.mark.parametrize(
+    ("exact", "bound", "severities"),
+    [(9, {"value": 6, "comparator": ">"}, (9, 10)), (3, {"value": 6, "comparator": ">"}, (7, 8, 9, 10))],
+)
+def test_a_severity_bound_and_a_value_keep_the_higher(
+    app: Flask, exact: int, bound: dict[str, Any], severities: tuple[int, ...]
+) -> None:
+    observations = bundle(severity("s1", exact), observation(*SEVERITY, "s2", valueQuantity=bound))
+    intake = read(app, {"patient": patient(), "observations": observations})
+    assert intake.candidates == {"pain severity": severities}
+
+
+def test_severe_pain_given_as_a_bound_fires_the_severe_pain_red_flag(cds: FlaskClient, ehr: Ehr) -> None:
+    """ "> 6" was read as 6: not severe, and the first-trimester severe one-sided pain (a possible
+    ruptured ectopic pregnancy, an emergency) was urgent."""
+    answers = {**INTAKE, "age": [{"valueInteger": 30}], "pregnant": [{"valueBoolean": True}]}
+    answers["gestational_week"] = [{"valueInteger": 8}]
+    response = questionnaire_response(answers, {"one_sided_lower_abdominal_pain": True})
+    measured = observation(*SEVERITY, "s1", valueQuantity={"value": 6, "comparator": ">"})
+    summary = cards(cds, ehr, {"questionnaireResponse": response, "observations": bundle(measured)})[0]
+    assert "ESC-FIRST-TRIMESTER-SEVERE-ONE-SIDED-PAIN" in summary["extension"]["red_flags"]
+
+
 def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
     intake = read(app, {"patient": patient(), "observations": bundle(week("g1", 30), week("g2", 30))})
     assert intake.patient["pregnancy"]["gestational_week"] == 30 and intake.unmapped == intake.differing == []
@@ -565,19 +644,36 @@ def test_the_same_gestational_age_twice_is_no_conflict(app: Flask) -> None:
 QR_AGE, BIRTH_AGE = "QuestionnaireResponse/q1", "Patient/1288992 birthDate"
 
 
-@pytest.mark.parametrize(
-    ("born", "age", "kept", "dropped"),
-    [("1981-04-02", 45, BIRTH_AGE, QR_AGE), ("1990-01-01", 40, QR_AGE, BIRTH_AGE)],
-)
-def test_an_answered_age_and_another_from_the_birth_date_take_the_older_and_are_reported(
-    app: Flask, born: str, age: int, kept: str, dropped: str
+@pytest.mark.parametrize(("born", "age"), [("1981-04-02", 45), ("1990-01-01", 36)])
+def test_an_answered_age_and_another_from_the_birth_date_are_each_assessed_and_reported(
+    app: Flask, born: str, age: int
 ) -> None:
-    """The fracture, aneurysm and cancer bands rise with age: the older loses no red flag,
-    whichever resource gives it (the questionnaire's was kept because it was read first)."""
+    """Neither is the safe side: the fracture, aneurysm and cancer bands rise with age, those
+    of childhood fall with it (the older was kept, and a form's 15 against a birth date giving
+    16 lost fever in a child). Each is a candidate, and the triage assesses both."""
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # 40; read on 2026-06-01
     intake = read(app, {"questionnaireResponse": response, "patient": patient(birth=born)})
-    assert intake.patient["age"] == age
-    assert intake.differing == [f"{dropped}: age differs from {kept}'s, not used (the older is assessed)"]
+    assert "age" not in intake.patient and intake.candidates == {"age": tuple(sorted({40, age}))}
+    assert intake.differing == [f"{BIRTH_AGE}: age {age} differs from {QR_AGE}'s 40: each is assessed"]
+
+
+def test_fever_in_a_child_answered_15_is_not_lost_to_a_birth_date_giving_16(cds: FlaskClient, ehr: Ehr) -> None:
+    """Attack 7 finding 2: "the older" (16) was assessed alone, and ESC-FEVER-CHILD (under 16,
+    an emergency) was lost with no card. Both ages are assessed: the summary holds for both,
+    and the card asking for the age names the emergency the other would add."""
+    answers = {
+        **INTAKE,
+        "age": [{"valueInteger": 15}],
+        "sex": [{"valueCoding": {"code": "male"}}],
+        "locations": [{"valueCoding": {"code": "hip"}}],
+    }
+    today = dt.datetime.now(dt.UTC).date()
+    response = {**questionnaire_response(answers, {"fever": True}), "id": "q1", "authored": today.isoformat()}
+    born = (today.replace(year=today.year - 16, day=1) - dt.timedelta(days=31)).isoformat()  # 16 today
+    found = cards(cds, ehr, {"questionnaireResponse": response, "patient": patient(birth=born, gender="male")})
+    (asked,) = [card for card in found if card["summary"].startswith("Record the patient's age")]
+    assert asked["summary"].endswith("could be emergency") and "ESC-FEVER-CHILD" in asked["detail"]
+    assert "15 or 16" in asked["detail"]
 
 
 @pytest.mark.parametrize(
@@ -618,10 +714,40 @@ def test_an_answered_gestational_week_is_counted_on_from_when_it_was_answered(ap
     response = {**questionnaire_response(answers, {}), "id": "q1", "authored": "2026-04-06"}
     intake = read(app, {"questionnaireResponse": response})
     assert intake.patient["pregnancy"]["gestational_week"] == 28  # eight weeks before the day read
-    response["authored"] = "2025-06-01"
+    response["authored"] = "2025-06-01"  # a year ago: that pregnancy has ended, its week and itself
     intake = read(app, {"questionnaireResponse": response})
-    assert "gestational_week" not in intake.patient["pregnancy"]
-    assert intake.unmapped == ["QuestionnaireResponse/q1: gestational week would now be 72, not used"]
+    assert "pregnancy" not in intake.patient
+    assert intake.unmapped == [
+        "QuestionnaireResponse/q1: a pregnancy recorded so long ago it would now be past week 44, not used",
+        "QuestionnaireResponse/q1: gestational week would now be 72, not used",
+    ]
+
+
+@pytest.mark.parametrize(("authored", "pregnant"), [("2025-07-28", False), ("2025-07-29", True), (None, True)])
+def test_a_pregnancy_answered_44_weeks_ago_or_more_has_ended(app: Flask, authored: str | None, pregnant: bool) -> None:
+    """Attack 7 finding 3: a form authored two years ago answering "pregnant" kept a pregnancy
+    as current (only its week was dropped), and one-sided lower abdominal pain recorded today
+    lost the possible ectopic pregnancy. Observations and Conditions already followed this
+    rule; an undated answer still counts (nothing in it says it is over)."""
+    answers = {**INTAKE, "pregnant": [{"valueBoolean": True}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1", **({"authored": authored} if authored else {})}
+    intake = read(app, {"questionnaireResponse": response})  # read on 2026-06-01: 2025-07-28 is 44 weeks before
+    assert ("pregnancy" in intake.patient) == pregnant
+    ended = "QuestionnaireResponse/q1: a pregnancy recorded so long ago it would now be past week 44, not used"
+    assert (ended in intake.unmapped) == (not pregnant)
+
+
+def test_one_sided_lower_abdominal_pain_today_is_urgent_beside_a_two_year_old_pregnancy_answer(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    answers = {**INTAKE, "pregnant": [{"valueBoolean": True}], "gestational_week": [{"valueInteger": 10}]}
+    old = {**questionnaire_response(answers, {}), "id": "q1", "authored": (today - dt.timedelta(days=730)).isoformat()}
+    pain = observation(LOCAL, "one_sided_lower_abdominal_pain", "o1", valueBoolean=True)
+    found = cards(cds, ehr, {"questionnaireResponse": old, "patient": patient(), "observations": bundle(pain)})
+    assert found[0]["extension"]["urgency"] == "urgent"
+    assert "ESC-POSSIBLE-PREGNANCY-ONE-SIDED-PAIN" in found[0]["extension"]["red_flags"]
+    assert "a pregnancy recorded so long ago it would now be past week 44, not used" in found[-1]["detail"]
 
 
 # --- the latest questionnaire response, whatever the EHR sends ------------------------------
@@ -695,13 +821,14 @@ def coded(code: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("item", "answers", "kept"),
     [
-        ("onset", ("gradual", "sudden"), "sudden"),
-        ("onset", ("gradual", "unknown"), "unknown"),
-        ("side", ("left", "both"), "both"),
-        ("side", ("left", "right"), "left"),
-        ("side", ("unknown", "right"), "unknown"),
-        ("course", ("worsening", "stable"), "worsening"),  # from 50, worsening night pain is urgent
-        ("course", ("recurrent", "stable"), "unknown"),
+        ("onset", ("gradual", "sudden"), {"gradual", "sudden"}),  # each fires red flags of its own
+        ("onset", ("gradual", "unknown"), {"gradual"}),  # "don't know" adds nothing to a known value
+        ("side", ("left", "both"), {"both", "left"}),
+        ("side", ("left", "right"), {"left", "right"}),
+        ("side", ("unknown", "right"), {"right"}),
+        ("course", ("worsening", "stable"), {"stable", "worsening"}),
+        ("course", ("recurrent", "stable"), {"recurrent", "stable"}),
+        ("course", ("recurrent", "unknown"), {"recurrent"}),
         ("duration_days", (200, 10), 10),
         ("locations", ("hip", "buttock"), ["hip", "buttock"]),
     ],
@@ -715,37 +842,57 @@ def test_answers_of_responses_the_dates_cannot_order_never_depend_on_their_order
 
     responses = [tied("q1", **{item: answer(answers[0])}), tied("q2", **{item: answer(answers[1])})]
     intake = read(app, {"questionnaireResponse": bundle(*(reversed(responses) if reverse else responses))})
+    if isinstance(kept, set):
+        assert (set(intake.candidate_values[item]) or {intake.complaint[item]}) == kept
+        assert (item in intake.complaint) == (len(kept) == 1)
+        assert len(intake.differing) == (len(kept) == 2)  # an "unknown" beside a known value is no difference
+        return
     got = intake.complaint[item]
     assert (sorted(got) if item == "locations" else got) == (sorted(kept) if item == "locations" else kept)
     assert len(intake.differing) == 1 and "differ" in intake.differing[0]
 
 
-def test_a_sex_answered_differently_by_responses_the_dates_cannot_order_is_assessed_for_every_sex(
+@pytest.mark.parametrize(("first", "second"), [("female", "male"), ("female", "other"), ("male", "unknown")])
+def test_a_sex_answered_differently_is_assessed_only_as_the_sexes_the_records_give(
+    app: Flask, first: str, second: str
+) -> None:
+    """Two sexes were both left out and every sex assessed, male included where no record
+    said male; "unknown" beside a known sex adds nothing."""
+    responses = [tied("q1", sex=coded(first)), tied("q2", sex=coded(second))]
+    intake = read(app, {"questionnaireResponse": bundle(*responses)})
+    given = {first, second} - {"unknown"}
+    assert (set(intake.candidate_values["sex"]) or {intake.patient["sex"]}) == given
+
+
+def test_a_sex_answered_differently_by_responses_the_dates_cannot_order_is_asked_for(
     cds: FlaskClient, ehr: Ehr
 ) -> None:
     female, male = tied("q1"), tied("q2", sex=[{"valueCoding": {"code": "male"}}])
     found = cards(cds, ehr, {"questionnaireResponse": bundle(female, male)})
     assert any("sex" in card["summary"] and card["indicator"] == "warning" for card in found)  # asked for
-    assert any("sex differs from QuestionnaireResponse/q1's, neither is used" in card["detail"] for card in found)
+    assert any("sex 'male' differs from QuestionnaireResponse/q1's, each is assessed" in c["detail"] for c in found)
 
 
-def test_the_choices_that_outweigh_others_are_those_the_red_flags_test(app: Flask) -> None:
-    """A choice kept of two differing answers must keep every red flag either could fire: the
-    rules' red flags reach a choice only through the findings derived from it."""
-    rules = components(app).assessor.kb.rules.values()
-    red_flag_findings = {f for r in rules if r.red_flag for f in r.when.present}
-    while more := {f for r in rules if r.derive in red_flag_findings for f in r.when.present} - red_flag_findings:
-        red_flag_findings |= more  # derived from findings that lead to a red flag
-    for name in ("onset", "side", "course"):
-        deriving = [r for r in rules if r.derive in red_flag_findings and getattr(r.when, name)]
-        for rule in deriving:
-            values = set(getattr(rule.when, name))
-            if name in OUTWEIGHS and OUTWEIGHS[name] in values:
-                continue  # what outweighs every other answer
-            if values & SAME_RULES.get(name, set()):  # a side: either fires it (kept only where both do not)
-                assert SAME_RULES[name] <= values, (name, rule.id)
-            else:  # taken as unknown: every choice of it that leads to a red flag includes unknown
-                assert "unknown" in values, (name, rule.id)
+@pytest.mark.parametrize("name", ["sex", "onset", "side", "course"])
+def test_two_answers_merged_fire_every_rule_either_answer_fires(app: Flask, name: str) -> None:
+    """Of two different answers the merge assesses only values some record gives, and for each
+    known answer one that meets the same context rules (only context rules read these fields,
+    so it fires all the answer fires). Before, "both sides outweighed one" and any other pair
+    became "unknown": left + both lost the first-trimester one-sided groin pain, recurrent +
+    stable the recurring pain's red flag; a sex "unknown" beside "female" added male."""
+    kb = components(app).assessor.kb
+    context = [rule for rule in kb.rules.values() if rule.when.is_context]
+    codes = vocab.CHOICE_FIELDS[name]
+    for first, second in itertools.combinations(codes, 2):
+        items = {name: coded(first)}, {name: coded(second)}
+        intake = read(app, {"questionnaireResponse": bundle(tied("q1", **items[0]), tied("q2", **items[1]))})
+        raw, candidates = settled(kb, intake.record(), intake.candidates)
+        part = "patient" if name == "sex" else "complaint"
+        assessed = {completed[part][name] for completed in completions(kb, raw, candidates)}
+        known = {first, second} - {"unknown"} or {"unknown"}
+        assert assessed <= known, (first, second, assessed)
+        met = {rules_met(name, value, context) for value in assessed}
+        assert all(rules_met(name, answer, context) in met for answer in known), (first, second, assessed)
 
 
 def test_a_response_authored_in_a_leap_second_is_read(cds: FlaskClient, ehr: Ehr) -> None:
@@ -847,7 +994,7 @@ def test_a_male_gender_with_a_pregnancy_is_assessed_for_the_other_sexes(cds: Fla
     }
     found = cards(cds, ehr, prefetch)
     assert found[0]["indicator"] == "critical"
-    assert any("gender male, with a pregnancy" in card["detail"] for card in found)
+    assert any("sex male, with a pregnancy recorded: not used" in card["detail"] for card in found)
 
 
 @pytest.mark.parametrize("entry", [[{"resource": RETENTION_OBS}], {"Resource": RETENTION_OBS}, {}])
@@ -857,15 +1004,33 @@ def test_a_bundle_entry_without_a_resource_is_reported_not_skipped(cds: FlaskCli
 
 
 @pytest.mark.parametrize("gender", ["male", "other"])
-def test_a_patient_gender_that_differs_from_the_answered_sex_leaves_both_out(app: Flask, gender: str) -> None:
-    """The questionnaire's sex was kept and the Patient's gender dropped without a word; the
-    first read is no better than the other, so neither is used and every sex is assessed."""
+def test_a_patient_gender_that_differs_from_the_answered_sex_is_assessed_as_each(app: Flask, gender: str) -> None:
+    """The questionnaire's sex was kept and the Patient's gender dropped without a word; then
+    both were left out and every sex assessed, male included where no record said male. The
+    first read is no better than the other: each is assessed, and no sex that none gives."""
     response = {**questionnaire_response(INTAKE, {}), "id": "q1"}  # female
     intake = read(app, {"questionnaireResponse": response, "patient": patient(gender=gender)})
-    assert "sex" not in intake.patient
+    assert "sex" not in intake.patient and intake.candidates["sex"] == tuple(sorted({"female", gender}))
     assert [d for d in intake.differing if "sex" in d] == [
-        "Patient/1288992 gender: sex differs from QuestionnaireResponse/q1's, neither is used: every sex is assessed"
+        f"Patient/1288992 gender: sex '{gender}' differs from QuestionnaireResponse/q1's, each is assessed"
     ]
+
+
+def test_a_sex_answered_unknown_beside_a_female_gender_keeps_the_emergency(cds: FlaskClient, ehr: Ehr) -> None:
+    """Attack 7 finding 2: the form's "unknown" left the Patient's "female" out, every sex was
+    assessed, male included, and a possible ruptured ectopic pregnancy went from critical to
+    info. "unknown" adds nothing to a known sex."""
+    answers = {
+        **INTAKE,
+        "age": [{"valueInteger": 30}],
+        "sex": [{"valueCoding": {"code": "unknown"}}],
+        "locations": [{"valueCoding": {"code": "groin"}}],
+    }
+    findings = {"one_sided_lower_abdominal_pain": True, "fainting_or_dizziness": True}
+    response = {**questionnaire_response(answers, findings), "id": "q1"}
+    found = cards(cds, ehr, {"questionnaireResponse": response, "patient": patient(gender="female")})
+    assert found[0]["indicator"] == "critical"
+    assert not any("sex" in card["summary"] for card in found)
 
 
 def test_a_patient_gender_that_agrees_with_the_answered_sex_is_not_reported(app: Flask) -> None:

@@ -130,6 +130,28 @@ def test_a_gestational_age_in_months_is_checked_as_a_week_not_recorded(cds: Flas
     assert card["indicator"] == "warning" and "gestational week" in card["summary"]
 
 
+@pytest.mark.parametrize(
+    ("bound", "indicator", "summary"),
+    [
+        # more than 19 weeks is 19 weeks and a day or more: week 19 (a caution) or 20 on (contraindicated)
+        ({"value": 19, "comparator": ">"}, "warning", "Record the patient's gestational week: Ibuprofen may be"),
+        ({"value": 20, "comparator": ">="}, "critical", "Contraindicated: Ibuprofen"),
+        ({"value": 140, "comparator": ">=", "code": "d"}, "critical", "Contraindicated: Ibuprofen"),
+        ({"value": 21, "comparator": "<"}, "warning", "Record the patient's gestational week: Ibuprofen may be"),
+    ],
+)
+def test_a_gestational_age_given_as_a_bound_is_checked_at_every_week_it_allows(
+    cds: FlaskClient, ehr: Ehr, bound: dict[str, Any], indicator: str, summary: str
+) -> None:
+    """Attack 7 finding 4: the comparator was ignored, and "> 19 wk" read as week 19 made the
+    NSAID contraindication from week 20 a "Caution … before week 20"."""
+    prefetch = pregnant_at(30)
+    prefetch["observations"]["entry"][0]["resource"]["valueQuantity"] = {"unit": "wk", **bound}
+    (card,) = order_sign(cds, ehr, prefetch, order("ibu", IBUPROFEN))["cards"]
+    assert card["indicator"] == indicator and card["summary"].startswith(summary)
+    assert "CI-NSAID-FROM-WEEK-20" in card["detail"]
+
+
 def test_a_bisphosphonate_in_pregnancy_has_no_alternative_but_removal(cds: FlaskClient, ehr: Ehr) -> None:
     (card,) = order_sign(cds, ehr, pregnant_at(10), order("zol", (ATC, "M05BA08")))["cards"]
     assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-BISPHOSPHONATE-PREGNANCY"]

@@ -32,7 +32,8 @@ from service.knowledge.model import KnowledgeBase, Layer, Range, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
-from service.reasoning.record_fields import FIELDS, UNKNOWN
+from service.reasoning.record_fields import FIELDS
+from service.reasoning.unrecorded import UNKNOWN
 
 _NEVER = None
 _PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept (a bound on memory)

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from service import vocabulary as vocab
 from service.knowledge.model import KnowledgeBase, Rule
 from service.reasoning.assessment import Assessment, RecordField
 from service.reasoning.record import ASKABLE_FIELDS
-from service.reasoning.unrecorded import band_starts
+from service.reasoning.unrecorded import UNKNOWN, band_starts, rules_met
 
 FIELDS = ASKABLE_FIELDS  # in the order they are asked
-UNKNOWN = "unknown"
 # the numeric fields, left out when unknown, with the scale whose bands are tried: a duration
 # as long as the longest the rules tell apart
 _NUMBERS = {"severity": vocab.SEVERITY_RANGE, "duration_days": vocab.DURATION_RANGE}
@@ -62,12 +61,19 @@ class FieldProbe:
         # of those, the values that conclude something the field's unknown value does not: the
         # others can only take conclusions away, so trying them in combination reveals nothing
         self.concluding: dict[str, tuple[Any, ...]] = {
-            name: tuple(v for v in values if _accepted_by(name, v, context) - _accepted_by(name, None, context))
+            name: tuple(v for v in values if rules_met(name, v, context) - rules_met(name, None, context))
             for name, values in self.values.items()
         }
 
     def __call__(
-        self, record: dict[str, Any], shown: Assessment, levels: Levels, *, for_most_care: bool, jointly: bool = True
+        self,
+        record: dict[str, Any],
+        shown: Assessment,
+        levels: Levels,
+        *,
+        for_most_care: bool,
+        jointly: bool = True,
+        assessed_each: Collection[str] = (),
     ) -> Assessment:
         """``shown`` with the fields ``record`` leaves unknown whose value could raise its
         urgency (most urgent first), its interview then not complete.
@@ -78,6 +84,9 @@ class FieldProbe:
         together too; a door leaves it out for a record lacking its age, sex, week or
         location, whose every combination would be assessed for every value of those (a
         pregnancy recorded with nothing else took 12 s), and which asks for them first.
+        ``assessed_each``: the fields ``record`` leaves out because the records give several
+        values (a side answered left and both), which the door assesses at each of them: not
+        unknown, not probed.
         Each probe is an assessment (one per value of what the record lacks): the interview
         doors probe only once no finding question is left, the clinician's door on every call.
         """
@@ -85,7 +94,7 @@ class FieldProbe:
         current = self._rank[shown.urgency.level]
         if current == 0:  # nothing is more urgent
             return shown
-        unknown = unknown_fields(record)
+        unknown = tuple(name for name in unknown_fields(record) if name not in assessed_each)
 
         def reach(values: dict[str, Any]) -> int:
             probed = copy.deepcopy(record)
@@ -149,37 +158,14 @@ def _told_apart(name: str, candidates: tuple[Any, ...], context: list[Rule]) -> 
     """Of ``candidates``, the first of each set of values the context rules tell apart, less
     those they do not tell from not known (left and right fire the same rules; so may a
     severity of 0 and none): the others would be assessed to the same answer."""
-    seen = {_accepted_by(name, None, context)}
+    seen = {rules_met(name, None, context)}
     kept = []
     for value in candidates:
-        accepted = _accepted_by(name, value, context)
+        accepted = rules_met(name, value, context)
         if accepted not in seen:
             seen.add(accepted)
             kept.append(value)
     return tuple(kept)
-
-
-def _accepted_by(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
-    """The context rules whose condition on ``name`` the value meets (``None``: not known)."""
-    accepted = set()
-    for rule in context:
-        condition = getattr(rule.when, name)
-        if name in _NUMBERS:
-            if condition is None:
-                continue
-            if value is None:
-                meets = condition.unknown
-            else:
-                meets = (condition.min is None or value >= condition.min) and (
-                    condition.max is None or value <= condition.max
-                )
-        elif not condition:
-            continue
-        else:
-            meets = (UNKNOWN if value is None else value) in condition
-        if meets:
-            accepted.add(rule.id)
-    return frozenset(accepted)
 
 
 def _level_at(rank: dict[str, int], wanted: int) -> str:

@@ -5,7 +5,8 @@ record would hide the red flags that do not depend on the missing value (cauda e
 signs, bleeding in pregnancy), so instead the record is assessed once for every value the
 knowledge base tells apart: one age from each band its rules draw (for a stated pregnancy,
 only within the ages ``rules/meta.yaml`` gives one), one week from each stretch of
-pregnancy, each sex the contract names, each single pain location. Rules compare these
+pregnancy, each sex the contract names that the rules tell apart (female, other and unknown
+meet the same rules), each single pain location. Rules compare these
 values only with the bounds in ``rules/``, so any two values inside one band fire the same
 rules, and these few assessments cover every possible value. Rules test a location only
 as "any of these", and the knowledge base refuses a rule that needs two locations at once
@@ -18,10 +19,14 @@ among equals). The most urgent says how far the missing value could raise it. Bo
 returned: a clinician's door (CDS Hooks) shows the first, a patient's (the REST API,
 ``$next-question``) the second, and each reports the other. Where the records narrow the
 value down (two gestational ages whose dates cannot tell which is current; a birth date, or
-a gestational age measured on a date, given only to the month or the year), only those
-candidates are assessed. An interview goes on with the questions of every answer
-(:func:`asking_every_question`): one week band's questions alone would never ask about the
-baby's movements of a woman who does not know she is past 24 weeks.
+a gestational age measured on a date, given only to the month or the year; a value given only
+as a bound), only those candidates are assessed; so are values the records give differently
+with nothing to pick one (a sex, an onset, a course or a side; ages with none in common), a
+value a record gives being left out of it for them (:func:`undecided`). Candidates that meet
+the same context rules (left and right; ages in one band) are assessed once. An interview
+goes on with the questions of every answer (:func:`asking_every_question`): one week band's
+questions alone would never ask about the baby's movements of a woman who does not know she
+is past 24 weeks.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service import vocabulary as vocab
-from service.knowledge.model import KnowledgeBase
+from service.knowledge.model import KnowledgeBase, Range, Rule
 from service.reasoning.assessment import Assessment, Question, SuppressedCare
 from service.reasoning.record import Record, missing_values
 
@@ -46,12 +51,25 @@ PATHS = {
     "sex": ("patient", "sex"),
     "gestational week": ("patient", "pregnancy", "gestational_week"),
     "pain location": ("complaint", "locations"),
+    # values a record may have but the records disagree on, or give only as a bound: left out
+    # only when they come with candidates (:func:`undecided`); left out alone, the rules read
+    # them as not known (:mod:`service.reasoning.record_fields` asks for them)
+    "pain onset": ("complaint", "onset"),
+    "pain severity": ("complaint", "severity"),
+    "pain course": ("complaint", "course"),
+    "pain side": ("complaint", "side"),
 }
-_RANGES = {"age": vocab.AGE_RANGE, "gestational week": vocab.GESTATIONAL_WEEK_RANGE}
+UNKNOWN = "unknown"  # a choice's value when it is not known
+_RANGES = {
+    "age": vocab.AGE_RANGE,
+    "gestational week": vocab.GESTATIONAL_WEEK_RANGE,
+    "pain severity": vocab.SEVERITY_RANGE,
+}
 
-# the only values a missing age or gestational week can have, when the records narrow it
-# down, by the name :func:`missing_values` gives it
-Candidates = Mapping[str, tuple[int, ...]]
+# the only values a value left out can have, when the records narrow it down (a week, an age,
+# a severity: whole numbers; a sex, onset, course or side: the contract's codes), by its name
+# in :data:`PATHS`; each is a value some record gives
+Candidates = Mapping[str, tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,7 @@ def bracket(
     # a lower rank is more urgent (emergency is 0)
     least = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
     most = min(ranked, key=lambda item: item[0])
-    missing = missing_values(raw)
+    missing = undecided(raw, candidates)
     narrowed = {name: values for name, values in (candidates or {}).items() if name in missing and values}
     return Bracket(missing, least[1], most[1], answers, narrowed)
 
@@ -147,7 +165,7 @@ def completions(
     """Copies of ``raw`` completed with every combination of the values it lacks, one value
     from each band the rules draw (``raw`` itself, copied, when it lacks none); ``candidates``:
     the only values some of them can have, when the records say so."""
-    missing, narrowed = missing_values(raw), candidates or {}
+    missing, narrowed = undecided(raw, candidates), candidates or {}
     options = [
         _one_per_band(kb, name, narrowed[name]) if narrowed.get(name) else _options(kb, raw, name) for name in missing
     ]
@@ -166,12 +184,30 @@ def settled(kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates) -> t
     from its date is nearly always two candidates, a card on every call otherwise."""
     filled, left = raw, dict(candidates)
     for name, values in candidates.items():
-        if name not in missing_values(filled) or len(_one_per_band(kb, name, values)) != 1:
+        if name not in undecided(filled, candidates) or len(_one_per_band(kb, name, values)) != 1:
             continue
         filled = copy.deepcopy(filled)
         _put(filled, name, min(values))
         del left[name]
     return filled, left
+
+
+def undecided(raw: dict[str, Any], candidates: Candidates | None = None) -> tuple[str, ...]:
+    """The values ``raw`` lacks (:func:`missing_values`), and those it leaves out for the
+    ``candidates`` the records give (a side answered left in one form and both in another),
+    in the order of :data:`PATHS`: each is assessed at every value it can have."""
+    lacking = set(missing_values(raw)) | {name for name, values in (candidates or {}).items() if values}
+    return tuple(name for name in PATHS if name in lacking and not _holds(raw, name))
+
+
+def _holds(record: dict[str, Any], name: str) -> bool:
+    """Whether ``record`` gives the value ``name`` stands for (:data:`PATHS`)."""
+    part: Any = record
+    for key in PATHS[name]:
+        if not isinstance(part, dict) or key not in part:
+            return False
+        part = part[key]
+    return True
 
 
 def _put(record: dict[str, Any], name: str, value: Any) -> None:
@@ -188,10 +224,18 @@ def _bands(kb: KnowledgeBase, name: str) -> tuple[int, ...]:
     return band_starts(kb, PATHS[name][-1], _RANGES[name])
 
 
-def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[int, ...]) -> tuple[int, ...]:
+def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
     """The least of ``values`` in each band the rules draw on ``name`` (an age band, a stretch
     of pregnancy): the others fire the same rules (44 undated gestational ages made 44 times
-    the assessments, seconds for one call)."""
+    the assessments, seconds for one call). Of codes (a sex, a side), the first of each set
+    that meets the same context rules: left and right do, as female and other do."""
+    if name not in _RANGES:
+        field = PATHS[name][-1]
+        context = [rule for rule in kb.rules.values() if rule.when.is_context]
+        alike: dict[frozenset[str], Any] = {}
+        for value in sorted(values):
+            alike.setdefault(rules_met(field, value, context), value)
+        return tuple(alike.values())
     starts = _bands(kb, name)
     first: dict[int, int] = {}
     for value in sorted(values):
@@ -202,12 +246,36 @@ def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[int, ...]) -> tupl
 def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ...]:
     if name == "sex":  # a pregnancy rules out male (the contract refuses the pair)
         pregnant = "pregnancy" in raw.get("patient", {})
-        return tuple(s for s in vocab.SEXES if not (pregnant and s == "male"))
+        # female, other and unknown meet the same rules: one stands for them (a third of the cost)
+        return _one_per_band(kb, name, tuple(s for s in vocab.SEXES if not (pregnant and s == "male")))
     if name == "pain location":  # one location at a time: no rule needs two at once
         return tuple([location] for location in vocab.LOCATIONS)
     if name == "age" and "pregnancy" in raw.get("patient", {}):  # not a toddler, nor a frail elder
         return band_starts(kb, "age", (kb.age_in_pregnancy.min, kb.age_in_pregnancy.max))
     return _bands(kb, name)
+
+
+def rules_met(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
+    """The context rules whose condition on the record's field ``name`` ``value`` meets
+    (``None``: not known). Only context rules read the record's fields: values that meet the
+    same ones fire the same rules everywhere."""
+    met = set()
+    for rule in context:
+        condition = getattr(rule.when, name)
+        if isinstance(condition, Range):
+            if value is None:
+                meets = condition.unknown
+            else:
+                meets = (condition.min is None or value >= condition.min) and (
+                    condition.max is None or value <= condition.max
+                )
+        elif not condition:
+            continue
+        else:
+            meets = (UNKNOWN if value is None else value) in condition
+        if meets:
+            met.add(rule.id)
+    return frozenset(met)
 
 
 def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int]) -> tuple[int, ...]:

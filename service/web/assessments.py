@@ -11,11 +11,13 @@ from service.reasoning.assessment import Assessment
 from service.reasoning.assessor import RECORD_MISMATCH
 from service.reasoning.record import Record, missing_values
 from service.reasoning.unrecorded import (
+    PATHS,
     Bracket,
     Candidates,
     asking_every_question,
     bracket,
     completions,
+    undecided,
     without_care_any_value_contraindicates,
 )
 from service.validation import InvalidInputError
@@ -98,12 +100,13 @@ def asking_record_fields(
     assessor = components().assessor
 
     def levels(probed: dict[str, Any]) -> Iterator[str]:
-        if missing_values(probed):
+        if undecided(probed, candidates):
             for completed in completions(assessor.kb, probed, candidates):
                 yield assessor.assess(assessor.record(completed, detail)).urgency.level
         else:
             yield assessor.assess(probed).urgency.level
 
+    each = tuple(PATHS[name][-1] for name in undecided(record, candidates) if PATHS[name][0] == "complaint")
     return assessor.record_fields(
-        record, shown, levels, for_most_care=for_most_care, jointly=not missing_values(record)
+        record, shown, levels, for_most_care=for_most_care, jointly=not missing_values(record), assessed_each=each
     )

@@ -29,8 +29,7 @@ from service.interop.cds_hooks.order_sign import (
 )
 from service.interop.cds_hooks.prefetch import has_patient_data, read_prefetch
 from service.interop.cds_hooks.schemas import FeedbackSchema, HookRequestSchema, OrderSignRequestSchema
-from service.reasoning.record import missing_values
-from service.reasoning.unrecorded import completions, settled
+from service.reasoning.unrecorded import completions, settled, undecided
 from service.validation import InvalidInputError, shortened, validated
 from service.web.assessments import asking_record_fields, assess, assess_unrecorded
 from service.web.base_url import public_base_url
@@ -92,7 +91,7 @@ def triage() -> Response:
     writer, patient_id = _writer(), call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)
     raw, candidates = settled(components().assessor.kb, intake.record(), intake.candidates)
-    if missing_values(raw):  # no age, sex, week or location: what holds whatever it is
+    if undecided(raw, candidates):  # no age, sex, week or location, or several: what holds whatever it is
         shown, bracketed = assess_unrecorded(raw, _MAPPED, for_most_care=False, candidates=candidates)
         # an onset or the like not recorded, whose value would raise the triage: a card names it
         shown = asking_record_fields(raw, shown, for_most_care=False, candidates=candidates, detail=_MAPPED)
@@ -125,7 +124,7 @@ def medication_safety() -> Response:
     # a record lacking its age, sex or week: checked for every value it could have
     records = [assessor.record(c, _MAPPED) for c in completions(assessor.kb, raw, candidates)]
     fired = [contraindication_rules(assessor, record) for record in records]
-    safety = MedicationSafety.for_every_value(writer, parts.medications, fired, missing_values(raw))
+    safety = MedicationSafety.for_every_value(writer, parts.medications, fired, undecided(raw, candidates))
     return _answer(MEDICATION_SERVICE_ID, safety.cards(orders, patient_id), extension)
 
 

@@ -62,7 +62,12 @@ def _not_recorded(bracketed: Bracket) -> str:
     parts = [f"gives the {name} only as {told(values)}" for name, values in narrowed.items()]
     if none := tuple(name for name in bracketed.missing if name not in narrowed):
         parts.insert(0, f"has no {listed(none)}")
-    why = " (a date given only to the month or the year or as a period, or records that disagree)" if narrowed else ""
+    why = (
+        " (a date given only to the month or the year or as a period, a value given only as a bound, or records "
+        "that disagree)"
+        if narrowed
+        else ""
+    )
     return f"The record {' and '.join(parts)}{why}."
 
 
@@ -290,10 +295,11 @@ class CardWriter:
         return self._listing(
             f"{len(intake.differing)} value(s) recorded differently: check them with the patient",
             "warning",
-            "The FHIR data gives these values more than once, differently. None was picked by the order of the "
-            "data: severity takes the higher, gestational age the later record (each week they give when the "
-            "dates cannot tell), age the older (of ages two records allow none of in common); each line says "
-            "what was assessed:",
+            "The FHIR data gives these values more than once, differently, or only as a bound (> 23 wk). None was "
+            "picked by the order of the data: severity takes the higher, gestational age the later record; where "
+            "the records cannot tell (weeks their dates do not order, ages they allow none of in common, a sex, "
+            "onset, course or side answered differently, a bound) each value they give is assessed, and an "
+            "answer 'unknown' beside a known one adds nothing. Each line says what was assessed:",
             intake.differing,
         )
 

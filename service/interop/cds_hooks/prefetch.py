@@ -18,6 +18,7 @@ from service.interop.fhir.intake import (
     from_questionnaire_response,
     label_of,
     later,
+    not_male_when_pregnant,
     parse_questionnaire_response,
     recorded_span,
 )
@@ -42,11 +43,7 @@ def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, 
     for key in ("observations", "conditions"):
         for resource in _entries(prefetch.get(key), intake):
             from_observation_or_condition(resource, terms, intake)
-    if intake.patient.get("sex") == "male" and "pregnancy" in intake.patient:
-        # the contract refuses the pair; an administrative gender need not match the body (a
-        # pregnant trans man), so the pregnancy is believed and every other sex assessed
-        del intake.patient["sex"]
-        intake.differing.append("Patient gender male, with a pregnancy recorded: the sex is not used")
+    not_male_when_pregnant(intake)
     return intake
 
 

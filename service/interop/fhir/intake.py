@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from service import vocabulary as vocab
 from service.interop.fhir.parsing import FhirInputError, parse
 from service.interop.fhir.terminology import Terminology
+from service.reasoning.unrecorded import PATHS, UNKNOWN
 
 FHIR_NUMBER_LIMIT = 10**6  # no number this service reads is anywhere near; checked before converting
 _UNCOUNTED_RESPONSES = {"in-progress", "entered-in-error"}
@@ -95,6 +97,10 @@ def later(first: Span | None, second: Span | None) -> bool:
     return second is None or (first[0] >= second[1] and first[0] > second[0])
 
 
+# each of the record's fields by the name service.reasoning.unrecorded gives it
+_NAMES = {path[-1]: name for name, path in PATHS.items()}
+
+
 @dataclass
 class Intake:
     patient_id: str  # context.patientId: every resource read must be about this patient
@@ -113,8 +119,12 @@ class Intake:
     # assessed (service.reasoning.unrecorded)
     candidate_weeks: set[int] = field(default_factory=set)
     candidate_ages: set[int] = field(default_factory=set)
+    # the same for a sex, an onset, a course or a side the records give differently, and a
+    # severity given only as a bound, by the record's field: each value some record gives
+    candidate_values: dict[str, set[Any]] = field(default_factory=dict)
     # weeks from records whose dates cannot tell which is current: every later week joins them
     weeks_undecided: bool = False
+    ages_undecided: bool = False  # the same for ages two records allow none of in common
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
     # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
     # contract's validation to refuse naming its item, when the patient's app can ask again;
@@ -132,6 +142,7 @@ class Intake:
         """The values the record leaves out but the records narrow down, by the name
         :func:`service.reasoning.record.missing_values` gives them."""
         found = {"age": self.candidate_ages, "gestational week": self.candidate_weeks}
+        found |= {_NAMES[name]: values for name, values in self.candidate_values.items()}
         return {name: tuple(sorted(values)) for name, values in found.items() if values}
 
     @property
@@ -325,12 +336,13 @@ def _finding(link_id: str, values: list[Any], terms: Terminology, intake: Intake
 
 
 def _pregnant(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
-    """The safe side: pregnant if any answer says so."""
+    """The safe side: pregnant if any answer says so, unless the response was authored 44
+    weeks ago or more (:func:`_pregnant_now`)."""
     label = source.label
     if any(value.valueBoolean is None for value in values):
         raise UnreadAnswerError(f"{label}: item '{link_id}' must be answered with a valueBoolean")
     if any(value.valueBoolean for value in values):
-        intake.patient.setdefault("pregnancy", {})
+        _pregnant_now(intake, label, source.recorded)
 
 
 def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -347,55 +359,53 @@ def _locations(link_id: str, values: list[Any], terms: Terminology, intake: Inta
     intake.sources.setdefault("locations", source)
 
 
-# Of a choice answered differently by responses the dates cannot order, the answer kept
-# (rules/derived.yaml; tests/test_fhir_trust.py checks these against the rules). The red
-# flags test a sudden onset, a worsening course (from 50, worsening pain at night), and pain
-# on both sides (cauda equina, an emergency) or on one side (first-trimester groin pain,
-# urgent): both sides outweigh one, and the left and the right fire the same rules. They take
-# an unknown course as not settled, like a worsening or recurring one, so any other pair is
-# taken as unknown. A sex is left out instead, and every sex assessed, as when none is recorded.
-OUTWEIGHS = {"onset": "sudden", "course": "worsening", "side": "both"}
-SAME_RULES = {"side": frozenset({"left", "right"})}
-
-
 def _choice(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
     label = source.label
     part, system = (intake.patient, terms.systems["gender"]) if link_id == "sex" else (intake.complaint, terms.local)
     code = _coded(_one(link_id, values, label), (system,), link_id, label)
-    if not _a_contract_code(intake, source, link_id, code):
+    if _a_contract_code(intake, source, link_id, code):
+        _chosen(intake, part, link_id, code, source)
+
+
+def _chosen(intake: Intake, part: dict[str, Any], name: str, code: str, source: Source) -> None:
+    """A sex, onset, course or side from ``source``, into ``part`` (the patient's or the complaint's).
+
+    ``unknown`` says nothing a known value does not: beside one, it is no answer (a form's sex
+    ``unknown`` left a Patient's ``female`` out, and every sex was assessed, male included; a
+    second form's side ``unknown`` replaced ``left``, and the first-trimester one-sided groin
+    pain was lost). Known values that differ are never picked between by the order of the data,
+    nor replaced by one no record gives: each is a candidate, and the triage assesses each
+    (:mod:`service.reasoning.unrecorded`; values that fire the same rules, left and right,
+    female and other, as one). No value outweighs the others: pain on both sides fires the
+    cauda equina red flags, pain on one side the first-trimester groin pain's; a sudden onset
+    fires some red flags, one not sudden others (a blood thinner with a leg that cannot bear
+    weight)."""
+    held = intake.sources.get(name)
+    candidates = intake.candidate_values.setdefault(name, set())
+    current = _held(part, name, candidates)
+    if held is None or current == {UNKNOWN}:
+        if held is None or code != UNKNOWN:
+            intake.sources[name] = source
+            _narrowed(part, name, candidates, {code})
         return
-    if link_id == "sex":
-        _sex(intake, code, source)
+    if code == UNKNOWN or code in current:
         return
-    held = intake.sources.get(link_id)
-    if held is None or part.get(link_id) == code:
-        intake.sources.setdefault(link_id, source)
-        part[link_id] = code
+    _narrowed(part, name, candidates, current | {code})
+    intake.differing.append(f"{source.label}: {name} '{code}' differs from {held.label}'s, each is assessed")
+
+
+def not_male_when_pregnant(intake: Intake) -> None:
+    """A sex male beside a pregnancy: the contract refuses the pair, and an administrative
+    gender need not match the body (a pregnant trans man), so the pregnancy is believed and
+    the male left out: every other sex is assessed, or the others the records give."""
+    candidates = intake.candidate_values.get("sex", set())
+    if "pregnancy" not in intake.patient or "male" not in _held(intake.patient, "sex", candidates):
         return
-    answered = {code, part[link_id]}
-    if OUTWEIGHS.get(link_id) in answered:
-        part[link_id] = OUTWEIGHS[link_id]
-    elif answered <= SAME_RULES.get(link_id, frozenset()):
-        part[link_id] = min(answered)  # either: not picked by the order of the data
+    if candidates:
+        _narrowed(intake.patient, "sex", candidates, candidates - {"male"})
     else:
-        part[link_id] = "unknown"
-    intake.differing.append(f"{label}: {link_id} differs from {held.label}'s, '{part[link_id]}' is assessed")
-
-
-def _sex(intake: Intake, code: str, source: Source) -> None:
-    """A sex from a questionnaire or the Patient; two that differ are both left out and every
-    sex assessed (as when none is recorded), never one picked by the order of the data."""
-    held = intake.sources.get("sex")
-    if held is None:
-        intake.sources["sex"] = source
-        intake.patient["sex"] = code
-    elif "sex" not in intake.patient:  # already left out: two records disagreed
-        intake.differing.append(f"{source.label}: sex not used either, the records disagree: every sex is assessed")
-    elif intake.patient["sex"] != code:
         del intake.patient["sex"]
-        intake.differing.append(
-            f"{source.label}: sex differs from {held.label}'s, neither is used: every sex is assessed"
-        )
+    intake.differing.append("sex male, with a pregnancy recorded: not used (the pregnancy is believed)")
 
 
 def _whole_number(link_id: str, values: list[Any], terms: Terminology, intake: Intake, source: Source) -> None:
@@ -453,7 +463,10 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
     counted = _COUNTED.get(link_id)
     if counted is None:
         if intake.can_ask_again or _recorded_in_range(intake, source.label, what, value, limits):
-            _single(intake, link_id, value, source)
+            if link_id == "severity":
+                _severity(intake, {value}, source)
+            else:
+                _single(intake, link_id, value, source)
         return
     keep, count = counted
     if intake.can_ask_again:  # the interview's answer, as given: the contract names what is wrong with it
@@ -501,7 +514,7 @@ def from_patient(resource: dict[str, Any], intake: Intake, today: dt.date) -> No
         if ages := _within(intake, label, "age", ages_on(today, patient.birthDate), vocab.AGE_RANGE):
             _age(intake, ages, Source(label))
     if patient.gender is not None:  # one of the four administrative genders: parse refuses any other
-        _sex(intake, patient.gender, Source(f"Patient/{patient.id[:64]} gender"))
+        _chosen(intake, intake.patient, "sex", patient.gender, Source(f"Patient/{patient.id[:64]} gender"))
 
 
 def age_on(today: dt.date, born: dt.date) -> int:
@@ -583,29 +596,44 @@ def _apply(
         )
         return True
     if terms.field_is("gestational_week", system, code) and kind == "Observation":
-        week, recorded = _gestational_week(parsed, label, intake), _observed_at(parsed, intake.today)
-        if week is None:
+        measured, recorded = _gestational_weeks(parsed, label, intake), _observed_at(parsed, intake.today)
+        if measured is None:
             return True
-        weeks, limits = _counted_on(week, recorded, intake.today, _weeks_now), vocab.GESTATIONAL_WEEK_RANGE
+        least, most = (_counted_on(week, recorded, intake.today, _weeks_now) for week in (measured[0], measured[-1]))
+        weeks, limits = range(least.start, most.stop), vocab.GESTATIONAL_WEEK_RANGE
         if _ended(weeks):  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
         elif weeks := _within(intake, label, "gestational age", weeks, limits):
             _week(intake, weeks, Source(label, recorded))
         return True
     if terms.field_is("severity", system, code) and kind == "Observation":
-        severity = _number(parsed)
-        if severity is None:
-            intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
-        else:
-            value = float(_bounded(severity, label, "severity"))
-            if _recorded_in_range(intake, label, "severity", value, vocab.SEVERITY_RANGE):
-                _single(intake, "severity", value, Source(label))
+        _observed_severity(parsed, label, intake)
         return True
     finding = terms.finding_for(system, code)
     if finding is None:
         return False
     (intake.absent if _negated(parsed, kind) else intake.present).append(finding)
     return True
+
+
+def _observed_severity(observation: Any, label: str, intake: Intake) -> None:
+    """A severity Observation's value; given only as a bound (``>= 7``), every whole severity
+    it allows, each assessed where the records leave them (:func:`_severity`): read as 7, a
+    bound ``> 7`` kept the rules from 8 unfired."""
+    severity, limits = _number(observation), vocab.SEVERITY_RANGE
+    if severity is None:
+        intake.unmapped.append(f"{label}: severity not given as a valueInteger or valueQuantity, not used")
+        return
+    value = float(_bounded(severity, label, "severity"))
+    comparator = _comparator(observation.valueQuantity)
+    if comparator is None:
+        if _recorded_in_range(intake, label, "severity", value, limits):
+            _severity(intake, {value}, Source(label))
+    elif severities := _whole_within(comparator, value, limits):
+        _report_bound(intake, label, "severity", f"{comparator} {severity}")
+        _severity(intake, severities, Source(label))
+    else:
+        intake.unmapped.append(f"{label}: severity '{comparator} {severity}' allows none of 0-10, not used")
 
 
 def _pregnancy(*, status: bool, parsed: Any, kind: str, label: str, terms: Terminology, intake: Intake) -> None:
@@ -619,11 +647,18 @@ def _pregnancy(*, status: bool, parsed: Any, kind: str, label: str, terms: Termi
         if pregnant is None:
             intake.unmapped.append(f"{label}: pregnancy status answer not read, not used")
             intake.unread.append(label)
-    if not pregnant:
-        return
-    if _ended(
-        _counted_on(vocab.GESTATIONAL_WEEK_RANGE[0], _dated(parsed, kind, intake.today), intake.today, _weeks_now)
-    ):
+    if pregnant:
+        _pregnant_now(intake, label, _dated(parsed, kind, intake.today))
+
+
+def _pregnant_now(intake: Intake, label: str, recorded: Span | None) -> None:
+    """A pregnancy recorded then (an Observation, a Condition, a questionnaire's answer), unless
+    it has ended: counted on from week 1 (the earliest a record can have been made in), one
+    recorded 44 weeks ago or more would now be past week 44. It is listed as not used, and the
+    patient assessed as not known to be pregnant. A questionnaire answered two years ago kept
+    a pregnancy as current (it dropped only its week), and one-sided lower abdominal pain
+    recorded today lost the possible ectopic pregnancy (urgent to routine)."""
+    if _ended(_counted_on(vocab.GESTATIONAL_WEEK_RANGE[0], recorded, intake.today, _weeks_now)):
         last = vocab.GESTATIONAL_WEEK_RANGE[1]
         intake.unmapped.append(f"{label}: a pregnancy recorded so long ago it would now be past week {last}, not used")
         return
@@ -654,7 +689,6 @@ def _dated(parsed: Any, kind: str, today: dt.date | None) -> Span | None:
 
 
 _KEPT = {
-    "age": "the older is assessed",
     "duration_days": "the shorter is assessed",
     "severity": "the higher is assessed",
     "gestational_week": "the later is assessed",
@@ -662,24 +696,52 @@ _KEPT = {
 
 
 def _single(intake: Intake, name: str, value: float, source: Source) -> None:
-    """Set a severity or a duration from ``source``.
+    """Set a duration from ``source``.
 
     A value another resource gave differently is never overwritten or kept silently, by the
-    order of the data: severity takes the higher (the safe side); a duration, which only
-    responses the dates cannot order give twice, the shorter (new symptoms are the cauda
-    equina pathway's). The value not used is reported, with the resource it came from. An
-    age and a gestational week may be known only within bounds: :func:`_age`, :func:`_week`."""
+    order of the data: a duration, which only responses the dates cannot order give twice,
+    takes the shorter (new symptoms are the cauda equina pathway's). The value not used is
+    reported, with the resource it came from. An age, a gestational week and a severity may
+    be known only within bounds: :func:`_age`, :func:`_week`, :func:`_severity`."""
     part = intake.complaint
     held = intake.sources.get(name)
     if held is None or part[name] == value:
         intake.sources.setdefault(name, source)
         part[name] = value
         return
-    replace = value > part[name] if name == "severity" else value < part[name]
+    replace = value < part[name]
     kept, dropped = (source, held) if replace else (held, source)
     if replace:
         part[name], intake.sources[name] = value, source
     _report_dropped(intake, name, kept, dropped)
+
+
+def _severity(intake: Intake, given: AbstractSet[float], source: Source) -> None:
+    """The severities ``source`` allows: one, or every whole one a bound allows (``>= 7``).
+
+    Of severities recorded differently the higher is assessed (the safe side): of the values
+    two records allow, those below the higher of their least are not. So the higher of two
+    values is kept, and a bound keeps those of its values a recorded value does not exceed.
+    Several left are each assessed (``Intake.candidate_values``)."""
+    part, candidates = intake.complaint, intake.candidate_values.setdefault("severity", set())
+    held, current = intake.sources.get("severity"), _held(intake.complaint, "severity", candidates)
+    if held is None or current == given:
+        intake.sources.setdefault("severity", source)
+        _narrowed(part, "severity", candidates, given)
+        return
+    least = max(min(current), min(given))
+    kept = {value for value in current | given if value >= least}
+    _narrowed(part, "severity", candidates, kept)
+    if kept <= given:
+        intake.sources["severity"] = source
+        _report_dropped(intake, "severity", source, held)
+    elif kept <= current:
+        _report_dropped(intake, "severity", held, source)
+    else:
+        intake.differing.append(
+            f"{source.label}: severity differs from {held.label}'s; the higher values of both, "
+            f"{told(kept)}, are each assessed"
+        )
 
 
 def _report_dropped(intake: Intake, name: str, kept: Source, dropped: Source) -> None:
@@ -693,21 +755,25 @@ def _age(intake: Intake, ages: range, source: Source) -> None:
 
     Ages that two resources both allow are the ones the patient can be (a birth year and an
     answered age narrow each other down). Resources that allow none in common disagree, and
-    the older is assessed: the bands of fracture, aneurysm and cancer rise with age, so no
-    red flag is lost (an answered age is first counted on from when it was answered). Several
-    ages left are each assessed (``Intake.candidate_ages``); the one not used is reported."""
+    every age each allows is assessed (``Intake.candidate_ages``), as are weeks whose dates
+    cannot tell which is current: no age is the safe side. The bands of fracture, aneurysm
+    and cancer rise with age, but those of childhood fall with it: a form's 15 against a
+    birth date giving 16 kept the older, and fever in a child (an emergency) was lost."""
     held, given = intake.sources.get("age"), set(ages)
     current = _held(intake.patient, "age", intake.candidate_ages)
+    if intake.ages_undecided:
+        _narrowed(intake.patient, "age", intake.candidate_ages, current | given)
+        intake.differing.append(f"{source.label}: age {told(given)}, also assessed (the records disagree)")
+        return
     if held is None or current & given:
         intake.sources.setdefault("age", source)
         _narrowed(intake.patient, "age", intake.candidate_ages, given if held is None else current & given)
         return
-    replace = min(given) > max(current)  # disjoint: one lies wholly above the other
-    kept, dropped = (source, held) if replace else (held, source)
-    if replace:
-        intake.sources["age"] = source
-        _narrowed(intake.patient, "age", intake.candidate_ages, given)
-    _report_dropped(intake, "age", kept, dropped)
+    intake.ages_undecided = True
+    _narrowed(intake.patient, "age", intake.candidate_ages, current | given)
+    intake.differing.append(
+        f"{source.label}: age {told(given)} differs from {held.label}'s {told(current)}: each is assessed"
+    )
 
 
 def _week(intake: Intake, weeks: range, source: Source) -> None:
@@ -744,12 +810,12 @@ def _week(intake: Intake, weeks: range, source: Source) -> None:
         )
 
 
-def _held(part: dict[str, Any], name: str, candidates: set[int]) -> set[int]:
+def _held(part: dict[str, Any], name: str, candidates: set[Any]) -> set[Any]:
     """The values the record holds so far: its one value, or its candidates (none yet: empty)."""
-    return set(candidates) or ({int(part[name])} if name in part else set())
+    return set(candidates) or ({part[name]} if name in part else set())
 
 
-def _narrowed(part: dict[str, Any], name: str, candidates: set[int], values: set[int]) -> None:
+def _narrowed(part: dict[str, Any], name: str, candidates: set[Any], values: AbstractSet[Any]) -> None:
     """``values`` as the record holds them: one in ``part``; several left out of it and kept
     in ``candidates``, for the triage to assess each (:mod:`service.reasoning.unrecorded`)."""
     values = set(values)
@@ -761,10 +827,12 @@ def _narrowed(part: dict[str, Any], name: str, candidates: set[int], values: set
         candidates.update(values)
 
 
-def told(values: range | set[int] | tuple[int, ...]) -> str:
-    """Whole values as a card says them: "6", "49 or 50", "23 to 27", "4, 6 or 9"."""
+def told(values: range | set[Any] | tuple[Any, ...]) -> str:
+    """Whole values or codes as a card says them: "6", "49 or 50", "23 to 27", "4, 6 or 9",
+    "both or left"."""
     ordered = sorted(values)
-    if len(ordered) > 2 and ordered[-1] - ordered[0] == len(ordered) - 1:
+    numbers = all(isinstance(value, int | float) for value in ordered)
+    if numbers and len(ordered) > 2 and ordered[-1] - ordered[0] == len(ordered) - 1:
         return f"{ordered[0]} to {ordered[-1]}"
     words = [str(value) for value in ordered]
     return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
@@ -888,13 +956,20 @@ def _last_day(recorded: Span) -> dt.date:
     return start.date() if after == start else (after - dt.timedelta(microseconds=1)).date()
 
 
-def _gestational_week(observation: Any, label: str, intake: Intake) -> int | None:
-    """Completed weeks from a quantity in weeks or days (UCUM ``wk``/``d``; no unit, or a
-    valueInteger: weeks, as the LOINC code says). None, reported as not used, if the
-    Observation gives no number, or gives it in any other unit: a month is no fixed number of
-    weeks, and a UCUM annotation such as ``{wk}`` is a bare number, so either taken as weeks
-    could put a pregnancy on the wrong side of a rule's week; the pregnancy is then assessed
-    for every week (:mod:`service.reasoning.unrecorded`), and the other cards still shown."""
+def _gestational_weeks(observation: Any, label: str, intake: Intake) -> range | None:
+    """The completed weeks a quantity in weeks or days gives (UCUM ``wk``/``d``; no unit, or a
+    valueInteger: weeks, as the LOINC code says) when it was measured. None, reported as not
+    used, if the Observation gives no number, or gives it in any other unit: a month is no
+    fixed number of weeks, and a UCUM annotation such as ``{wk}`` is a bare number, so either
+    taken as weeks could put a pregnancy on the wrong side of a rule's week; the pregnancy is
+    then assessed for every week (:mod:`service.reasoning.unrecorded`), and the other cards
+    still shown.
+
+    A ``comparator`` makes the value a bound, not a value: every completed week it allows is
+    given (``> 23 wk`` is 23 weeks and a day or more: week 23 to 44; ``< 20 wk`` week 1 to 19),
+    and the card of values recorded differently says so. Read as the value, ``> 23 wk`` kept
+    bleeding on the early pregnancy pathway, and ``> 19 wk`` made the NSAID contraindication
+    from week 20 a caution."""
     number = _number(observation)
     if number is None:
         intake.unmapped.append(f"{label}: gestational age not given as a valueQuantity or valueInteger, not used")
@@ -902,12 +977,46 @@ def _gestational_week(observation: Any, label: str, intake: Intake) -> int | Non
     value = _bounded(number, label, "gestational age")
     quantity = observation.valueQuantity
     unit = (((quantity.code or quantity.unit) if quantity is not None else None) or "wk").strip().lower()
-    if unit in _WEEKS:
-        return int(value)
-    if unit in _DAYS:
-        return int(value) // 7
-    intake.unmapped.append(f"{label}: gestational age in '{unit[:40]}', not weeks (wk) or days (d), not used")
-    return None
+    if unit not in _WEEKS and unit not in _DAYS:
+        intake.unmapped.append(f"{label}: gestational age in '{unit[:40]}', not weeks (wk) or days (d), not used")
+        return None
+    days = value * 7 if unit in _WEEKS else value
+    comparator = _comparator(quantity)
+    first, last = vocab.GESTATIONAL_WEEK_RANGE
+    if comparator is None:
+        return range(int(days) // 7, int(days) // 7 + 1)
+    if comparator in ("<", "<="):  # under 140 days: 139 completed days at most
+        most = (math.ceil(days) - 1 if comparator == "<" else math.floor(days)) // 7
+        weeks = range(min(first, most), most + 1)
+    else:  # over 161 days: 161 completed days and some hours, at the least
+        least = math.floor(days) // 7
+        weeks = range(least, max(least, last) + 1)
+    _report_bound(intake, label, "gestational age", f"{comparator} {value} {unit[:40]}")
+    return weeks
+
+
+_COMPARATORS = ("<", "<=", ">=", ">")
+
+
+def _comparator(quantity: Any) -> str | None:
+    """A Quantity's ``comparator`` if it makes the value a bound (``<``, ``<=``, ``>=``, ``>``);
+    None for none, or ``ad`` (a dose the patient decides: the value itself)."""
+    comparator = quantity.comparator if quantity is not None else None
+    return comparator if comparator in _COMPARATORS else None
+
+
+def _report_bound(intake: Intake, label: str, what: str, bound: str) -> None:
+    """Name a value given only as a bound (``> 23 wk``) on the card of values recorded differently."""
+    intake.differing.append(f"{label}: {what} given only as a bound ('{bound}'): every value it allows is assessed")
+
+
+def _whole_within(comparator: str, value: float, limits: tuple[int, int]) -> set[int]:
+    """The whole values within ``limits`` a bound allows: ``> 7`` is 8 to 10, ``<= 3`` 0 to 3."""
+    if comparator in ("<", "<="):
+        most = math.ceil(value) - 1 if comparator == "<" else math.floor(value)
+        return set(range(limits[0], min(most, limits[1]) + 1))
+    least = math.floor(value) + 1 if comparator == ">" else math.ceil(value)
+    return set(range(max(least, limits[0]), limits[1] + 1))
 
 
 def _negated(parsed: Any, kind: str) -> bool:
