@@ -3,8 +3,10 @@
 For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
 drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
 text; each ingredient of a combination, and each of its contained Medication's
-``ingredient``; diclofenac that its text, its dosage's route or its Medication's form says
-goes on the skin as topical diclofenac). The patient's record, built
+``ingredient``, with the contained Medication or Substance an ingredient references and its own
+ingredients; diclofenac that its text, its dosage's route or its Medication's form says goes on
+the skin as topical diclofenac). An ingredient nothing can be read of makes the order "not
+checked", never checked in full. The patient's record, built
 from the prefetched Patient, Observations and Conditions, goes through the same rule engine as
 an assessment; the contraindication rules it fires are the ones that suppress care in
 ``POST /v1/assessments`` — one source of truth.
@@ -16,11 +18,13 @@ rule; one a fired rule only cautions against, a warning card with the same sugge
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.substance import Substance
 
 from service.interop.cds_hooks.cards import Card, CardWriter, code_span, listed
 from service.interop.fhir.parsing import FhirInputError, parse
@@ -28,8 +32,11 @@ from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
+from service.validation import shortened
 
 _SHOWN_PARTS = 10  # unchecked ingredients a card lists: an order's text is the EHR's, of any length
+# ingredients of ingredients followed, at most: the contained resources bound the walk, this a chain
+_INGREDIENT_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -70,40 +77,103 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     request = parse(MedicationRequest, resource, "a draft MedicationRequest")
     if not request.id:
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
-    contained = _contained_medication(request)
-    concept = request.medicationCodeableConcept or (contained.code if contained is not None else None)
-    # a compounded or combination product lists its parts as the Medication's ingredients, each
-    # a concept or a reference: read like the order's own codes and names (ibuprofen as an
-    # ingredient was "not checked"; beside a code naming paracetamol it passed with no card)
-    parts = (contained.ingredient if contained is not None else None) or ()
-    concepts = [c for c in (concept, *(part.itemCodeableConcept for part in parts)) if c is not None]
-    codings = [coding for c in concepts for coding in c.coding or ()]
-    # a reference's display names the medication too (Medication/123 on the EHR's server)
-    references = [request.medicationReference, *(part.itemReference for part in parts)]
-    named = [r.display for r in references if r is not None]
-    texts = [t for t in (*(c.text for c in concepts), *(c.display for c in codings), *named) if t]
+    held = _holdings(request)
+    codings = [coding for c in held.concepts for coding in c.coding or ()]
+    texts = [t for t in (*(c.text for c in held.concepts), *(c.display for c in codings), *held.named) if t]
     # how it is given, in words: a route or a form coded without a display says nothing here
-    given = [d.route for d in request.dosageInstruction or ()] + [contained.form if contained is not None else None]
+    given = [d.route for d in request.dosageInstruction or ()] + held.forms
     forms = [t for c in given if c is not None for t in (c.text, *(d.display for d in c.coding or ())) if t]
     identified = table.identify(((c.system, c.code) for c in codings), texts, forms)
     codes = [f"{c.system}|{c.code}" for c in codings]
     described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
+    unchecked = tuple(dict.fromkeys((*held.unread, *identified.unchecked)))
     return DraftOrder(
         id=request.id,
         medications=identified.medications,
-        unchecked=tuple(part[:100] for part in identified.unchecked[:_SHOWN_PARTS]),
+        unchecked=tuple(part[:100] for part in unchecked[:_SHOWN_PARTS]),
         described_as=described[:200] or "no code or text",
         named_as=next(iter(texts + codes), "an order with no code or text")[:100],
     )
 
 
-def _contained_medication(request: MedicationRequest) -> FhirMedication | None:
-    """The contained Medication the order references (``#id``), if any."""
-    reference = request.medicationReference.reference if request.medicationReference else None
-    if not reference or not reference.startswith("#"):
-        return None
-    contained = {r.id: r for r in request.contained or () if isinstance(r, FhirMedication)}
-    return contained.get(reference[1:])
+@dataclass
+class _Holdings:
+    """What an order's medication says it is and holds: its concept, or the contained Medication
+    it references with each ingredient, and each contained Medication or Substance an ingredient
+    references in turn, with theirs (a compounded product lists its parts so: read like the
+    order's own codes and names). Ibuprofen as an ingredient was "not checked"; beside a code
+    naming paracetamol it passed with no card, and so did one given as a reference to a
+    contained Medication or Substance coded as ibuprofen, whose code was never read."""
+
+    concepts: list[Any] = field(default_factory=list)  # CodeableConcepts: codes and texts naming what it holds
+    named: list[str] = field(default_factory=list)  # references' displays (Medication/123 on the EHR's server)
+    forms: list[Any] = field(default_factory=list)  # the contained Medication's form: whether it goes on the skin
+    # a medication or ingredient nothing could be read of: the order is never checked in full
+    unread: list[str] = field(default_factory=list)
+
+
+def _holdings(request: MedicationRequest) -> _Holdings:
+    """Every reference is followed once (a cycle ends where it closes) and at most
+    :data:`_INGREDIENT_DEPTH` ingredients deep. A reference read neither by its display nor by a
+    contained resource (``#id`` naming none, a resource on the EHR's server with no display, a
+    Patient), a resource with no code, text or ingredient, or one nested deeper is unread."""
+    held = _Holdings()
+    if request.medicationCodeableConcept is not None:
+        held.concepts.append(request.medicationCodeableConcept)
+    contained: dict[str, Any] = {}
+    for resource in request.contained or ():
+        if resource.id:
+            contained.setdefault(resource.id, resource)
+    pending = deque([(request.medicationReference, 0)] if request.medicationReference is not None else [])
+    followed: set[str] = set()  # the contained resources read: a cycle ends where it closes
+    while pending:
+        reference, depth = pending.popleft()
+        pending.extend((part, depth + 1) for part in _follow(reference, depth, contained, followed, held))
+    return held
+
+
+def _follow(reference: Any, depth: int, contained: dict[str, Any], followed: set[str], held: _Holdings) -> list[Any]:
+    """Reads into ``held`` what ``reference`` names (its display, and the contained resource its
+    ``#id`` names, once), and returns the references of that resource's ingredients."""
+    what, target = "the ingredient" if depth else "the medication", reference.reference or ""
+    if reference.display:
+        held.named.append(reference.display)
+    if not target.startswith("#"):
+        if not reference.display:
+            held.unread.append(f"{what} {shortened(target or 'with no reference')} (not sent with the order)")
+        return []
+    if target in followed:
+        return []
+    followed.add(target)
+    resource = _readable(contained.get(target[1:]), depth)
+    if isinstance(resource, str):
+        held.unread.append(f"{what} {shortened(target)} ({resource})")
+        return []
+    if depth == 0 and isinstance(resource, FhirMedication):
+        held.forms.append(resource.form)
+    ingredients = _ingredients(resource)
+    held.concepts += [c for c in (resource.code, *(concept for concept, _ in ingredients)) if c is not None]
+    return [part for _, part in ingredients if part is not None]
+
+
+def _readable(resource: Any, depth: int) -> FhirMedication | Substance | str:
+    """A referenced contained resource, if something can be read of it; else why not."""
+    if resource is None:
+        return "not in the order"
+    if not isinstance(resource, FhirMedication | Substance):
+        return f"a {resource.get_resource_type()}, not a Medication or Substance"
+    if depth > _INGREDIENT_DEPTH:
+        return f"nested more than {_INGREDIENT_DEPTH} ingredients deep"
+    concept = resource.code
+    says = concept is not None and (concept.text or any(c.code or c.display for c in concept.coding or ()))
+    return resource if says or resource.ingredient else "no code, text or ingredient"
+
+
+def _ingredients(resource: FhirMedication | Substance) -> list[tuple[Any, Any]]:
+    """Each ingredient of a Medication or Substance: its concept, or its reference."""
+    if isinstance(resource, FhirMedication):
+        return [(part.itemCodeableConcept, part.itemReference) for part in resource.ingredient or ()]
+    return [(part.substanceCodeableConcept, part.substanceReference) for part in resource.ingredient or ()]
 
 
 def contraindication_rules(assessor: Assessor, record: Record) -> list[Rule]:
