@@ -607,15 +607,90 @@ def test_an_unsupported_hook_is_a_422_that_names_it(cds: FlaskClient, ehr: Ehr, 
     assert "$.hook" in response.get_json()["errors"]
 
 
-def test_a_malformed_draft_order_is_a_400(cds: FlaskClient, ehr: Ehr) -> None:
+@pytest.mark.parametrize(
+    "draft_orders",
+    [
+        {"resourceType": "List", "entry": [{"resource": {"resourceType": "MedicationRequest"}}]},
+        {"resourceType": "Bundle", "entry": {"resource": {"resourceType": "MedicationRequest"}}},
+    ],
+    ids=["not-a-bundle", "entry-not-a-list"],
+)
+def test_draft_orders_that_are_no_bundle_are_a_400(cds: FlaskClient, ehr: Ehr, draft_orders: dict[str, Any]) -> None:
+    """No CDS Hooks order-sign call at all: nothing in it can be told to be an order."""
     body = {
         "hook": "order-sign",
         "hookInstance": "h",
-        "context": {"userId": "u", "patientId": "p", "draftOrders": bundle({"resourceType": "MedicationRequest"})},
+        "context": {"userId": "u", "patientId": "1288992", "draftOrders": draft_orders},
         "prefetch": pregnant_at(30),
     }
     response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "context.draftOrders" in response.get_json()["detail"]
+
+
+def refused(change: str) -> dict[str, Any]:
+    """A paracetamol order the FHIR library, or this service, refuses; its note holds a name
+    that must never be echoed."""
+    draft = order("o2", PARACETAMOL, note=[{"text": "Jane Roe asked for it"}])
+    if change == "status":
+        draft["status"] = "Draft"
+    elif change == "contained":
+        draft["contained"] = [{"resourceType": "Medicine", "id": "m"}]
+    else:
+        del draft[change]
+    return draft
+
+
+@pytest.mark.parametrize(
+    ("draft", "named_as"),
+    [
+        (refused("status"), "entry[1] (MedicationRequest/o2)"),
+        (refused("subject"), "entry[1] (MedicationRequest/o2)"),
+        (refused("contained"), "entry[1] (MedicationRequest/o2)"),
+        (refused("id"), "entry[1]"),
+        ("no resource", "entry[1]"),
+    ],
+    ids=["status-Draft", "no-subject", "contained-not-r4", "no-id", "entry-without-resource"],
+)
+def test_an_order_that_cannot_be_read_is_not_checked_and_the_others_are(
+    cds: FlaskClient, ehr: Ehr, draft: Any, named_as: str
+) -> None:
+    """One refused draft order made the whole call a 400, and the ibuprofen order signed beside
+    it at 30 weeks got no card (attack round 7, finding 8). Now each order that can be read is
+    checked, and each one that cannot gets a "not checked" warning naming it, never its data."""
+    orders = bundle(order("o1", IBUPROFEN))
+    orders["entry"].append({"resource": draft} if isinstance(draft, dict) else {"fullUrl": "urn:uuid:x"})
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/example", "patientId": "1288992", "draftOrders": orders},
+        "prefetch": pregnant_at(30),
+    }
+    response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
+    assert response.status_code == 200
+    document = response.get_json()
+    assert conformance_problems(document) == []
+    contraindicated, not_read = document["cards"]
+    assert (
+        contraindicated["indicator"] == "critical" and contraindicated["extension"]["order"] == "MedicationRequest/o1"
+    )
+    assert not_read["indicator"] == "warning"
+    assert not_read["summary"] == f"Not checked: draft order {named_as} could not be read"
+    assert not_read["extension"]["entry"] == 1 and not_read["extension"]["not_checked"] is True
+    assert "nsaid" in not_read["extension"]["drug_classes"]
+    (listed,) = document["extension"]["unread_orders"]
+    assert listed.startswith(f"{named_as}: ")
+    assert "Jane" not in response.get_data(as_text=True)
+
+
+def test_an_order_that_cannot_be_read_gets_no_card_when_no_rule_bars_any_drug(cds: FlaskClient, ehr: Ehr) -> None:
+    """As for an order the table cannot map: no rule here could speak about it, whatever it is."""
+    document = order_sign(cds, ehr, {"patient": patient(birth="1980-01-01")}, refused("status"))
+    assert document["cards"] == []
+    assert document["extension"]["unread_orders"] == [
+        "entry[0] (MedicationRequest/o2): a draft MedicationRequest is not valid R4: "
+        "MedicationRequest.status is not a code of its required value set"
+    ]
 
 
 def test_silent_rollout_counts_the_cards_but_shows_none(ehr: Ehr, tmp_path) -> None:

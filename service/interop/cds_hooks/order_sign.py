@@ -17,6 +17,7 @@ rule; one a fired rule only cautions against, a warning card with the same sugge
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.substance import Substance
 
 from service.interop.cds_hooks.cards import Card, CardWriter, code_span, listed
-from service.interop.fhir.parsing import FhirInputError, parse
+from service.interop.fhir.parsing import FhirInputError, parse, resource_model
 from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
@@ -37,6 +38,7 @@ from service.validation import shortened
 _SHOWN_PARTS = 10  # unchecked ingredients a card lists: an order's text is the EHR's, of any length
 # ingredients of ingredients followed, at most: the contained resources bound the walk, this a chain
 _INGREDIENT_DEPTH = 8
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 ``id``
 
 
 @dataclass(frozen=True)
@@ -58,19 +60,59 @@ class DraftOrder:
         return bool(self.medications) and not self.unchecked
 
 
-def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> list[DraftOrder]:
-    """The MedicationRequests in ``context.draftOrders`` (a Bundle), each with its medication."""
+@dataclass(frozen=True)
+class UnreadOrder:
+    """A draft order that could not be read: a MedicationRequest the FHIR library refuses (a
+    status ``Draft``, no ``subject``) or with no id, or an entry holding no R4 resource. It is
+    carded "not checked" and the other orders are checked: one such order made the whole call a
+    400, and the ibuprofen order signed beside it at 30 weeks got no card."""
+
+    entry: int  # its index in context.draftOrders.entry
+    id: str | None  # its id, where it has one FHIR allows (never anything else the EHR sent)
+    problem: str  # what is wrong, naming the element, never a value (FhirInputError)
+
+    @property
+    def reference(self) -> str | None:
+        return f"MedicationRequest/{self.id}" if self.id else None
+
+    @property
+    def named_as(self) -> str:
+        """Which order it is: ``entry[1] (MedicationRequest/o2)``, or ``entry[1]``."""
+        return f"entry[{self.entry}] ({self.reference})" if self.reference else f"entry[{self.entry}]"
+
+
+@dataclass(frozen=True)
+class DraftOrders:
+    read: list[DraftOrder]
+    unread: list[UnreadOrder]
+
+
+def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> DraftOrders:
+    """The MedicationRequests in ``context.draftOrders`` (a Bundle), each with its medication, and
+    the orders that could not be read. Entries holding another resource (a ServiceRequest) are
+    no medication orders. A ``draftOrders`` that is no Bundle, or whose ``entry`` is no list, is
+    no CDS Hooks order-sign call: :class:`FhirInputError`, a 400."""
     if draft_orders.get("resourceType") != "Bundle":
         raise FhirInputError("context.draftOrders must be a FHIR Bundle")
     entries = draft_orders.get("entry") or []
     if not isinstance(entries, list):
         raise FhirInputError("context.draftOrders.entry must be a list")
-    orders = []
-    for entry in entries:
+    orders = DraftOrders([], [])
+    for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "MedicationRequest":
-            orders.append(_draft_order(resource, table))
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if isinstance(resource, dict) and kind == "MedicationRequest":
+            try:
+                orders.read.append(_draft_order(resource, table))
+            except FhirInputError as error:
+                orders.unread.append(UnreadOrder(index, _fhir_id(resource.get("id")), str(error)))
+        elif resource_model(kind) is None:
+            orders.unread.append(UnreadOrder(index, None, "the entry holds no FHIR R4 resource"))
     return orders
+
+
+def _fhir_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _FHIR_ID.fullmatch(value) else None
 
 
 def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder:
@@ -217,12 +259,13 @@ class MedicationSafety:
             unrecorded=unrecorded,
         )
 
-    def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
+    def cards(self, orders: DraftOrders, patient_id: str) -> list[Card]:
         """At most one card per order. An order is as contraindicated as the most contraindicated
         medicine it holds (ibuprofen in a paracetamol and ibuprofen tablet); one with nothing
-        contraindicated that holds anything not checked is carded "not checked"."""
+        contraindicated that holds anything not checked, and one that could not be read, is
+        carded "not checked"."""
         cards = []
-        for order in orders:
+        for order in orders.read:
             held = order.medications
             rules = [r for r in self.rules if _suppresses(r, held)]
             rules = rules or [r for r in self.rules if _cautions(r, held)]
@@ -231,6 +274,8 @@ class MedicationSafety:
                 cards.append(self._card(order, rules, possible, patient_id))
             elif not order.checked_in_full and self.barred_classes:
                 cards.append(self._not_checked(order))
+        if self.barred_classes:
+            cards += [self._not_read(order) for order in orders.unread]
         return cards
 
     @property
@@ -264,10 +309,7 @@ class MedicationSafety:
                 "**not checked**."
             )
         lines = [
-            f"{opening} For this patient the knowledge base bars or cautions against:",
-            "",
-            *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
-            "",
+            *self._barred(opening),
             "Check whether the order is one of these (an NSAID under a brand name, for instance).",
         ]
         extension = {
@@ -278,6 +320,37 @@ class MedicationSafety:
             "unchecked": list(order.unchecked),
         }
         return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
+
+    def _not_read(self, order: UnreadOrder) -> Card:
+        """A warning for a draft order that could not be read, while this patient has
+        contraindications: whatever it orders was **not checked**. It names the order by its
+        place in ``draftOrders`` and its id, and says what is wrong, never what it holds."""
+        opening = (
+            f"The draft order {order.named_as} could not be read ({code_span(order.problem)}), so it was "
+            "**not checked**."
+        )
+        lines = [
+            *self._barred(opening),
+            "Check whether the order is one of these, or correct the order and sign it again to have it checked.",
+        ]
+        extension = {
+            "order": order.reference,
+            "entry": order.entry,
+            "not_checked": True,
+            "not_read": order.problem,
+            "drug_classes": list(self.barred_classes),
+        }
+        summary = f"Not checked: draft order {order.named_as} could not be read"
+        return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
+
+    def _barred(self, opening: str) -> list[str]:
+        """``opening``, then the drug classes a rule bars or cautions against for this patient."""
+        return [
+            f"{opening} For this patient the knowledge base bars or cautions against:",
+            "",
+            *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
+            "",
+        ]
 
     def _card(self, order: DraftOrder, rules: list[Rule], possible: list[Rule], patient_id: str) -> Card:
         """Critical when a rule that holds whatever is not recorded suppresses a medicine the
