@@ -629,15 +629,90 @@ def test_an_unsupported_hook_is_a_422_that_names_it(cds: FlaskClient, ehr: Ehr, 
     assert "$.hook" in response.get_json()["errors"]
 
 
-def test_a_malformed_draft_order_is_a_400(cds: FlaskClient, ehr: Ehr) -> None:
+@pytest.mark.parametrize(
+    "draft_orders",
+    [
+        {"resourceType": "List", "entry": [{"resource": {"resourceType": "MedicationRequest"}}]},
+        {"resourceType": "Bundle", "entry": {"resource": {"resourceType": "MedicationRequest"}}},
+    ],
+    ids=["not-a-bundle", "entry-not-a-list"],
+)
+def test_draft_orders_that_are_no_bundle_are_a_400(cds: FlaskClient, ehr: Ehr, draft_orders: dict[str, Any]) -> None:
+    """No CDS Hooks order-sign call at all: nothing in it can be told to be an order."""
     body = {
         "hook": "order-sign",
         "hookInstance": "h",
-        "context": {"userId": "u", "patientId": "p", "draftOrders": bundle({"resourceType": "MedicationRequest"})},
+        "context": {"userId": "u", "patientId": "1288992", "draftOrders": draft_orders},
         "prefetch": pregnant_at(30),
     }
     response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "context.draftOrders" in response.get_json()["detail"]
+
+
+def refused(change: str) -> dict[str, Any]:
+    """A paracetamol order the FHIR library, or this service, refuses; its note holds a name
+    that must never be echoed."""
+    draft = order("o2", PARACETAMOL, note=[{"text": "Jane Roe asked for it"}])
+    if change == "status":
+        draft["status"] = "Draft"
+    elif change == "contained":
+        draft["contained"] = [{"resourceType": "Medicine", "id": "m"}]
+    else:
+        del draft[change]
+    return draft
+
+
+@pytest.mark.parametrize(
+    ("draft", "named_as"),
+    [
+        (refused("status"), "entry[1] (MedicationRequest/o2)"),
+        (refused("subject"), "entry[1] (MedicationRequest/o2)"),
+        (refused("contained"), "entry[1] (MedicationRequest/o2)"),
+        (refused("id"), "entry[1]"),
+        ("no resource", "entry[1]"),
+    ],
+    ids=["status-Draft", "no-subject", "contained-not-r4", "no-id", "entry-without-resource"],
+)
+def test_an_order_that_cannot_be_read_is_not_checked_and_the_others_are(
+    cds: FlaskClient, ehr: Ehr, draft: Any, named_as: str
+) -> None:
+    """One refused draft order made the whole call a 400, and the ibuprofen order signed beside
+    it at 30 weeks got no card (attack round 7, finding 8). Now each order that can be read is
+    checked, and each one that cannot gets a "not checked" warning naming it, never its data."""
+    orders = bundle(order("o1", IBUPROFEN))
+    orders["entry"].append({"resource": draft} if isinstance(draft, dict) else {"fullUrl": "urn:uuid:x"})
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/example", "patientId": "1288992", "draftOrders": orders},
+        "prefetch": pregnant_at(30),
+    }
+    response = cds.post(SERVICE, json=body, headers=ehr.header(audience=f"{BASE}{SERVICE}"))
+    assert response.status_code == 200
+    document = response.get_json()
+    assert conformance_problems(document) == []
+    contraindicated, not_read = document["cards"]
+    assert (
+        contraindicated["indicator"] == "critical" and contraindicated["extension"]["order"] == "MedicationRequest/o1"
+    )
+    assert not_read["indicator"] == "warning"
+    assert not_read["summary"] == f"Not checked: draft order {named_as} could not be read"
+    assert not_read["extension"]["entry"] == 1 and not_read["extension"]["not_checked"] is True
+    assert "nsaid" in not_read["extension"]["drug_classes"]
+    (listed,) = document["extension"]["unread_orders"]
+    assert listed.startswith(f"{named_as}: ")
+    assert "Jane" not in response.get_data(as_text=True)
+
+
+def test_an_order_that_cannot_be_read_gets_no_card_when_no_rule_bars_any_drug(cds: FlaskClient, ehr: Ehr) -> None:
+    """As for an order the table cannot map: no rule here could speak about it, whatever it is."""
+    document = order_sign(cds, ehr, {"patient": patient(birth="1980-01-01")}, refused("status"))
+    assert document["cards"] == []
+    assert document["extension"]["unread_orders"] == [
+        "entry[0] (MedicationRequest/o2): a draft MedicationRequest is not valid R4: "
+        "MedicationRequest.status is not a code of its required value set"
+    ]
 
 
 def test_silent_rollout_counts_the_cards_but_shows_none(ehr: Ehr, tmp_path) -> None:
@@ -757,3 +832,123 @@ def test_the_atc_code_m01ae09_is_flurbiprofen_not_loxoprofen(cds: FlaskClient, e
     medicine (docs/terminology-review.md)."""
     (card,) = order_sign(cds, ehr, pregnant_at(30), order("f", (ATC, "M01AE09")))["cards"]
     assert card["indicator"] == "critical" and card["extension"]["medications"] == ["flurbiprofen"]
+
+
+# --- ingredients given by reference to another contained resource ------------------------------
+
+
+def referring_to(ident: str, *others: dict[str, Any], **medication: Any) -> dict[str, Any]:
+    """An order for a contained Medication coded as paracetamol, beside ``others`` (contained)."""
+    paracetamol = {"coding": [{"system": RXNORM, "code": "161", "display": "Acetaminophen"}]}
+    contained = [{"resourceType": "Medication", "id": "m", "code": paracetamol, **medication}, *others]
+    return order(ident, contained=contained, medicationReference={"reference": "#m"})
+
+
+def by_reference(*targets: str) -> list[dict[str, Any]]:
+    return [{"itemReference": {"reference": target}} for target in targets]
+
+
+IBUPROFEN_CODE = {"coding": [{"system": RXNORM, "code": "5640"}]}
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        referring_to(
+            "med", {"resourceType": "Medication", "id": "i", "code": IBUPROFEN_CODE}, ingredient=by_reference("#i")
+        ),
+        referring_to(
+            "sub", {"resourceType": "Substance", "id": "i", "code": IBUPROFEN_CODE}, ingredient=by_reference("#i")
+        ),
+        referring_to(
+            "nested",
+            {
+                "resourceType": "Substance",
+                "id": "s",
+                "code": {"text": "Acetaminophen"},
+                "ingredient": [{"substanceReference": {"reference": "#i"}}],
+            },
+            {"resourceType": "Medication", "id": "i", "ingredient": [{"itemCodeableConcept": IBUPROFEN_CODE}]},
+            ingredient=by_reference("#s"),
+        ),
+        referring_to(
+            "cycle",
+            {"resourceType": "Medication", "id": "i", "code": IBUPROFEN_CODE, "ingredient": by_reference("#m", "#i")},
+            ingredient=by_reference("#i", "#i"),
+        ),
+    ],
+    ids=["medication", "substance", "ingredient-of-an-ingredient", "cycle"],
+)
+def test_an_ingredient_given_by_reference_to_a_contained_resource_is_read(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any]
+) -> None:
+    """A Medication coded as paracetamol whose ingredient references a contained Medication or
+    Substance coded as ibuprofen got no card at all at 30 weeks: only the reference's display was
+    read (attack round 7, finding 6). A reference cycle is read once and ends."""
+    document = order_sign(cds, ehr, pregnant_at(30), draft)
+    (card,) = document["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+    assert card["extension"]["medications"] == ["ibuprofen"] and "unchecked" not in card["extension"]
+
+
+def chain(length: int) -> list[dict[str, Any]]:
+    """Medications c0 → c1 → … each the ingredient of the one before, the last coded as paracetamol."""
+    links = [
+        {"resourceType": "Medication", "id": f"c{i}", "ingredient": by_reference(f"#c{i + 1}")} for i in range(length)
+    ]
+    return [
+        *links,
+        {"resourceType": "Medication", "id": f"c{length}", "code": {"coding": [{"system": RXNORM, "code": "161"}]}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("draft", "unread"),
+    [
+        (referring_to("gone", ingredient=by_reference("#x")), "the ingredient #x (not in the order)"),
+        (
+            referring_to("server", ingredient=by_reference("Medication/9")),
+            "the ingredient Medication/9 (not sent with the order)",
+        ),
+        (
+            referring_to(
+                "other", {"resourceType": "Basic", "id": "b", "code": IBUPROFEN_CODE}, ingredient=by_reference("#b")
+            ),
+            "the ingredient #b (a Basic, not a Medication or Substance)",
+        ),
+        (
+            referring_to("empty", {"resourceType": "Medication", "id": "e"}, ingredient=by_reference("#e")),
+            "the ingredient #e (no code, text or ingredient)",
+        ),
+        (
+            referring_to("deep", *chain(12), ingredient=by_reference("#c0")),
+            "the ingredient #c8 (nested more than 8 ingredients deep)",
+        ),
+        (
+            order("top", medicationReference={"reference": "#m", "display": "Paracetamol"}),
+            "the medication #m (not in the order)",
+        ),
+    ],
+    ids=["dangling", "on-the-server", "not-a-medication", "nothing-readable", "too-deep", "medication-dangling"],
+)
+def test_an_ingredient_that_cannot_be_read_makes_the_order_not_checked(
+    cds: FlaskClient, ehr: Ehr, draft: dict[str, Any], unread: str
+) -> None:
+    """Whatever an unread ingredient is, the order beside it is never "checked in full": at 30
+    weeks it gets the "Not checked" warning naming that ingredient, not silence."""
+    document = order_sign(cds, ehr, pregnant_at(30), draft)
+    (card,) = document["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
+    assert card["extension"]["unchecked"] == [unread] and card["extension"]["not_checked"] is True
+    assert document["extension"]["unmapped_orders"][0].startswith(f"MedicationRequest/{draft['id']}: ")
+
+
+def test_an_ingredient_that_cannot_be_read_beside_ibuprofen_is_named_on_its_critical_card(
+    cds: FlaskClient, ehr: Ehr
+) -> None:
+    draft = referring_to(
+        "both", {"resourceType": "Substance", "id": "i", "code": IBUPROFEN_CODE}, ingredient=by_reference("#i", "#x")
+    )
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["medications"] == ["ibuprofen"]
+    assert card["extension"]["unchecked"] == ["the ingredient #x (not in the order)"]

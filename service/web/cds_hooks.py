@@ -110,9 +110,11 @@ def medication_safety() -> Response:
         return problem(412, "Precondition Failed", "Prefetch the Patient; this service does not query the FHIR server.")
     parts, writer = components(), _writer()
     orders = draft_medication_orders(call["context"]["draftOrders"], parts.medications)
-    unmapped = [f"{o.reference}: {o.described_as}" for o in orders if not o.checked_in_full]
-    extension = {"unmapped_orders": unmapped}
-    if not orders:
+    extension = {
+        "unmapped_orders": [f"{o.reference}: {o.described_as}" for o in orders.read if not o.checked_in_full],
+        "unread_orders": [f"{o.named_as}: {o.problem}" for o in orders.unread],
+    }
+    if not orders.read and not orders.unread:
         return _answer(MEDICATION_SERVICE_ID, [], extension)
     patient_id = call["context"]["patientId"]
     intake = read_prefetch(prefetch, writer.terms, dt.datetime.now(dt.UTC).date(), patient_id)

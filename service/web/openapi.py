@@ -375,18 +375,26 @@ def _cds_hooks_paths(spec: APISpec, operation: _Operations) -> None:
         "combination), against the contraindication rules for this patient (pregnancy, gestational week, "
         "conditions) and answers with a card per order that a rule removes or cautions on, with the rule's "
         "clinical rationale; draft orders holding a medicine that is not in the table (all of it, or an "
-        "ingredient of a combination) are listed in `extension.unmapped_orders`.",
+        "ingredient of a combination) are listed in `extension.unmapped_orders`. A draft order that cannot be "
+        'read (not valid R4, no id) is listed in `extension.unread_orders` and carded "not checked" while '
+        "the other orders are checked.",
         request="CdsOrderSignRequest",
         security=EHR_JWT,
         responses={
             "200": {
                 "description": "Cards; draft orders holding a medicine that is not in the table are listed in "
-                "`extension.unmapped_orders`.",
+                "`extension.unmapped_orders`, draft orders that cannot be read in `extension.unread_orders`.",
                 "content": _json("CdsCards"),
             },
             **refused,
             "412": _problem("The Patient was not prefetched."),
             **_ERRORS,
+            "400": _problem(
+                "Malformed JSON (a key given twice in one object, nesting deeper than 64), context.draftOrders "
+                "that is not a FHIR Bundle (or whose entry is not a list), "
+                "or prefetched FHIR that is malformed, out of range or about another patient than "
+                "context.patientId; the detail names it. A draft order that cannot be read is no 400."
+            ),
         },
     )
     for service_id, operation_id in ((SERVICE_ID, "cdsFeedback"), (MEDICATION_SERVICE_ID, "cdsMedicationFeedback")):

@@ -3,8 +3,10 @@
 For each draft MedicationRequest, every medicine it names is mapped to the knowledge base's
 drug classes (``rules/medications.yaml``: RxNorm, ATC or SNOMED CT codes and the names in its
 text; each ingredient of a combination, and each of its contained Medication's
-``ingredient``; diclofenac that its text, its dosage's route or its Medication's form says
-goes on the skin as topical diclofenac). The patient's record, built
+``ingredient``, with the contained Medication or Substance an ingredient references and its own
+ingredients; diclofenac that its text, its dosage's route or its Medication's form says goes on
+the skin as topical diclofenac). An ingredient nothing can be read of makes the order "not
+checked", never checked in full. The patient's record, built
 from the prefetched Patient, Observations and Conditions, goes through the same rule engine as
 an assessment; the contraindication rules it fires are the ones that suppress care in
 ``POST /v1/assessments`` — one source of truth.
@@ -15,21 +17,28 @@ rule; one a fired rule only cautions against, a warning card with the same sugge
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B.medication import Medication as FhirMedication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.substance import Substance
 
 from service.interop.cds_hooks.cards import Card, CardWriter, code_span, listed
-from service.interop.fhir.parsing import FhirInputError, parse
+from service.interop.fhir.parsing import FhirInputError, parse, resource_model
 from service.knowledge.medications import Medication, MedicationTable
 from service.knowledge.model import KnowledgeBase, Layer, Rule
 from service.reasoning.assessor import Assessor
 from service.reasoning.record import Record
+from service.validation import shortened
 
 _SHOWN_PARTS = 10  # unchecked ingredients a card lists: an order's text is the EHR's, of any length
+# ingredients of ingredients followed, at most: the contained resources bound the walk, this a chain
+_INGREDIENT_DEPTH = 8
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 ``id``
 
 
 @dataclass(frozen=True)
@@ -51,59 +60,162 @@ class DraftOrder:
         return bool(self.medications) and not self.unchecked
 
 
-def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> list[DraftOrder]:
-    """The MedicationRequests in ``context.draftOrders`` (a Bundle), each with its medication."""
+@dataclass(frozen=True)
+class UnreadOrder:
+    """A draft order that could not be read: a MedicationRequest the FHIR library refuses (a
+    status ``Draft``, no ``subject``) or with no id, or an entry holding no R4 resource. It is
+    carded "not checked" and the other orders are checked: one such order made the whole call a
+    400, and the ibuprofen order signed beside it at 30 weeks got no card."""
+
+    entry: int  # its index in context.draftOrders.entry
+    id: str | None  # its id, where it has one FHIR allows (never anything else the EHR sent)
+    problem: str  # what is wrong, naming the element, never a value (FhirInputError)
+
+    @property
+    def reference(self) -> str | None:
+        return f"MedicationRequest/{self.id}" if self.id else None
+
+    @property
+    def named_as(self) -> str:
+        """Which order it is: ``entry[1] (MedicationRequest/o2)``, or ``entry[1]``."""
+        return f"entry[{self.entry}] ({self.reference})" if self.reference else f"entry[{self.entry}]"
+
+
+@dataclass(frozen=True)
+class DraftOrders:
+    read: list[DraftOrder]
+    unread: list[UnreadOrder]
+
+
+def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> DraftOrders:
+    """The MedicationRequests in ``context.draftOrders`` (a Bundle), each with its medication, and
+    the orders that could not be read. Entries holding another resource (a ServiceRequest) are
+    no medication orders. A ``draftOrders`` that is no Bundle, or whose ``entry`` is no list, is
+    no CDS Hooks order-sign call: :class:`FhirInputError`, a 400."""
     if draft_orders.get("resourceType") != "Bundle":
         raise FhirInputError("context.draftOrders must be a FHIR Bundle")
     entries = draft_orders.get("entry") or []
     if not isinstance(entries, list):
         raise FhirInputError("context.draftOrders.entry must be a list")
-    orders = []
-    for entry in entries:
+    orders = DraftOrders([], [])
+    for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "MedicationRequest":
-            orders.append(_draft_order(resource, table))
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if isinstance(resource, dict) and kind == "MedicationRequest":
+            try:
+                orders.read.append(_draft_order(resource, table))
+            except FhirInputError as error:
+                orders.unread.append(UnreadOrder(index, _fhir_id(resource.get("id")), str(error)))
+        elif resource_model(kind) is None:
+            orders.unread.append(UnreadOrder(index, None, "the entry holds no FHIR R4 resource"))
     return orders
+
+
+def _fhir_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _FHIR_ID.fullmatch(value) else None
 
 
 def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder:
     request = parse(MedicationRequest, resource, "a draft MedicationRequest")
     if not request.id:
         raise FhirInputError("every draft MedicationRequest needs an id (a delete suggestion names it)")
-    contained = _contained_medication(request)
-    concept = request.medicationCodeableConcept or (contained.code if contained is not None else None)
-    # a compounded or combination product lists its parts as the Medication's ingredients, each
-    # a concept or a reference: read like the order's own codes and names (ibuprofen as an
-    # ingredient was "not checked"; beside a code naming paracetamol it passed with no card)
-    parts = (contained.ingredient if contained is not None else None) or ()
-    concepts = [c for c in (concept, *(part.itemCodeableConcept for part in parts)) if c is not None]
-    codings = [coding for c in concepts for coding in c.coding or ()]
-    # a reference's display names the medication too (Medication/123 on the EHR's server)
-    references = [request.medicationReference, *(part.itemReference for part in parts)]
-    named = [r.display for r in references if r is not None]
-    texts = [t for t in (*(c.text for c in concepts), *(c.display for c in codings), *named) if t]
+    held = _holdings(request)
+    codings = [coding for c in held.concepts for coding in c.coding or ()]
+    texts = [t for t in (*(c.text for c in held.concepts), *(c.display for c in codings), *held.named) if t]
     # how it is given, in words: a route or a form coded without a display says nothing here
-    given = [d.route for d in request.dosageInstruction or ()] + [contained.form if contained is not None else None]
+    given = [d.route for d in request.dosageInstruction or ()] + held.forms
     forms = [t for c in given if c is not None for t in (c.text, *(d.display for d in c.coding or ())) if t]
     identified = table.identify(((c.system, c.code) for c in codings), texts, forms)
     codes = [f"{c.system}|{c.code}" for c in codings]
     described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
+    unchecked = tuple(dict.fromkeys((*held.unread, *identified.unchecked)))
     return DraftOrder(
         id=request.id,
         medications=identified.medications,
-        unchecked=tuple(part[:100] for part in identified.unchecked[:_SHOWN_PARTS]),
+        unchecked=tuple(part[:100] for part in unchecked[:_SHOWN_PARTS]),
         described_as=described[:200] or "no code or text",
         named_as=next(iter(texts + codes), "an order with no code or text")[:100],
     )
 
 
-def _contained_medication(request: MedicationRequest) -> FhirMedication | None:
-    """The contained Medication the order references (``#id``), if any."""
-    reference = request.medicationReference.reference if request.medicationReference else None
-    if not reference or not reference.startswith("#"):
-        return None
-    contained = {r.id: r for r in request.contained or () if isinstance(r, FhirMedication)}
-    return contained.get(reference[1:])
+@dataclass
+class _Holdings:
+    """What an order's medication says it is and holds: its concept, or the contained Medication
+    it references with each ingredient, and each contained Medication or Substance an ingredient
+    references in turn, with theirs (a compounded product lists its parts so: read like the
+    order's own codes and names). Ibuprofen as an ingredient was "not checked"; beside a code
+    naming paracetamol it passed with no card, and so did one given as a reference to a
+    contained Medication or Substance coded as ibuprofen, whose code was never read."""
+
+    concepts: list[Any] = field(default_factory=list)  # CodeableConcepts: codes and texts naming what it holds
+    named: list[str] = field(default_factory=list)  # references' displays (Medication/123 on the EHR's server)
+    forms: list[Any] = field(default_factory=list)  # the contained Medication's form: whether it goes on the skin
+    # a medication or ingredient nothing could be read of: the order is never checked in full
+    unread: list[str] = field(default_factory=list)
+
+
+def _holdings(request: MedicationRequest) -> _Holdings:
+    """Every reference is followed once (a cycle ends where it closes) and at most
+    :data:`_INGREDIENT_DEPTH` ingredients deep. A reference read neither by its display nor by a
+    contained resource (``#id`` naming none, a resource on the EHR's server with no display, a
+    Patient), a resource with no code, text or ingredient, or one nested deeper is unread."""
+    held = _Holdings()
+    if request.medicationCodeableConcept is not None:
+        held.concepts.append(request.medicationCodeableConcept)
+    contained: dict[str, Any] = {}
+    for resource in request.contained or ():
+        if resource.id:
+            contained.setdefault(resource.id, resource)
+    pending = deque([(request.medicationReference, 0)] if request.medicationReference is not None else [])
+    followed: set[str] = set()  # the contained resources read: a cycle ends where it closes
+    while pending:
+        reference, depth = pending.popleft()
+        pending.extend((part, depth + 1) for part in _follow(reference, depth, contained, followed, held))
+    return held
+
+
+def _follow(reference: Any, depth: int, contained: dict[str, Any], followed: set[str], held: _Holdings) -> list[Any]:
+    """Reads into ``held`` what ``reference`` names (its display, and the contained resource its
+    ``#id`` names, once), and returns the references of that resource's ingredients."""
+    what, target = "the ingredient" if depth else "the medication", reference.reference or ""
+    if reference.display:
+        held.named.append(reference.display)
+    if not target.startswith("#"):
+        if not reference.display:
+            held.unread.append(f"{what} {shortened(target or 'with no reference')} (not sent with the order)")
+        return []
+    if target in followed:
+        return []
+    followed.add(target)
+    resource = _readable(contained.get(target[1:]), depth)
+    if isinstance(resource, str):
+        held.unread.append(f"{what} {shortened(target)} ({resource})")
+        return []
+    if depth == 0 and isinstance(resource, FhirMedication):
+        held.forms.append(resource.form)
+    ingredients = _ingredients(resource)
+    held.concepts += [c for c in (resource.code, *(concept for concept, _ in ingredients)) if c is not None]
+    return [part for _, part in ingredients if part is not None]
+
+
+def _readable(resource: Any, depth: int) -> FhirMedication | Substance | str:
+    """A referenced contained resource, if something can be read of it; else why not."""
+    if resource is None:
+        return "not in the order"
+    if not isinstance(resource, FhirMedication | Substance):
+        return f"a {resource.get_resource_type()}, not a Medication or Substance"
+    if depth > _INGREDIENT_DEPTH:
+        return f"nested more than {_INGREDIENT_DEPTH} ingredients deep"
+    concept = resource.code
+    says = concept is not None and (concept.text or any(c.code or c.display for c in concept.coding or ()))
+    return resource if says or resource.ingredient else "no code, text or ingredient"
+
+
+def _ingredients(resource: FhirMedication | Substance) -> list[tuple[Any, Any]]:
+    """Each ingredient of a Medication or Substance: its concept, or its reference."""
+    if isinstance(resource, FhirMedication):
+        return [(part.itemCodeableConcept, part.itemReference) for part in resource.ingredient or ()]
+    return [(part.substanceCodeableConcept, part.substanceReference) for part in resource.ingredient or ()]
 
 
 def contraindication_rules(assessor: Assessor, record: Record) -> list[Rule]:
@@ -147,12 +259,13 @@ class MedicationSafety:
             unrecorded=unrecorded,
         )
 
-    def cards(self, orders: list[DraftOrder], patient_id: str) -> list[Card]:
+    def cards(self, orders: DraftOrders, patient_id: str) -> list[Card]:
         """At most one card per order. An order is as contraindicated as the most contraindicated
         medicine it holds (ibuprofen in a paracetamol and ibuprofen tablet); one with nothing
-        contraindicated that holds anything not checked is carded "not checked"."""
+        contraindicated that holds anything not checked, and one that could not be read, is
+        carded "not checked"."""
         cards = []
-        for order in orders:
+        for order in orders.read:
             held = order.medications
             rules = [r for r in self.rules if _suppresses(r, held)]
             rules = rules or [r for r in self.rules if _cautions(r, held)]
@@ -161,6 +274,8 @@ class MedicationSafety:
                 cards.append(self._card(order, rules, possible, patient_id))
             elif not order.checked_in_full and self.barred_classes:
                 cards.append(self._not_checked(order))
+        if self.barred_classes:
+            cards += [self._not_read(order) for order in orders.unread]
         return cards
 
     @property
@@ -194,10 +309,7 @@ class MedicationSafety:
                 "**not checked**."
             )
         lines = [
-            f"{opening} For this patient the knowledge base bars or cautions against:",
-            "",
-            *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
-            "",
+            *self._barred(opening),
             "Check whether the order is one of these (an NSAID under a brand name, for instance).",
         ]
         extension = {
@@ -208,6 +320,37 @@ class MedicationSafety:
             "unchecked": list(order.unchecked),
         }
         return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
+
+    def _not_read(self, order: UnreadOrder) -> Card:
+        """A warning for a draft order that could not be read, while this patient has
+        contraindications: whatever it orders was **not checked**. It names the order by its
+        place in ``draftOrders`` and its id, and says what is wrong, never what it holds."""
+        opening = (
+            f"The draft order {order.named_as} could not be read ({code_span(order.problem)}), so it was "
+            "**not checked**."
+        )
+        lines = [
+            *self._barred(opening),
+            "Check whether the order is one of these, or correct the order and sign it again to have it checked.",
+        ]
+        extension = {
+            "order": order.reference,
+            "entry": order.entry,
+            "not_checked": True,
+            "not_read": order.problem,
+            "drug_classes": list(self.barred_classes),
+        }
+        summary = f"Not checked: draft order {order.named_as} could not be read"
+        return self.writer.card(summary, "warning", "\n".join(lines), extension=extension)
+
+    def _barred(self, opening: str) -> list[str]:
+        """``opening``, then the drug classes a rule bars or cautions against for this patient."""
+        return [
+            f"{opening} For this patient the knowledge base bars or cautions against:",
+            "",
+            *(f"- {c.replace('_', ' ')} ({', '.join(rules)})" for c, rules in self.barred_classes.items()),
+            "",
+        ]
 
     def _card(self, order: DraftOrder, rules: list[Rule], possible: list[Rule], patient_id: str) -> Card:
         """Critical when a rule that holds whatever is not recorded suppresses a medicine the

@@ -2,7 +2,8 @@
 
 Every FHIR door (the CDS Hooks prefetch and draft orders, ``$next-question``) parses through
 :func:`parse`, so each gets the same refusals, as :class:`FhirInputError` (a 400 naming the
-resource and the element, never a submitted value):
+resource and the element, never a submitted value; order-sign cards a draft order refused so as
+"not checked" and checks the others):
 
 - **JSON types.** The FHIR library coerces what FHIR JSON forbids: ``"valueInteger": true``
   becomes 1 (an age of 1 makes a child), ``"40"`` becomes 40, ``"valueBoolean": "no"`` or
@@ -106,13 +107,18 @@ def _check_item(kind: Any, codes: frozenset[str] | None, value: Any, path: str, 
             raise FhirInputError(f"{label} is not valid R4: {path} is not a code of its required value set")
 
 
-def _check_resource(value: Any, path: str, label: str) -> None:
-    kind = value.get("resourceType") if isinstance(value, dict) else None
+def resource_model(kind: Any) -> type[FhirModel] | None:
+    """The R4 resource model a ``resourceType`` names, if it names one."""
     try:
         model = get_fhir_model_class(kind) if isinstance(kind, str) else None
     except ValueError:
-        model = None
-    if model is None or not model.has_resource_base():
+        return None
+    return model if model is not None and model.has_resource_base() else None
+
+
+def _check_resource(value: Any, path: str, label: str) -> None:
+    model = resource_model(value.get("resourceType") if isinstance(value, dict) else None)
+    if model is None:
         raise FhirInputError(f"{label} is not valid R4: {path} is not a FHIR R4 resource (its resourceType names none)")
     _check(model, value, path, label)
 
