@@ -793,6 +793,20 @@ def test_a_paracetamol_ingredient_alone_gets_no_card(cds: FlaskClient, ehr: Ehr)
     assert order_sign(cds, ehr, pregnant_at(30), draft)["cards"] == []
 
 
+def test_an_ingredient_coded_only_by_an_unknown_code_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
+    """An unknown code beside the product's is another name for it, but an ingredient is a part:
+    paracetamol holding an ingredient coded only by a local code (ibuprofen, for all the service
+    can tell) passed as checked, with no card at 30 weeks."""
+    local = {"itemCodeableConcept": {"coding": [{"system": "http://example.org/local", "code": "IBU1"}]}}
+    draft = with_medication("p", code={"coding": [{"system": RXNORM, "code": "161"}]}, ingredient=[local])
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
+    assert card["extension"]["unchecked"] == ["the ingredient coded http://example.org/local|IBU1"]
+    known = {"itemCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "387517004"}]}}
+    draft = with_medication("p", code={"coding": [{"system": RXNORM, "code": "161"}]}, ingredient=[known])
+    assert order_sign(cds, ehr, pregnant_at(30), draft)["cards"] == []  # paracetamol's own SNOMED code
+
+
 def test_an_unknown_ingredient_beside_paracetamol_is_not_checked(cds: FlaskClient, ehr: Ehr) -> None:
     draft = with_medication(
         "p", ingredient=[ingredient(PARACETAMOL, "Acetaminophen"), {"itemReference": {"display": "Caffeine 65 mg"}}]

@@ -128,7 +128,7 @@ def _draft_order(resource: dict[str, Any], table: MedicationTable) -> DraftOrder
     identified = table.identify(((c.system, c.code) for c in codings), texts, forms)
     codes = [f"{c.system}|{c.code}" for c in codings]
     described = ", ".join([*codes, *(f"'{t}'" for t in texts)])
-    unchecked = tuple(dict.fromkeys((*held.unread, *identified.unchecked)))
+    unchecked = tuple(dict.fromkeys((*held.unread, *identified.unchecked, *_unknown_coded_ingredients(held, table))))
     return DraftOrder(
         id=request.id,
         medications=identified.medications,
@@ -148,6 +148,7 @@ class _Holdings:
     contained Medication or Substance coded as ibuprofen, whose code was never read."""
 
     concepts: list[Any] = field(default_factory=list)  # CodeableConcepts: codes and texts naming what it holds
+    ingredients: list[Any] = field(default_factory=list)  # of those, the ingredients' (a part, not another name)
     named: list[str] = field(default_factory=list)  # references' displays (Medication/123 on the EHR's server)
     forms: list[Any] = field(default_factory=list)  # the contained Medication's form: whether it goes on the skin
     # a medication or ingredient nothing could be read of: the order is never checked in full
@@ -195,7 +196,23 @@ def _follow(reference: Any, depth: int, contained: dict[str, Any], followed: set
         held.forms.append(resource.form)
     ingredients = _ingredients(resource)
     held.concepts += [c for c in (resource.code, *(concept for concept, _ in ingredients)) if c is not None]
+    held.ingredients += [concept for concept, _ in ingredients if concept is not None]
     return [part for _, part in ingredients if part is not None]
+
+
+def _unknown_coded_ingredients(held: _Holdings, table: MedicationTable) -> list[str]:
+    """The ingredients given by codes alone that name nothing the table knows. An unknown code
+    beside the product's is read as another name for it, but an ingredient is a part: a
+    paracetamol product holding an ingredient coded only by a local code for ibuprofen passed
+    as checked, with no card at 30 weeks. (One with words is read by its words.)"""
+    unknown = []
+    for concept in held.ingredients:
+        codings = concept.coding or ()
+        if concept.text or not codings or any(c.display for c in codings):
+            continue
+        if not table.identify(((c.system, c.code) for c in codings), ()).medications:
+            unknown.append("the ingredient coded " + ", ".join(f"{c.system or ''}|{c.code or ''}" for c in codings))
+    return unknown
 
 
 def _readable(resource: Any, depth: int) -> FhirMedication | Substance | str:
