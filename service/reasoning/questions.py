@@ -19,7 +19,10 @@ findings is not asked about when part of it alone already reaches its urgency. T
 is complete when nothing is left to ask, or once the urgency reaches ``stop.at_level``.
 
 What a rule still needs is read off the rule's own conditions, following derived
-findings back to the input findings that would conclude them. The engine remains the only
+findings back to the input findings that would conclude them. While a complaint field is
+unknown (the onset, say), what some value of it would conclude (a sudden onset) counts as
+possible for the screening questions, so the findings a red flag needs beside it are asked;
+the field itself is asked once no question is left (:mod:`service.reasoning.record_fields`). The engine remains the only
 place where rules fire; this module only asks "what is missing?". Everything that depends
 only on the knowledge base is worked out once, when :class:`FollowUp` is built.
 """
