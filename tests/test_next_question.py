@@ -609,3 +609,34 @@ def test_an_onset_left_unknown_that_could_raise_the_urgency_is_put_again_once(cl
     assert parts["askedEnoughReason"][0]["valueString"].startswith("There are no more questions to ask, but some")
     blank = post(client, again)  # left blank the second time: the same
     assert blank["status"] == "completed" and extension(blank)["urgency"][0]["valueCode"] == "urgent"
+
+
+def test_with_the_sex_left_blank_two_fields_a_red_flag_needs_together_are_put_again(
+    client: FlaskClient, local: str
+) -> None:
+    """A sudden onset and severe pain with vascular disease is an aneurysm. With the sex left
+    blank (it is optional on the about page), the fields were tried one at a time, neither was
+    put again, and the form completed at routine (eighth attack round)."""
+
+    def coded(link_id: str, code: str) -> dict[str, Any]:
+        return {"linkId": link_id, "answer": [{"valueCoding": {"system": local, "code": code}}]}
+
+    items = [
+        {"linkId": "age", "answer": [{"valueInteger": 62}]},
+        coded("locations", "hip"),
+        coded("side", "left"),
+        coded("course", "recurrent"),
+        {"linkId": "duration_days", "answer": [{"valueDecimal": 2}]},
+    ]
+
+    def reply(finding: str) -> dict[str, Any]:
+        if finding == "onset":
+            return coded("onset", "sudden")
+        return (
+            {"linkId": finding} if finding in ABOUT_THE_PAIN else yes_no(finding, finding == "cardiovascular_disease")
+        )
+
+    answer, asked = walk(client, post(client, {**post(client, START), "item": items}), reply)
+    assert "cardiovascular_disease" in asked
+    assert asked[-2:] == ["onset", "severity"]  # both put again: the onset first, then the severity
+    assert extension(answer)["urgency"][0]["valueCode"] == "routine"  # the severity left blank again

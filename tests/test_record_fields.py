@@ -172,6 +172,22 @@ def test_two_unknown_fields_a_red_flag_needs_together_are_both_named(client: Fla
     ]
 
 
+def test_fields_are_tried_together_when_the_age_is_left_out_too(client: FlaskClient) -> None:
+    """A record lacking its age (or, at ``$next-question``, its sex) was probed one field at a
+    time, and the interview ended "complete" at routine for the aneurysm above (eighth attack
+    round). A few values of what the record lacks keep the fields tried together."""
+    record = {
+        "patient": {"age": 62, "sex": "male"},
+        "complaint": {"locations": ["hip"], "side": "left", "course": "recurrent", "duration_days": 2},
+        "findings": {"present": ["cardiovascular_disease"]},
+    }
+    del record["patient"]["age"]
+    _, answer = _answered(client, record)
+    assert answer["interview"]["complete"] is False
+    assert {f["field"] for f in answer["interview"]["record_fields"]} >= {"complaint.onset", "complaint.severity"}
+    assert answer["interview"]["record_fields"][0]["could_be"] == "emergency"
+
+
 def test_an_unknown_field_that_could_raise_nothing_leaves_the_interview_complete(client: FlaskClient) -> None:
     record = {
         "patient": {"age": 30, "sex": "female"},

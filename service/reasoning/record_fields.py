@@ -81,9 +81,8 @@ class FieldProbe:
         ``levels`` gives the levels the door would give a record (one, or one per value of a
         value it lacks); ``for_most_care``: the door shows the most urgent of those (a
         patient's door), else the least (a clinician's). ``jointly``: the fields are tried
-        together too; a door leaves it out for a record lacking its age, sex, week or
-        location, whose every combination would be assessed for every value of those (a
-        pregnancy recorded with nothing else took 12 s), and which asks for them first.
+        together too; a door leaves it out when every combination would be assessed at too
+        many values of what the record lacks (a pregnancy recorded with nothing else took 12 s).
         ``assessed_each``: the fields ``record`` leaves out because the records give several
         values (a side answered left and both), which the door assesses at each of them: not
         unknown, not probed.
