@@ -829,7 +829,7 @@ def coded(code: str) -> list[dict[str, Any]]:
         ("course", ("worsening", "stable"), {"stable", "worsening"}),
         ("course", ("recurrent", "stable"), {"recurrent", "stable"}),
         ("course", ("recurrent", "unknown"), {"recurrent"}),
-        ("duration_days", (200, 10), 10),
+        ("duration_days", (200, 10), {10, 200}),  # no duration is the safe side
         ("locations", ("hip", "buttock"), ["hip", "buttock"]),
     ],
 )
@@ -862,6 +862,26 @@ def test_a_sex_answered_differently_is_assessed_only_as_the_sexes_the_records_gi
     intake = read(app, {"questionnaireResponse": bundle(*responses)})
     given = {first, second} - {"unknown"}
     assert (set(intake.candidate_values["sex"]) or {intake.patient["sex"]}) == given
+
+
+def test_durations_answered_differently_keep_the_persistent_pains_referral(cds: FlaskClient, ehr: Ehr) -> None:
+    """Attack 8 finding 2: forms of one day giving 2 and 20 days kept the shorter, and stable
+    moderate buttock pain lost its referral for pain lasting two weeks (routine to self care)
+    with no card asking for the duration. Each duration is assessed: the card names routine."""
+    answers = {"severity": [{"valueInteger": 5}], "course": coded("stable"), "onset": coded("gradual")}
+    alone = cards(cds, ehr, {"questionnaireResponse": tied("q1", **answers, duration_days=[{"valueDecimal": 20}])})
+    assert alone[0]["extension"]["urgency"] == "routine"
+    two_forms = [tied("q1", **answers, duration_days=[{"valueDecimal": 2}])]
+    two_forms.append(tied("q2", **answers, duration_days=[{"valueDecimal": 20}]))
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(*two_forms)})
+    (asked,) = [card for card in found if card["summary"].startswith("Record the patient's pain duration")]
+    assert asked["summary"] == "Record the patient's pain duration — could be routine"
+    assert asked["indicator"] == "warning"
+    assert any(
+        "QuestionnaireResponse/q2: duration days differs from QuestionnaireResponse/q1's, each is assessed"
+        in card["detail"]
+        for card in found
+    )
 
 
 def test_a_sex_answered_differently_by_responses_the_dates_cannot_order_is_asked_for(

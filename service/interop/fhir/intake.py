@@ -119,8 +119,8 @@ class Intake:
     # assessed (service.reasoning.unrecorded)
     candidate_weeks: set[int] = field(default_factory=set)
     candidate_ages: set[int] = field(default_factory=set)
-    # the same for a sex, an onset, a course or a side the records give differently, and a
-    # severity given only as a bound, by the record's field: each value some record gives
+    # the same for a sex, an onset, a course, a side or a duration the records give differently,
+    # and a severity given only as a bound, by the record's field: each value some record gives
     candidate_values: dict[str, set[Any]] = field(default_factory=dict)
     # weeks from records whose dates cannot tell which is current: every later week joins them
     weeks_undecided: bool = False
@@ -222,7 +222,7 @@ def _canonical(url: str) -> str:
 def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
     """The answers of a parsed QuestionnaireResponse that counts (:func:`counts`), if it is
     about the patient. Several may be read into one intake (responses the dates cannot
-    order): their answers then meet as those of several resources do (see :func:`_single`)."""
+    order): their answers then meet as those of several resources do (see :func:`_chosen`)."""
     label = label_of(response)
     _about_the_patient(response.subject, intake, label)
     read_answers(response, terms, intake, label)
@@ -466,7 +466,7 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
             if link_id == "severity":
                 _severity(intake, {value}, source)
             else:
-                _single(intake, link_id, value, source)
+                _duration(intake, value, source)
         return
     keep, count = counted
     if intake.can_ask_again:  # the interview's answer, as given: the contract names what is wrong with it
@@ -689,31 +689,31 @@ def _dated(parsed: Any, kind: str, today: dt.date | None) -> Span | None:
 
 
 _KEPT = {
-    "duration_days": "the shorter is assessed",
     "severity": "the higher is assessed",
     "gestational_week": "the later is assessed",
 }
 
 
-def _single(intake: Intake, name: str, value: float, source: Source) -> None:
-    """Set a duration from ``source``.
+def _duration(intake: Intake, days: float, source: Source) -> None:
+    """A duration from ``source``, into the complaint.
 
-    A value another resource gave differently is never overwritten or kept silently, by the
-    order of the data: a duration, which only responses the dates cannot order give twice,
-    takes the shorter (new symptoms are the cauda equina pathway's). The value not used is
-    reported, with the resource it came from. An age, a gestational week and a severity may
-    be known only within bounds: :func:`_age`, :func:`_week`, :func:`_severity`."""
-    part = intake.complaint
-    held = intake.sources.get(name)
-    if held is None or part[name] == value:
-        intake.sources.setdefault(name, source)
-        part[name] = value
+    Durations that differ (only responses the dates cannot order give two) are never picked
+    between, nor replaced by one no record gives: each is a candidate, and the triage assesses
+    one in each band the rules draw (:mod:`service.reasoning.unrecorded`), as for a side. No
+    duration is the safe side: recent symptoms fire the rules of new pain (under 84 days),
+    persistent ones those of pain that has lasted (from 14 days, from 91). The shorter was
+    kept, and forms of one day giving 2 and 20 days lost the persistent pain's referral
+    (routine to self care) with no card saying so."""
+    part, candidates = intake.complaint, intake.candidate_values.setdefault("duration_days", set())
+    held, current = intake.sources.get("duration_days"), _held(intake.complaint, "duration_days", candidates)
+    if held is None:
+        intake.sources["duration_days"] = source
+        _narrowed(part, "duration_days", candidates, {days})
         return
-    replace = value < part[name]
-    kept, dropped = (source, held) if replace else (held, source)
-    if replace:
-        part[name], intake.sources[name] = value, source
-    _report_dropped(intake, name, kept, dropped)
+    if days in current:
+        return
+    _narrowed(part, "duration_days", candidates, current | {days})
+    intake.differing.append(f"{source.label}: duration days differs from {held.label}'s, each is assessed")
 
 
 def _severity(intake: Intake, given: AbstractSet[float], source: Source) -> None:
