@@ -126,6 +126,11 @@ class Intake:
     weeks_undecided: bool = False
     ages_undecided: bool = False  # the same for ages two records allow none of in common
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
+    # the pregnancy records read as current by their own dates, each with when it says the
+    # pregnancy was under way, and the gestational ages whose pregnancy has ended, each with
+    # when it was measured: :func:`end_pregnancies_measured_over` reads them together
+    pregnancy_records: list[tuple[str, Span | None]] = field(default_factory=list)
+    ended_gestations: list[tuple[str, Span]] = field(default_factory=list)
     # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
     # contract's validation to refuse naming its item, when the patient's app can ask again;
     # from an EHR's record, listed as not used and the rest assessed. So is an answer of
@@ -477,6 +482,8 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
     now = _counted_on(int(value), source.recorded, intake.today, count)
     if now.start > limits[1]:
         intake.unmapped.append(f"{source.label}: {what} would now be {now.start}, not used")
+        if link_id == "gestational_week" and source.recorded is not None:  # its pregnancy has ended
+            intake.ended_gestations.append((source.label, source.recorded))
         return
     keep(intake, _within(intake, source.label, what, now, limits), source)
 
@@ -603,6 +610,8 @@ def _apply(
         weeks, limits = range(least.start, most.stop), vocab.GESTATIONAL_WEEK_RANGE
         if _ended(weeks):  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
+            if recorded is not None:
+                intake.ended_gestations.append((label, recorded))
         elif weeks := _within(intake, label, "gestational age", weeks, limits):
             _week(intake, weeks, Source(label, recorded))
         return True
@@ -662,7 +671,46 @@ def _pregnant_now(intake: Intake, label: str, recorded: Span | None) -> None:
         last = vocab.GESTATIONAL_WEEK_RANGE[1]
         intake.unmapped.append(f"{label}: a pregnancy recorded so long ago it would now be past week {last}, not used")
         return
+    intake.pregnancy_records.append((label, recorded))
     intake.patient.setdefault("pregnancy", {})
+
+
+def end_pregnancies_measured_over(intake: Intake) -> None:
+    """Read as ended each pregnancy record of a pregnancy a gestational age shows has ended, once
+    every resource is read (the order of the data must not matter).
+
+    A gestational age that would now be past week 44 shows that the pregnancy it measured has
+    ended, and was already not used. A pregnancy record that says the pregnancy was under way
+    at or before that measurement (a Condition's onset, else its recordedDate; an
+    Observation's effective[x]; a questionnaire's ``authored``) records that pregnancy, or an
+    earlier one, which had ended before it began: it is listed as not used too, and the
+    patient, unless a record still shows a pregnancy, is assessed as not known to be
+    pregnant, as with the gestational age alone. An active problem-list "Pregnancy" recorded
+    beside the last antenatal gestational age (week 40, five weeks ago) kept a pregnancy at
+    every week 1 to 44, and one-sided lower abdominal pain went from urgent (a possible
+    ectopic pregnancy, as with the gestational age alone) to routine.
+
+    "At or before" takes every record the dates cannot place after the measurement: one on
+    the same day, or dated to its month, is read with it. That is the reading that never
+    lets a record lower what the gestational age alone gives, and a new pregnancy cannot have
+    begun before the measured one ended, after its measurement. A record the dates place after
+    the measurement may be of a new pregnancy: read as ended, it would lose that pregnancy's
+    own red flags (bleeding early in pregnancy) with no card, so it is kept, and its own date
+    ends it 44 weeks on (:func:`_pregnant_now`). An undated record is kept, as it always was:
+    nothing tells when it was made."""
+    kept = []
+    for label, when in intake.pregnancy_records:
+        by = next((g for g, measured in intake.ended_gestations if when and not later(when, measured)), None)
+        if by is None:
+            kept.append((label, when))
+            continue
+        intake.unmapped.append(
+            f"{label}: a pregnancy recorded at or before {by}, a gestational age now past week "
+            f"{vocab.GESTATIONAL_WEEK_RANGE[1]}, not used"
+        )
+    intake.pregnancy_records = kept
+    if not kept and "gestational_week" not in intake.sources:  # no record left shows a pregnancy
+        intake.patient.pop("pregnancy", None)
 
 
 def _ended(weeks: range) -> bool:
