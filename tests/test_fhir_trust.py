@@ -829,7 +829,7 @@ def coded(code: str) -> list[dict[str, Any]]:
         ("course", ("worsening", "stable"), {"stable", "worsening"}),
         ("course", ("recurrent", "stable"), {"recurrent", "stable"}),
         ("course", ("recurrent", "unknown"), {"recurrent"}),
-        ("duration_days", (200, 10), 10),
+        ("duration_days", (200, 10), {10, 200}),  # no duration is the safe side
         ("locations", ("hip", "buttock"), ["hip", "buttock"]),
     ],
 )
@@ -862,6 +862,26 @@ def test_a_sex_answered_differently_is_assessed_only_as_the_sexes_the_records_gi
     intake = read(app, {"questionnaireResponse": bundle(*responses)})
     given = {first, second} - {"unknown"}
     assert (set(intake.candidate_values["sex"]) or {intake.patient["sex"]}) == given
+
+
+def test_durations_answered_differently_keep_the_persistent_pains_referral(cds: FlaskClient, ehr: Ehr) -> None:
+    """Attack 8 finding 2: forms of one day giving 2 and 20 days kept the shorter, and stable
+    moderate buttock pain lost its referral for pain lasting two weeks (routine to self care)
+    with no card asking for the duration. Each duration is assessed: the card names routine."""
+    answers = {"severity": [{"valueInteger": 5}], "course": coded("stable"), "onset": coded("gradual")}
+    alone = cards(cds, ehr, {"questionnaireResponse": tied("q1", **answers, duration_days=[{"valueDecimal": 20}])})
+    assert alone[0]["extension"]["urgency"] == "routine"
+    two_forms = [tied("q1", **answers, duration_days=[{"valueDecimal": 2}])]
+    two_forms.append(tied("q2", **answers, duration_days=[{"valueDecimal": 20}]))
+    found = cards(cds, ehr, {"questionnaireResponse": bundle(*two_forms)})
+    (asked,) = [card for card in found if card["summary"].startswith("Record the patient's pain duration")]
+    assert asked["summary"] == "Record the patient's pain duration — could be routine"
+    assert asked["indicator"] == "warning"
+    assert any(
+        "QuestionnaireResponse/q2: duration days differs from QuestionnaireResponse/q1's, each is assessed"
+        in card["detail"]
+        for card in found
+    )
 
 
 def test_a_sex_answered_differently_by_responses_the_dates_cannot_order_is_asked_for(
@@ -1132,6 +1152,88 @@ def test_a_pregnancy_status_whose_gestational_age_has_ended_leaves_no_pregnancy(
     intake = read(app, {"patient": patient(), "observations": observations})
     assert "pregnancy" not in intake.patient
     assert [line.split(":")[0] for line in intake.unmapped] == ["Observation/ps", "Observation/g1"]
+
+
+def days_before_reading(days: int) -> str:
+    return (READ_ON - dt.timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "pregnancy",
+    [
+        pregnancy_condition("ps", recordedDate=days_before_reading(35)),  # the same day
+        pregnancy_condition("ps", recordedDate=days_before_reading(90)),  # before
+        pregnancy_condition("ps", recordedDate=days_before_reading(35)[:7]),  # its month: not placed after
+        # under way 300 days ago, whenever it was written down: that pregnancy
+        pregnancy_condition("ps", onsetDateTime=days_before_reading(300), recordedDate=days_before_reading(10)),
+        pregnancy_status("ps", effectiveDateTime=days_before_reading(35)),
+    ],
+    ids=["same-day", "before", "same-month", "onset-before-recorded-after", "status-observation"],
+)
+def test_a_pregnancy_recorded_by_the_time_a_gestational_age_now_past_44_weeks_was_measured_has_ended(
+    app: Flask, pregnancy: dict[str, Any]
+) -> None:
+    """Attack 8 finding 3: an active problem-list pregnancy beside the last antenatal gestational
+    age (week 40, five weeks ago) kept a pregnancy at every week 1 to 44, where the gestational
+    age alone shows it has ended. The record of that pregnancy (or an earlier one) ends too."""
+    ga = week("g1", 40, effectiveDateTime=days_before_reading(35))
+    if pregnancy["resourceType"] == "Condition":
+        prefetch = {"observations": bundle(ga), "conditions": bundle(pregnancy)}
+    else:
+        prefetch = {"observations": bundle(pregnancy, ga)}
+    intake = read(app, {"patient": patient(), **prefetch})
+    assert "pregnancy" not in intake.patient
+    kind = pregnancy["resourceType"]
+    assert (
+        f"{kind}/ps: a pregnancy recorded at or before Observation/g1, a gestational age now past week 44, not used"
+        in (intake.unmapped)
+    )
+
+
+@pytest.mark.parametrize(
+    ("beside", "key"),
+    [
+        # recorded after the measurement: may be a new pregnancy, whose red flags must not be lost
+        (pregnancy_condition("ps", recordedDate=days_before_reading(10)), "conditions"),
+        (pregnancy_condition("ps"), "conditions"),  # undated: nothing tells when it was made
+        (week("g2", 8, effectiveDateTime=days_before_reading(1)), "observations"),  # today's pregnancy
+    ],
+    ids=["recorded-after", "undated", "current-gestational-age"],
+)
+def test_a_pregnancy_the_dates_do_not_place_by_a_gestational_age_now_past_44_weeks_is_kept(
+    app: Flask, beside: dict[str, Any], key: str
+) -> None:
+    ended = week("g1", 40, effectiveDateTime=days_before_reading(35))
+    prefetch = {"observations": bundle(ended, beside)} if key == "observations" else {key: bundle(beside)}
+    intake = read(app, {"observations": bundle(ended), **prefetch, "patient": patient()})
+    assert "pregnancy" in intake.patient
+
+
+def test_a_pregnant_answer_beside_its_week_now_past_44_is_no_pregnancy(app: Flask) -> None:
+    """One form answered five weeks ago, pregnant at week 40: the week was dropped, the pregnancy kept."""
+    answers = {**INTAKE, "pregnant": [{"valueBoolean": True}], "gestational_week": [{"valueInteger": 40}]}
+    response = {**questionnaire_response(answers, {}), "id": "q1", "authored": days_before_reading(35)}
+    intake = read(app, {"patient": patient(), "questionnaireResponse": response})
+    assert "pregnancy" not in intake.patient
+
+
+def test_a_pregnancy_ended_by_its_gestational_age_keeps_the_possible_ectopic_urgent(cds: FlaskClient, ehr: Ehr) -> None:
+    """Attack 8 finding 3 through the CDS door: urgent with the gestational age alone, routine
+    (weeks 1 to 44 bracketed) once the problem list's pregnancy of the same day was added."""
+    today = dt.datetime.now(dt.UTC).date()
+    measured = (today - dt.timedelta(days=35)).isoformat()
+    pain = observation(LOCAL, "one_sided_lower_abdominal_pain", "o1", valueBoolean=True)
+    ga = week("g1", 40, effectiveDateTime=measured)
+    prefetch = {
+        "patient": patient(birth="1998-01-01"),
+        "observations": bundle(pain, ga),
+        "conditions": bundle(pregnancy_condition("ps", recordedDate=measured)),
+    }
+    found = cards(cds, ehr, prefetch)
+    assert found[0]["extension"]["urgency"] == "urgent"
+    assert "ESC-POSSIBLE-PREGNANCY-ONE-SIDED-PAIN" in found[0]["extension"]["red_flags"]
+    assert not any("gestational week" in card["summary"] for card in found)
+    assert "Condition/ps: a pregnancy recorded at or before Observation/g1" in found[-1]["detail"]
 
 
 def test_a_stale_pregnancy_does_not_hide_a_possible_ruptured_ectopic(cds: FlaskClient, ehr: Ehr) -> None:

@@ -671,8 +671,28 @@ def refused(change: str) -> dict[str, Any]:
         (refused("contained"), "entry[1] (MedicationRequest/o2)"),
         (refused("id"), "entry[1]"),
         ("no resource", "entry[1]"),
+        (bundle(order("o3", IBUPROFEN)), "entry[1]"),
+        (
+            {
+                "resourceType": "ServiceRequest",
+                "id": "s1",
+                "status": "draft",
+                "intent": "order",
+                "subject": {"reference": "Patient/1288992"},
+                "contained": [order("o4", IBUPROFEN)],
+            },
+            "entry[1]",
+        ),
     ],
-    ids=["status-Draft", "no-subject", "contained-not-r4", "no-id", "entry-without-resource"],
+    ids=[
+        "status-Draft",
+        "no-subject",
+        "contained-not-r4",
+        "no-id",
+        "entry-without-resource",
+        "nested-bundle",
+        "order-contained-in-another-resource",
+    ],
 )
 def test_an_order_that_cannot_be_read_is_not_checked_and_the_others_are(
     cds: FlaskClient, ehr: Ehr, draft: Any, named_as: str
@@ -955,6 +975,22 @@ def test_an_ingredient_that_cannot_be_read_makes_the_order_not_checked(
     assert card["indicator"] == "warning" and card["summary"].startswith("Not checked:")
     assert card["extension"]["unchecked"] == [unread] and card["extension"]["not_checked"] is True
     assert document["extension"]["unmapped_orders"][0].startswith(f"MedicationRequest/{draft['id']}: ")
+
+
+@pytest.mark.parametrize("ibuprofen_first", [False, True], ids=["paracetamol-first", "ibuprofen-first"])
+def test_every_contained_resource_sharing_the_id_referenced_is_read(
+    cds: FlaskClient, ehr: Ehr, ibuprofen_first: bool
+) -> None:
+    """Two contained resources with one id (invalid FHIR the library accepts): only the first was
+    read, so paracetamol ``#m`` followed by ibuprofen ``#m`` got no card at all at 30 weeks
+    (attack round 8, finding 4). Each is read: the order is carded for the ibuprofen either way."""
+    paracetamol = {"resourceType": "Medication", "id": "m", "code": {"coding": [{"system": RXNORM, "code": "161"}]}}
+    ibuprofen = {"resourceType": "Medication", "id": "m", "code": IBUPROFEN_CODE}
+    contained = [ibuprofen, paracetamol] if ibuprofen_first else [paracetamol, ibuprofen]
+    draft = order("dup", contained=contained, medicationReference={"reference": "#m"})
+    (card,) = order_sign(cds, ehr, pregnant_at(30), draft)["cards"]
+    assert card["indicator"] == "critical" and card["extension"]["rules"] == ["CI-NSAID-FROM-WEEK-20"]
+    assert card["extension"]["medications"] == ["ibuprofen"]
 
 
 def test_an_ingredient_that_cannot_be_read_beside_ibuprofen_is_named_on_its_critical_card(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from service import vocabulary as vocab
@@ -44,6 +44,25 @@ def test_every_age_and_week_fires_the_context_rules_of_its_bands_start(kb, asses
     assert _context_rules(kb, assessor, record(age, week)) == _context_rules(
         kb, assessor, record(start_age, start_week)
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(thousandths=st.integers(0, vocab.DURATION_RANGE[1] * vocab.DURATION_STEP_PER_DAY))
+@example(thousandths=13_999)
+@example(thousandths=83_999)
+@example(thousandths=84_000)
+@example(thousandths=90_999)
+def test_every_duration_fires_the_context_rules_of_its_bands_start(kb, assessor, thousandths: int) -> None:
+    """Durations the records give differently are assessed one per band (a duration is floored
+    to a thousandth of a day): the bands must start where the rules' bounds cut, 84 after 83.999."""
+    days = thousandths / vocab.DURATION_STEP_PER_DAY
+    starts = band_starts(kb, "duration_days", vocab.DURATION_RANGE, vocab.DURATION_STEP_PER_DAY)
+    start = starts[bisect.bisect_right(starts, days) - 1]
+
+    def record(duration: float) -> dict:
+        return make_record(complaint={"duration_days": duration})
+
+    assert _context_rules(kb, assessor, record(days)) == _context_rules(kb, assessor, record(start))
 
 
 def test_the_least_urgent_answer_is_shown_and_the_most_urgent_kept(kb, assessor) -> None:
@@ -269,6 +288,9 @@ def test_no_care_offered_without_a_value_is_contraindicated_for_any_value(client
         ("sex", ("female", "male", "other"), {"female", "male"}),  # so do female and other
         ("pain course", ("recurrent", "stable"), {"recurrent", "stable"}),
         ("pain severity", (7, 8, 9, 10), {7}),  # one band: settled, no bracket
+        ("pain duration", (2, 20), {2, 20}),  # new pain, and pain that has lasted two weeks
+        ("pain duration", (2, 10.5, 13.999), {2}),  # one band: settled, no bracket
+        ("pain duration", (83.999, 84, 90, 91), {83.999, 84, 91}),  # bands cut at a thousandth of a day
     ],
 )
 def test_codes_the_records_give_are_assessed_once_per_set_of_rules_they_meet(

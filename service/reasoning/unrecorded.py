@@ -21,7 +21,7 @@ returned: a clinician's door (CDS Hooks) shows the first, a patient's (the REST 
 value down (two gestational ages whose dates cannot tell which is current; a birth date, or
 a gestational age measured on a date, given only to the month or the year; a value given only
 as a bound), only those candidates are assessed; so are values the records give differently
-with nothing to pick one (a sex, an onset, a course or a side; ages with none in common), a
+with nothing to pick one (a sex, an onset, a course, a side or a duration; ages with none in common), a
 value a record gives being left out of it for them (:func:`undecided`). Candidates that meet
 the same context rules (left and right; ages in one band) are assessed once. An interview
 goes on with the questions of every answer (:func:`asking_every_question`): one week band's
@@ -58,16 +58,21 @@ PATHS = {
     "pain severity": ("complaint", "severity"),
     "pain course": ("complaint", "course"),
     "pain side": ("complaint", "side"),
+    "pain duration": ("complaint", "duration_days"),
 }
 UNKNOWN = "unknown"  # a choice's value when it is not known
 _RANGES = {
     "age": vocab.AGE_RANGE,
     "gestational week": vocab.GESTATIONAL_WEEK_RANGE,
     "pain severity": vocab.SEVERITY_RANGE,
+    "pain duration": vocab.DURATION_RANGE,
 }
+# the numbers a value is floored to, per unit, where finer than whole ones: a band of
+# durations may start at any thousandth of a day (rules/derived.yaml: under 84 is up to 83.999)
+_STEPS = {"pain duration": vocab.DURATION_STEP_PER_DAY}
 
 # the only values a value left out can have, when the records narrow it down (a week, an age,
-# a severity: whole numbers; a sex, onset, course or side: the contract's codes), by its name
+# a severity: whole numbers; a duration: days; a sex, onset, course or side: the contract's codes), by its name
 # in :data:`PATHS`; each is a value some record gives
 Candidates = Mapping[str, tuple[Any, ...]]
 
@@ -219,9 +224,10 @@ def _put(record: dict[str, Any], name: str, value: Any) -> None:
     part[leaf] = value
 
 
-def _bands(kb: KnowledgeBase, name: str) -> tuple[int, ...]:
-    """The first value of each band the rules draw on ``name`` (an age, a gestational week)."""
-    return band_starts(kb, PATHS[name][-1], _RANGES[name])
+def _bands(kb: KnowledgeBase, name: str) -> tuple[float, ...]:
+    """The first value of each band the rules draw on ``name`` (an age, a gestational week, a
+    duration: to the thousandth of a day it is floored to)."""
+    return band_starts(kb, PATHS[name][-1], _RANGES[name], _STEPS.get(name, 1))
 
 
 def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -237,7 +243,7 @@ def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[Any, ...]) -> tupl
             alike.setdefault(rules_met(field, value, context), value)
         return tuple(alike.values())
     starts = _bands(kb, name)
-    first: dict[int, int] = {}
+    first: dict[float, Any] = {}
     for value in sorted(values):
         first.setdefault(starts[bisect.bisect_right(starts, value) - 1], value)
     return tuple(first.values())
@@ -278,15 +284,22 @@ def rules_met(name: str, value: Any, context: list[Rule]) -> frozenset[str]:
     return frozenset(met)
 
 
-def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int]) -> tuple[int, ...]:
-    """The first whole value of each band the rules' bounds on ``field`` cut ``limits`` into."""
-    starts = {limits[0]}
+def band_starts(kb: KnowledgeBase, field: str, limits: tuple[int, int], step: int = 1) -> tuple[float, ...]:
+    """The first value of each band the rules' bounds on ``field`` cut ``limits`` into: whole
+    values, or multiples of ``1 / step`` for a field floored to them (a duration: a band
+    starts at 84 after a bound of 83.999, and would at 13.5 after one of 13.499)."""
+    starts: set[float] = {limits[0]}
     for rule in kb.rules.values():
         bound = getattr(rule.when, field)
         if bound is None:
             continue
         if bound.min is not None:
-            starts.add(math.ceil(bound.min))
+            starts.add(_in_steps(math.ceil(round(bound.min * step, 6)), step))
         if bound.max is not None:
-            starts.add(math.floor(bound.max) + 1)
+            starts.add(_in_steps(math.floor(round(bound.max * step, 6)) + 1, step))
     return tuple(sorted(s for s in starts if limits[0] <= s <= limits[1]))
+
+
+def _in_steps(steps: int, step: int) -> float:
+    """``steps`` of ``1 / step`` (whole, for a step of 1: an age stays an int)."""
+    return steps if step == 1 else steps / step

@@ -298,7 +298,7 @@ class CardWriter:
             "The FHIR data gives these values more than once, differently, or only as a bound (> 23 wk). None was "
             "picked by the order of the data: severity takes the higher, gestational age the later record; where "
             "the records cannot tell (weeks their dates do not order, ages they allow none of in common, a sex, "
-            "onset, course or side answered differently, a bound) each value they give is assessed, and an "
+            "onset, course, side or duration answered differently, a bound) each value they give is assessed, and an "
             "answer 'unknown' beside a known one adds nothing. Each line says what was assessed:",
             intake.differing,
         )

@@ -90,7 +90,9 @@ class DraftOrders:
 def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable) -> DraftOrders:
     """The MedicationRequests in ``context.draftOrders`` (a Bundle), each with its medication, and
     the orders that could not be read. Entries holding another resource (a ServiceRequest) are
-    no medication orders. A ``draftOrders`` that is no Bundle, or whose ``entry`` is no list, is
+    no medication orders, unless it could hold one (:func:`_could_hold_orders`): a nested Bundle
+    holding an ibuprofen order was skipped with no card at 30 weeks, so such an entry is unread,
+    carded "not checked". A ``draftOrders`` that is no Bundle, or whose ``entry`` is no list, is
     no CDS Hooks order-sign call: :class:`FhirInputError`, a 400."""
     if draft_orders.get("resourceType") != "Bundle":
         raise FhirInputError("context.draftOrders must be a FHIR Bundle")
@@ -108,7 +110,29 @@ def draft_medication_orders(draft_orders: dict[str, Any], table: MedicationTable
                 orders.unread.append(UnreadOrder(index, _fhir_id(resource.get("id")), str(error)))
         elif resource_model(kind) is None:
             orders.unread.append(UnreadOrder(index, None, "the entry holds no FHIR R4 resource"))
+        elif _could_hold_orders(resource):
+            orders.unread.append(UnreadOrder(index, None, f"the entry holds a {kind}, which could hold orders"))
     return orders
+
+
+_ORDER_HOLDERS = frozenset({"Bundle", "Parameters", "MedicationRequest"})
+
+
+def _could_hold_orders(value: Any) -> bool:
+    """Whether an entry's resource, other than a MedicationRequest, is or holds anywhere inside it
+    a resource that holds or is a medication order (a Bundle, Parameters or MedicationRequest, as
+    a nested Bundle or a contained MedicationRequest). Those orders are not read here, so the
+    entry cannot pass as "no medication order". (The body is at most 64 KB: the walk is bounded.)"""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if item.get("resourceType") in _ORDER_HOLDERS:
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _fhir_id(value: Any) -> str | None:
@@ -159,14 +183,19 @@ def _holdings(request: MedicationRequest) -> _Holdings:
     """Every reference is followed once (a cycle ends where it closes) and at most
     :data:`_INGREDIENT_DEPTH` ingredients deep. A reference read neither by its display nor by a
     contained resource (``#id`` naming none, a resource on the EHR's server with no display, a
-    Patient), a resource with no code, text or ingredient, or one nested deeper is unread."""
+    Patient), a resource with no code, text or ingredient, or one nested deeper is unread. An
+    ``#id`` naming several contained resources (invalid FHIR) reads every one of them, so the
+    order is as contraindicated as the most contraindicated: reading it "not checked" instead
+    would name no NSAID it holds, and reading one would hide the others."""
     held = _Holdings()
     if request.medicationCodeableConcept is not None:
         held.concepts.append(request.medicationCodeableConcept)
-    contained: dict[str, Any] = {}
+    # every contained resource with an id: FHIR wants them unique, but the library accepts two
+    # with one id, and reading the first alone let a paracetamol ``#m`` hide an ibuprofen ``#m``
+    contained: dict[str, list[Any]] = {}
     for resource in request.contained or ():
         if resource.id:
-            contained.setdefault(resource.id, resource)
+            contained.setdefault(resource.id, []).append(resource)
     pending = deque([(request.medicationReference, 0)] if request.medicationReference is not None else [])
     followed: set[str] = set()  # the contained resources read: a cycle ends where it closes
     while pending:
@@ -175,9 +204,11 @@ def _holdings(request: MedicationRequest) -> _Holdings:
     return held
 
 
-def _follow(reference: Any, depth: int, contained: dict[str, Any], followed: set[str], held: _Holdings) -> list[Any]:
-    """Reads into ``held`` what ``reference`` names (its display, and the contained resource its
-    ``#id`` names, once), and returns the references of that resource's ingredients."""
+def _follow(
+    reference: Any, depth: int, contained: dict[str, list[Any]], followed: set[str], held: _Holdings
+) -> list[Any]:
+    """Reads into ``held`` what ``reference`` names (its display, and each contained resource its
+    ``#id`` names, once), and returns the references of their ingredients."""
     what, target = "the ingredient" if depth else "the medication", reference.reference or ""
     if reference.display:
         held.named.append(reference.display)
@@ -188,16 +219,19 @@ def _follow(reference: Any, depth: int, contained: dict[str, Any], followed: set
     if target in followed:
         return []
     followed.add(target)
-    resource = _readable(contained.get(target[1:]), depth)
-    if isinstance(resource, str):
-        held.unread.append(f"{what} {shortened(target)} ({resource})")
-        return []
-    if depth == 0 and isinstance(resource, FhirMedication):
-        held.forms.append(resource.form)
-    ingredients = _ingredients(resource)
-    held.concepts += [c for c in (resource.code, *(concept for concept, _ in ingredients)) if c is not None]
-    held.ingredients += [concept for concept, _ in ingredients if concept is not None]
-    return [part for _, part in ingredients if part is not None]
+    parts = []
+    for named in contained.get(target[1:]) or [None]:
+        resource = _readable(named, depth)
+        if isinstance(resource, str):
+            held.unread.append(f"{what} {shortened(target)} ({resource})")
+            continue
+        if depth == 0 and isinstance(resource, FhirMedication):
+            held.forms.append(resource.form)
+        ingredients = _ingredients(resource)
+        held.concepts += [c for c in (resource.code, *(concept for concept, _ in ingredients)) if c is not None]
+        held.ingredients += [concept for concept, _ in ingredients if concept is not None]
+        parts += [part for _, part in ingredients if part is not None]
+    return parts
 
 
 def _unknown_coded_ingredients(held: _Holdings, table: MedicationTable) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from service.interop.fhir.intake import (
     Intake,
     counts,
+    end_pregnancies_measured_over,
     from_observation_or_condition,
     from_patient,
     from_questionnaire_response,
@@ -43,6 +44,7 @@ def read_prefetch(prefetch: dict[str, Any], terms: Terminology, today: dt.date, 
     for key in ("observations", "conditions"):
         for resource in _entries(prefetch.get(key), intake):
             from_observation_or_condition(resource, terms, intake)
+    end_pregnancies_measured_over(intake)
     not_male_when_pregnant(intake)
     return intake
 

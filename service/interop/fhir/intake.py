@@ -119,13 +119,18 @@ class Intake:
     # assessed (service.reasoning.unrecorded)
     candidate_weeks: set[int] = field(default_factory=set)
     candidate_ages: set[int] = field(default_factory=set)
-    # the same for a sex, an onset, a course or a side the records give differently, and a
-    # severity given only as a bound, by the record's field: each value some record gives
+    # the same for a sex, an onset, a course, a side or a duration the records give differently,
+    # and a severity given only as a bound, by the record's field: each value some record gives
     candidate_values: dict[str, set[Any]] = field(default_factory=dict)
     # weeks from records whose dates cannot tell which is current: every later week joins them
     weeks_undecided: bool = False
     ages_undecided: bool = False  # the same for ages two records allow none of in common
     today: dt.date | None = None  # for the EHR's dated Observations: a gestational age measured weeks ago
+    # the pregnancy records read as current by their own dates, each with when it says the
+    # pregnancy was under way, and the gestational ages whose pregnancy has ended, each with
+    # when it was measured: :func:`end_pregnancies_measured_over` reads them together
+    pregnancy_records: list[tuple[str, Span | None]] = field(default_factory=list)
+    ended_gestations: list[tuple[str, Span]] = field(default_factory=list)
     # an answer outside the contract (a severity of 11, a location 'knee'): kept, for the
     # contract's validation to refuse naming its item, when the patient's app can ask again;
     # from an EHR's record, listed as not used and the rest assessed. So is an answer of
@@ -222,7 +227,7 @@ def _canonical(url: str) -> str:
 def from_questionnaire_response(response: Any, terms: Terminology, intake: Intake) -> None:
     """The answers of a parsed QuestionnaireResponse that counts (:func:`counts`), if it is
     about the patient. Several may be read into one intake (responses the dates cannot
-    order): their answers then meet as those of several resources do (see :func:`_single`)."""
+    order): their answers then meet as those of several resources do (see :func:`_chosen`)."""
     label = label_of(response)
     _about_the_patient(response.subject, intake, label)
     read_answers(response, terms, intake, label)
@@ -466,7 +471,7 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
             if link_id == "severity":
                 _severity(intake, {value}, source)
             else:
-                _single(intake, link_id, value, source)
+                _duration(intake, value, source)
         return
     keep, count = counted
     if intake.can_ask_again:  # the interview's answer, as given: the contract names what is wrong with it
@@ -477,6 +482,8 @@ def _answered_number(intake: Intake, link_id: str, value: float, source: Source)
     now = _counted_on(int(value), source.recorded, intake.today, count)
     if now.start > limits[1]:
         intake.unmapped.append(f"{source.label}: {what} would now be {now.start}, not used")
+        if link_id == "gestational_week" and source.recorded is not None:  # its pregnancy has ended
+            intake.ended_gestations.append((source.label, source.recorded))
         return
     keep(intake, _within(intake, source.label, what, now, limits), source)
 
@@ -603,6 +610,8 @@ def _apply(
         weeks, limits = range(least.start, most.stop), vocab.GESTATIONAL_WEEK_RANGE
         if _ended(weeks):  # the pregnancy it was measured in has ended
             intake.unmapped.append(f"{label}: gestational age would now be past week {weeks.start - 1}, not used")
+            if recorded is not None:
+                intake.ended_gestations.append((label, recorded))
         elif weeks := _within(intake, label, "gestational age", weeks, limits):
             _week(intake, weeks, Source(label, recorded))
         return True
@@ -662,7 +671,46 @@ def _pregnant_now(intake: Intake, label: str, recorded: Span | None) -> None:
         last = vocab.GESTATIONAL_WEEK_RANGE[1]
         intake.unmapped.append(f"{label}: a pregnancy recorded so long ago it would now be past week {last}, not used")
         return
+    intake.pregnancy_records.append((label, recorded))
     intake.patient.setdefault("pregnancy", {})
+
+
+def end_pregnancies_measured_over(intake: Intake) -> None:
+    """Read as ended each pregnancy record of a pregnancy a gestational age shows has ended, once
+    every resource is read (the order of the data must not matter).
+
+    A gestational age that would now be past week 44 shows that the pregnancy it measured has
+    ended, and was already not used. A pregnancy record that says the pregnancy was under way
+    at or before that measurement (a Condition's onset, else its recordedDate; an
+    Observation's effective[x]; a questionnaire's ``authored``) records that pregnancy, or an
+    earlier one, which had ended before it began: it is listed as not used too, and the
+    patient, unless a record still shows a pregnancy, is assessed as not known to be
+    pregnant, as with the gestational age alone. An active problem-list "Pregnancy" recorded
+    beside the last antenatal gestational age (week 40, five weeks ago) kept a pregnancy at
+    every week 1 to 44, and one-sided lower abdominal pain went from urgent (a possible
+    ectopic pregnancy, as with the gestational age alone) to routine.
+
+    "At or before" takes every record the dates cannot place after the measurement: one on
+    the same day, or dated to its month, is read with it. That is the reading that never
+    lets a record lower what the gestational age alone gives, and a new pregnancy cannot have
+    begun before the measured one ended, after its measurement. A record the dates place after
+    the measurement may be of a new pregnancy: read as ended, it would lose that pregnancy's
+    own red flags (bleeding early in pregnancy) with no card, so it is kept, and its own date
+    ends it 44 weeks on (:func:`_pregnant_now`). An undated record is kept, as it always was:
+    nothing tells when it was made."""
+    kept = []
+    for label, when in intake.pregnancy_records:
+        by = next((g for g, measured in intake.ended_gestations if when and not later(when, measured)), None)
+        if by is None:
+            kept.append((label, when))
+            continue
+        intake.unmapped.append(
+            f"{label}: a pregnancy recorded at or before {by}, a gestational age now past week "
+            f"{vocab.GESTATIONAL_WEEK_RANGE[1]}, not used"
+        )
+    intake.pregnancy_records = kept
+    if not kept and "gestational_week" not in intake.sources:  # no record left shows a pregnancy
+        intake.patient.pop("pregnancy", None)
 
 
 def _ended(weeks: range) -> bool:
@@ -689,31 +737,31 @@ def _dated(parsed: Any, kind: str, today: dt.date | None) -> Span | None:
 
 
 _KEPT = {
-    "duration_days": "the shorter is assessed",
     "severity": "the higher is assessed",
     "gestational_week": "the later is assessed",
 }
 
 
-def _single(intake: Intake, name: str, value: float, source: Source) -> None:
-    """Set a duration from ``source``.
+def _duration(intake: Intake, days: float, source: Source) -> None:
+    """A duration from ``source``, into the complaint.
 
-    A value another resource gave differently is never overwritten or kept silently, by the
-    order of the data: a duration, which only responses the dates cannot order give twice,
-    takes the shorter (new symptoms are the cauda equina pathway's). The value not used is
-    reported, with the resource it came from. An age, a gestational week and a severity may
-    be known only within bounds: :func:`_age`, :func:`_week`, :func:`_severity`."""
-    part = intake.complaint
-    held = intake.sources.get(name)
-    if held is None or part[name] == value:
-        intake.sources.setdefault(name, source)
-        part[name] = value
+    Durations that differ (only responses the dates cannot order give two) are never picked
+    between, nor replaced by one no record gives: each is a candidate, and the triage assesses
+    one in each band the rules draw (:mod:`service.reasoning.unrecorded`), as for a side. No
+    duration is the safe side: recent symptoms fire the rules of new pain (under 84 days),
+    persistent ones those of pain that has lasted (from 14 days, from 91). The shorter was
+    kept, and forms of one day giving 2 and 20 days lost the persistent pain's referral
+    (routine to self care) with no card saying so."""
+    part, candidates = intake.complaint, intake.candidate_values.setdefault("duration_days", set())
+    held, current = intake.sources.get("duration_days"), _held(intake.complaint, "duration_days", candidates)
+    if held is None:
+        intake.sources["duration_days"] = source
+        _narrowed(part, "duration_days", candidates, {days})
         return
-    replace = value < part[name]
-    kept, dropped = (source, held) if replace else (held, source)
-    if replace:
-        part[name], intake.sources[name] = value, source
-    _report_dropped(intake, name, kept, dropped)
+    if days in current:
+        return
+    _narrowed(part, "duration_days", candidates, current | {days})
+    intake.differing.append(f"{source.label}: duration days differs from {held.label}'s, each is assessed")
 
 
 def _severity(intake: Intake, given: AbstractSet[float], source: Source) -> None:
