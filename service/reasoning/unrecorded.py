@@ -170,10 +170,7 @@ def completions(
     """Copies of ``raw`` completed with every combination of the values it lacks, one value
     from each band the rules draw (``raw`` itself, copied, when it lacks none); ``candidates``:
     the only values some of them can have, when the records say so."""
-    missing, narrowed = undecided(raw, candidates), candidates or {}
-    options = [
-        _one_per_band(kb, name, narrowed[name]) if narrowed.get(name) else _options(kb, raw, name) for name in missing
-    ]
+    missing, options = _choices(kb, raw, candidates)
     for values in itertools.product(*options):
         completed = copy.deepcopy(raw)
         for name, value in zip(missing, values, strict=True):
@@ -195,6 +192,21 @@ def settled(kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates) -> t
         _put(filled, name, min(values))
         del left[name]
     return filled, left
+
+
+def completion_count(kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates | None = None) -> int:
+    """How many records :func:`completions` gives, without making them."""
+    return math.prod(len(values) for values in _choices(kb, raw, candidates)[1])
+
+
+def _choices(
+    kb: KnowledgeBase, raw: dict[str, Any], candidates: Candidates | None
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The values ``raw`` leaves undecided, and the values each is assessed at."""
+    missing, narrowed = undecided(raw, candidates), candidates or {}
+    return missing, [
+        _one_per_band(kb, name, narrowed[name]) if narrowed.get(name) else _options(kb, raw, name) for name in missing
+    ]
 
 
 def undecided(raw: dict[str, Any], candidates: Candidates | None = None) -> tuple[str, ...]:
