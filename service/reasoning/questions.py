@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.knowledge.model import KnowledgeBase, Layer, Range, Rule, Screen
+from service.knowledge.model import KnowledgeBase, Layer, Rule, Screen
 from service.reasoning.assessment import InterviewState, Question, RankedCause
 from service.reasoning.finding_sets import FindingSets
 from service.reasoning.ranking import combined
 from service.reasoning.record_fields import FIELDS
-from service.reasoning.unrecorded import UNKNOWN
+from service.reasoning.unrecorded import rules_met
 
 _NEVER = None
 _PLACES_KEPT = 1024  # sets of applicable screens whose question places are kept (a bound on memory)
@@ -189,8 +189,9 @@ class FollowUp:
         # per complaint field, the context findings some value of it concludes that its
         # unknown value does not (sudden onset, severe pain, ...): while the field is unknown
         # they may yet hold, so the red flags that need them stay open (see __call__)
+        context = [r for r in kb.rules.values() if r.when.is_context]
         self._field_may_conclude = {
-            name: sets.of({r.derive for r in kb.rules.values() if r.derive and _tests_beyond_unknown(r, name)})
+            name: sets.of({d for r in _testing_beyond_unknown(name, context) if (d := kb.rules[r].derive)})
             for name in FIELDS
         }
 
@@ -369,15 +370,11 @@ class FollowUp:
         return [(finding, rule) for *_, finding, rule in found]
 
 
-def _tests_beyond_unknown(rule: Rule, name: str) -> bool:
-    """Whether a context rule tests the complaint field ``name`` with a condition its unknown
-    value does not meet: it may conclude its finding once the field is known."""
-    if not rule.when.is_context:
-        return False
-    condition = getattr(rule.when, name)
-    if isinstance(condition, Range):
-        return not condition.unknown
-    return bool(condition) and UNKNOWN not in condition
+def _testing_beyond_unknown(name: str, context: list[Rule]) -> frozenset[str]:
+    """The context rules that test the complaint field ``name`` with a condition its unknown
+    value does not meet: they may conclude their finding once the field is known."""
+    testing = {r.id for r in context if getattr(r.when, name)}
+    return frozenset(testing - rules_met(name, None, context))
 
 
 def _dominated(missing: int, rank: int, reaches: dict[int, int]) -> bool:

@@ -27,12 +27,12 @@ from service import vocabulary as vocab
 from service.knowledge.model import KnowledgeBase, Rule
 from service.reasoning.assessment import Assessment, RecordField
 from service.reasoning.record import ASKABLE_FIELDS
-from service.reasoning.unrecorded import UNKNOWN, band_starts, rules_met
+from service.reasoning.unrecorded import UNKNOWN, bands, rules_met
 
 FIELDS = ASKABLE_FIELDS  # in the order they are asked
-# the numeric fields, left out when unknown, with the scale whose bands are tried: a duration
-# as long as the longest the rules tell apart
-_NUMBERS = {"severity": vocab.SEVERITY_RANGE, "duration_days": vocab.DURATION_RANGE}
+# the numeric fields, left out when unknown, by their name in unrecorded.PATHS: each is tried
+# at the first of every band the rules draw on it, as a value left open is assessed
+_NUMBERS = {"severity": "pain severity", "duration_days": "pain duration"}
 
 Levels = Callable[[dict[str, Any]], Iterable[str]]
 """The urgency levels a door gives a record: one, or one per value of what it lacks (an age)."""
@@ -149,7 +149,7 @@ def _candidates(kb: KnowledgeBase, name: str) -> tuple[Any, ...]:
     """Every value of ``name`` a record could give: the choices but ``unknown``; for a number,
     the first of each band the rules' bounds draw on its scale."""
     if name in _NUMBERS:
-        return tuple(float(v) for v in band_starts(kb, name, _NUMBERS[name]))
+        return tuple(float(v) for v in bands(kb, _NUMBERS[name]))
     return tuple(value for value in vocab.CHOICE_FIELDS[name] if value != UNKNOWN)
 
 

@@ -236,7 +236,7 @@ def _put(record: dict[str, Any], name: str, value: Any) -> None:
     part[leaf] = value
 
 
-def _bands(kb: KnowledgeBase, name: str) -> tuple[float, ...]:
+def bands(kb: KnowledgeBase, name: str) -> tuple[float, ...]:
     """The first value of each band the rules draw on ``name`` (an age, a gestational week, a
     duration: to the thousandth of a day it is floored to)."""
     return band_starts(kb, PATHS[name][-1], _RANGES[name], _STEPS.get(name, 1))
@@ -254,7 +254,7 @@ def _one_per_band(kb: KnowledgeBase, name: str, values: tuple[Any, ...]) -> tupl
         for value in sorted(values):
             alike.setdefault(rules_met(field, value, context), value)
         return tuple(alike.values())
-    starts = _bands(kb, name)
+    starts = bands(kb, name)
     first: dict[float, Any] = {}
     for value in sorted(values):
         first.setdefault(starts[bisect.bisect_right(starts, value) - 1], value)
@@ -270,7 +270,7 @@ def _options(kb: KnowledgeBase, raw: dict[str, Any], name: str) -> tuple[Any, ..
         return tuple([location] for location in vocab.LOCATIONS)
     if name == "age" and "pregnancy" in raw.get("patient", {}):  # not a toddler, nor a frail elder
         return band_starts(kb, "age", (kb.age_in_pregnancy.min, kb.age_in_pregnancy.max))
-    return _bands(kb, name)
+    return bands(kb, name)
 
 
 def rules_met(name: str, value: Any, context: list[Rule]) -> frozenset[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from service.reasoning.unrecorded import (
     Candidates,
     asking_every_question,
     bracket,
+    completion_count,
     completions,
     undecided,
     without_care_any_value_contraindicates,
@@ -113,12 +113,11 @@ def asking_record_fields(
     # The fields are tried together unless every combination would be assessed at too many
     # values of what the record lacks: a sex left blank (two assessments each) keeps them, a
     # pregnancy recorded with nothing else (168 each: 12 s for the call) does not.
-    completed = sum(1 for _ in itertools.islice(completions(assessor.kb, record, candidates), _JOINT_COMPLETIONS + 1))
     return assessor.record_fields(
         record,
         shown,
         levels,
         for_most_care=for_most_care,
-        jointly=completed <= _JOINT_COMPLETIONS,
+        jointly=completion_count(assessor.kb, record, candidates) <= _JOINT_COMPLETIONS,
         assessed_each=each,
     )
