@@ -137,14 +137,15 @@ class InterviewSchema(Schema):
         fields.Nested(RecordFieldSchema),
         required=True,
         metadata={
-            "description": "The complaint's fields (onset, severity, course, side) the record leaves out or "
-            "`unknown` whose value could raise the urgency, the most urgent first: ask them, put the answer in "
-            "`complaint` (or, when the patient cannot say, the field's name in `complaint.not_known`) and send "
-            "again. The urgency is not raised for them (the rules read an unknown onset as not sudden, an "
-            "unknown severity as not severe, an unknown course as not getting worse, an unknown "
-            "side as not one-sided); while one is listed the interview is not complete. Filled once no finding "
-            "question is left (each is worked out by assessing the record with every value the rules tell "
-            "apart); empty until then."
+            "description": "The complaint's fields (onset, severity, course, side, duration_days) the record "
+            "leaves out or `unknown` whose value, alone or with the others, could raise the urgency, the most "
+            "urgent first: ask them, put the answer in `complaint` (or, when the patient cannot say, the "
+            "field's name in `complaint.not_known`) and send again. The urgency is not raised for them (the "
+            "rules read an unknown onset as not sudden, an unknown severity as not severe, an unknown course as "
+            "not getting worse, an unknown side as not one-sided, an unknown duration as new); while one is "
+            "listed the interview is not complete. Filled once no finding question is left (each is worked out "
+            "by assessing the record with every value the rules tell apart, alone and together); empty until "
+            "then."
         },
     )
 
